@@ -1,0 +1,97 @@
+"""Model artefacts: a directory with ``model.safetensors`` and ``model.json``.
+
+``model.json`` holds everything needed to rebuild the network and to judge it:
+alphabet, max length, classes, version, SHA-256 of the training data, the
+training options and the validation metrics. Loading checks both files and fails
+with an :class:`ArtefactError` that names the file at fault.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from inference.encoding import Alphabet
+from inference.model import CharCNN
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "model.json"
+FORMAT_VERSION = 1
+
+
+class ArtefactError(RuntimeError):
+    """A model directory is missing, corrupted or incompatible with this code."""
+
+
+@dataclass
+class ModelCard:
+    """What ``model.json`` says about a trained model."""
+
+    name: str
+    version: str
+    alphabet: str
+    max_length: int
+    classes: list[str]
+    created_at: str = ""
+    data_sha256: str = ""
+    training: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    weights_dtype: str = "float32"
+    format_version: int = FORMAT_VERSION
+
+
+def save_artefact(model: CharCNN, card: ModelCard, directory: str | Path, half: bool = False) -> Path:
+    """Write weights (fp16 when ``half``) and the card; returns the directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if half else torch.float32
+    tensors = {name: value.detach().to(dtype).contiguous() for name, value in model.state_dict().items()}
+    save_file(tensors, str(directory / WEIGHTS_FILE))
+    card.weights_dtype = str(dtype).removeprefix("torch.")
+    (directory / CONFIG_FILE).write_text(json.dumps(asdict(card), indent=2) + "\n", encoding="utf-8")
+    return directory
+
+
+def read_card(directory: str | Path) -> ModelCard:
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        raise ArtefactError(f"{path}: missing; is {directory} a ReviewPulse model directory?")
+    try:
+        card = ModelCard(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as error:
+        raise ArtefactError(f"{path}: not a valid model card ({error})") from None
+    if card.format_version != FORMAT_VERSION:
+        raise ArtefactError(
+            f"{path}: format_version {card.format_version}, this code reads {FORMAT_VERSION}"
+        )
+    return card
+
+
+def load_artefact(directory: str | Path, device: str = "cpu") -> tuple[CharCNN, ModelCard, Alphabet]:
+    """Rebuild the network from a model directory, in eval mode, weights in fp32."""
+    card = read_card(directory)
+    alphabet = Alphabet(card.alphabet)
+    model = CharCNN(len(alphabet), len(card.classes), card.max_length)
+    weights_path = Path(directory) / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ArtefactError(f"{weights_path}: missing")
+    try:
+        tensors = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ArtefactError(f"{weights_path}: cannot be read ({error})") from None
+    expected = model.state_dict()
+    for name, value in expected.items():
+        if name not in tensors or tensors[name].shape != value.shape:
+            found = tuple(tensors[name].shape) if name in tensors else "nothing"
+            raise ArtefactError(
+                f"{weights_path}: tensor {name!r} should be {tuple(value.shape)}, found {found}; "
+                f"the weights do not match {Path(directory) / CONFIG_FILE}"
+            )
+    model.load_state_dict({name: tensors[name].float() for name in expected})
+    model.to(device).eval()
+    return model, card, alphabet

@@ -1,0 +1,98 @@
+"""The batched scorer the stream worker calls: texts in, sentiment out, one forward pass.
+
+Thread-safety: ``score`` only reads the model, so one ``Scorer`` may serve a
+thread pool; torch parallelises each forward pass across ``threads`` cores itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from inference.artefact import ModelCard, load_artefact
+from inference.encoding import Alphabet
+from inference.model import CharCNN
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """One text's verdict. ``probs`` follow ``classes`` ([bad, average, good] by default)."""
+
+    probs: list[float]
+    score: float
+    label: str
+    suggested_rating: int
+
+
+def sentiment_score(probs: Sequence[float], classes: Sequence[str]) -> float:
+    """0..1: P(average)*0.5 + P(good) for 3 classes; P(good) for binary; stars mapped linearly for 5."""
+    if len(classes) == 2:
+        return float(probs[1])
+    if len(classes) == 3:
+        return float(probs[1] * 0.5 + probs[2])
+    return float(sum(p * i for i, p in enumerate(probs)) / (len(probs) - 1))
+
+
+def suggested_rating(score: float) -> int:
+    """The original app's rule: min(int(score * 5 + 1), 5)."""
+    return min(int(score * 5 + 1), 5)
+
+
+class Scorer:
+    """A loaded char-CNN ready to score batches of review texts."""
+
+    def __init__(self, model: CharCNN, card: ModelCard, alphabet: Alphabet, device: str = "cpu") -> None:
+        self.model = model
+        self.card = card
+        self.alphabet = alphabet
+        self.device = device
+        self.model.freeze_tail()
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str | None = None, threads: int = 0) -> Scorer:
+        """Load an artefact directory; CUDA when present unless ``device`` says otherwise."""
+        if threads > 0:
+            torch.set_num_threads(threads)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        model, card, alphabet = load_artefact(directory, device)
+        return cls(model, card, alphabet, device)
+
+    @property
+    def version(self) -> str:
+        return self.card.version
+
+    @property
+    def classes(self) -> list[str]:
+        return self.card.classes
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), classes)`` probabilities in one forward pass."""
+        if isinstance(texts, str):
+            raise TypeError("score() takes a list of texts, not a single str")
+        for position, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{position}] is {type(text).__name__}, expected str")
+        if not texts:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        indices, lengths = self.alphabet.encode_batch(texts, self.card.max_length)
+        with torch.inference_mode():
+            logits = self.model(
+                torch.from_numpy(indices).to(self.device), torch.from_numpy(lengths)
+            )
+            return F.softmax(logits.float(), dim=1).cpu().numpy()
+
+    def score(self, texts: Sequence[str]) -> list[Sentiment]:
+        """Sentiment for each text; empty texts score, long ones are truncated."""
+        results = []
+        for row in self.probabilities(texts):
+            probs = [float(p) for p in row]
+            score = sentiment_score(probs, self.classes)
+            results.append(
+                Sentiment(probs, score, self.classes[int(np.argmax(row))], suggested_rating(score))
+            )
+        return results

@@ -1,0 +1,53 @@
+"""The ``reviewpulse`` command: each room (package) registers its own subcommands.
+
+Heavy imports (torch, faust, chdb) happen inside the commands, so ``reviewpulse
+--help`` and ``reviewpulse config`` answer at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+
+import typer
+
+from reviewpulse.settings import get_settings
+
+app = typer.Typer(help="Live sentiment for customer reviews.", no_args_is_help=True, add_completion=False)
+bench_app = typer.Typer(help="Benchmarks: figures as ratios against a baseline measured in the same run.")
+app.add_typer(bench_app, name="bench")
+
+ROOMS = ("inference", "stream", "web", "producers", "dashboards")
+
+
+@app.callback()
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=get_settings().log_level.upper(),
+        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+    )
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (secrets masked)."""
+    typer.echo(json.dumps(get_settings().masked(), indent=2))
+
+
+def _register_rooms() -> None:
+    for room in ROOMS:
+        try:
+            module = importlib.import_module(f"{room}.commands")
+        except ModuleNotFoundError as error:
+            if error.name != f"{room}.commands":
+                raise
+            continue
+        module.register(app, bench_app)
+
+
+_register_rooms()
+
+
+def main() -> None:
+    app()

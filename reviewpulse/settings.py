@@ -1,0 +1,103 @@
+"""The one settings object: every tunable of ReviewPulse, read from environment variables.
+
+Import :func:`get_settings` everywhere; never read ``os.environ`` elsewhere. Each
+field's environment variable is its upper-case name (``KAFKA_BOOTSTRAP``,
+``CLICKHOUSE_URL``, ``MODEL_DIR`` ...). Empty ``KAFKA_BOOTSTRAP`` means "start the
+embedded broker"; empty ``CLICKHOUSE_URL`` means "embedded chDB under DATA_DIR".
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "charcnn"
+
+
+class Settings(BaseSettings):
+    """Effective configuration; ``reviewpulse config`` prints it with secrets masked."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    # where things live
+    data_dir: Path = Field(Path("var"), description="embedded broker logs, chDB data, run.json")
+    model_dir: Path = Field(DEFAULT_MODEL_DIR, description="char-CNN artefact the worker scores with")
+
+    # Kafka
+    kafka_bootstrap: str = Field("", description="host:port list; empty = embedded tansu broker")
+    topic_raw: str = "reviews.raw"
+    topic_drafts: str = "reviews.drafts"
+    topic_scored: str = "reviews.scored"
+    topic_dead: str = "reviews.dead"
+    topic_brands: str = "brands.discovered"
+    topic_partitions: int = Field(4, ge=1)
+    drafts_partitions: int = Field(4, ge=1)
+    scored_partitions: int = Field(4, ge=1)
+    dead_partitions: int = Field(1, ge=1)
+    consumer_session_timeout_s: float = Field(6.0, gt=0)
+    consumer_rebalance_timeout_s: float = Field(6.0, gt=0)
+
+    # worker
+    worker_id: str = "reviewpulse-worker"
+    batch_size: int = Field(64, ge=1, description="reviews scored per forward pass, at most")
+    batch_window_ms: int = Field(20, ge=0, description="how long a micro-batch waits to fill")
+    scorer_threads: int = Field(0, ge=0, description="torch threads; 0 = all cores")
+    max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
+
+    # ClickHouse
+    clickhouse_url: str = Field("", description="clickhouse://user:pass@host:8123/db; empty = embedded chDB")
+    clickhouse_database: str = "reviewpulse"
+    insert_batch_rows: int = Field(1000, ge=1)
+
+    # web
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    predict_timeout_s: float = Field(5.0, gt=0)
+    ws_max_message_bytes: int = Field(20_000, ge=1)
+    ws_max_drafts_per_s: float = Field(10.0, gt=0)
+    live_buffer_messages: int = Field(200, ge=1, description="per-viewer queue; older messages drop")
+    admin_password_hash: SecretStr = Field(SecretStr(""), description="pbkdf2/bcrypt hash; empty = admin disabled")
+    session_secret: SecretStr = Field(SecretStr(""), description="signs session cookies; empty = random per process")
+    ip_hash_salt: SecretStr = Field(SecretStr(""), description="salt for stored IP hashes")
+    secure_cookies: bool = Field(True, description="mark cookies Secure (turn off only for plain-HTTP dev)")
+
+    # Grafana
+    grafana_url: str = ""
+    grafana_token: SecretStr = SecretStr("")
+
+    log_level: str = "INFO"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.kafka_bootstrap
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return not self.clickhouse_url
+
+    @property
+    def run_file(self) -> Path:
+        """Written by ``reviewpulse run``: the addresses other commands should use."""
+        return self.data_dir / "run.json"
+
+    def masked(self) -> dict[str, object]:
+        """Settings as plain values with secrets (and URL passwords) hidden."""
+        values: dict[str, object] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            elif name.endswith("_url") and isinstance(value, str) and "@" in value:
+                scheme, _, rest = value.partition("://")
+                value = f"{scheme}://********@{rest.split('@', 1)[1]}"
+            values[name] = str(value) if isinstance(value, Path) else value
+        return values
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call ``get_settings.cache_clear()``)."""
+    return Settings()

@@ -1,0 +1,132 @@
+"""The event schema: the one definition every producer, the worker and the web tier share.
+
+Events travel as JSON. ``ReviewEvent`` goes to ``reviews.raw`` (reviews) and
+``reviews.drafts`` (typing); the worker answers each with a ``ScoredReview`` on
+``reviews.scored``; anything it cannot parse or validate becomes a ``DeadLetter``
+on ``reviews.dead``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Review texts longer than this many characters are rejected at the edge.
+MAX_TEXT_CHARS = 100_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Kind(StrEnum):
+    draft = "draft"
+    review = "review"
+    scraped = "scraped"
+    imported = "imported"
+
+
+def stable_id(source: str, *natural_key: str) -> str:
+    """Deterministic id (sha1 of source + natural key): re-sending never duplicates."""
+    digest = hashlib.sha1("\x1f".join((source, *natural_key)).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def new_id() -> str:
+    """Random id for input that has no natural key (UI reviews, drafts)."""
+    return uuid.uuid4().hex
+
+
+class ReviewEvent(BaseModel):
+    """A review or a draft on its way to be scored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(default_factory=new_id, min_length=1, max_length=128)
+    kind: Kind
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+    brand: str = Field("", max_length=500)
+    rating: int | None = Field(None, ge=1, le=5)
+    source: str = Field("web", max_length=200)
+    session_id: str | None = Field(None, max_length=128)
+    url: str = Field("", max_length=2000)
+    ts: datetime = Field(default_factory=utc_now)
+    meta: dict[str, str] = Field(default_factory=dict)
+    #: Only for request-reply (``/api/predict``): the web process that waits for the answer.
+    reply_to: str | None = Field(None, max_length=128)
+
+    @field_validator("ts")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @property
+    def key(self) -> bytes:
+        """Kafka key: session for drafts (latest-wins per session), brand for reviews."""
+        if self.kind is Kind.draft:
+            return (self.session_id or self.id).encode("utf-8")
+        return (self.brand or self.id).encode("utf-8")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+
+class ScoredReview(ReviewEvent):
+    """A review event plus the model's verdict."""
+
+    probs: list[float] = Field(min_length=2)
+    score: float = Field(ge=0.0, le=1.0)
+    label: str
+    suggested_rating: int = Field(ge=1, le=5)
+    model_version: str
+    scored_at: datetime = Field(default_factory=utc_now)
+
+    @property
+    def latency_ms(self) -> float:
+        return max((self.scored_at - self.ts).total_seconds() * 1000.0, 0.0)
+
+
+class Brand(BaseModel):
+    """A company whose reviews can be crawled; fills the ClickHouse ``brands`` table."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=500)
+    website: str = Field("", max_length=2000)
+    logo: str = Field("", max_length=2000)
+    category: str = Field("", max_length=500)
+    sub_category: str = Field("", max_length=500)
+    url: str = Field("", max_length=2000, description="the brand's review page")
+    source: str = Field("catalogue", max_length=200)
+    ts: datetime = Field(default_factory=utc_now)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
+
+
+class DeadLetter(BaseModel):
+    """Input the worker could not use, with the reason; the raw bytes are kept."""
+
+    raw: str
+    raw_base64: bool = False
+    error: str
+    topic: str
+    partition: int = 0
+    offset: int = -1
+    ts: datetime = Field(default_factory=utc_now)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, error: str, topic: str, partition: int = 0, offset: int = -1) -> DeadLetter:
+        try:
+            return cls(raw=raw.decode("utf-8"), error=error, topic=topic, partition=partition, offset=offset)
+        except UnicodeDecodeError:
+            encoded = base64.b64encode(raw).decode("ascii")
+            return cls(raw=encoded, raw_base64=True, error=error, topic=topic, partition=partition, offset=offset)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode("utf-8")
