@@ -1,0 +1,121 @@
+"""``reviewpulse train``, ``evaluate``, ``score`` and ``bench scorer``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reviewpulse.settings import get_settings
+
+Opt = typer.Option
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+def train_command(
+    data: Annotated[Path, Opt(help="labelled CSV: a text column and 1-5 star ratings")],
+    text_column: Annotated[str, Opt(help="column holding the review text")] = "text",
+    label_column: Annotated[str, Opt(help="column holding 1-5 stars")] = "rating",
+    group_labels: Annotated[bool, Opt(help="1-2 bad / 3 average / 4-5 good (else 5 star classes)")] = True,
+    ignore_center: Annotated[bool, Opt(help="drop 3-star rows: a binary bad/good model")] = False,
+    balance: Annotated[bool, Opt(help="class-balanced sampling each epoch")] = False,
+    validation_split: Annotated[float, Opt(min=0.0, max=0.9)] = 0.1,
+    max_length: Annotated[int, Opt(min=123, help="input characters")] = 1014,
+    dropout_input: Annotated[float, Opt(min=0.0, max=0.9, help="probability of blanking a character")] = 0.0,
+    max_rows: Annotated[int | None, Opt(help="read at most this many rows")] = None,
+    epochs: Annotated[int, Opt(min=1)] = 10,
+    batch_size: Annotated[int, Opt(min=1)] = 128,
+    optimizer: Annotated[str, Opt(help="sgd or adam")] = "adam",
+    lr: Annotated[float, Opt(help="learning rate")] = 0.001,
+    schedule: Annotated[int, Opt(help="halve the learning rate every N epochs")] = 3,
+    patience: Annotated[int, Opt(help="stop after N epochs without a better validation macro-F1")] = 3,
+    seed: int = 42,
+    log_every: Annotated[int, Opt(help="steps between loss logs")] = 50,
+    model_name: str = "charcnn",
+    output: Annotated[Path, Opt(help="models directory; the artefact goes to OUTPUT/MODEL_NAME")] = Path("models"),
+    exclude_source: Annotated[list[str] | None, Opt(help="leave rows of this source out (repeatable)")] = None,
+    half: Annotated[bool, Opt(help="store fp16 weights")] = False,
+) -> None:
+    """Train the char-CNN; keeps the best epoch by validation macro-F1 (TensorBoard logs inside)."""
+    from inference.data import DataError
+    from inference.train import TrainOptions, train
+
+    if optimizer not in ("sgd", "adam"):
+        _fail("--optimizer must be sgd or adam")
+    options = TrainOptions(
+        data=str(data), text_column=text_column, label_column=label_column, group_labels=group_labels,
+        ignore_center=ignore_center, balance=balance, validation_split=validation_split,
+        max_length=max_length, dropout_input=dropout_input, max_rows=max_rows, epochs=epochs,
+        batch_size=batch_size, optimizer=optimizer, lr=lr, schedule=schedule, patience=patience,
+        seed=seed, log_every=log_every, model_name=model_name, output=str(output),
+        exclude_sources=tuple(exclude_source or ()), half=half,
+    )
+    try:
+        directory = train(options)
+    except DataError as error:
+        _fail(str(error))
+    typer.echo(f"model written to {directory} (metrics in {directory / 'metrics.json'})")
+
+
+def evaluate_command(
+    data: Annotated[Path, Opt(help="labelled CSV to evaluate on")],
+    model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR, the shipped model)")] = None,
+    text_column: str = "text",
+    label_column: str = "rating",
+    baseline: Annotated[bool, Opt(help="also train and score a TF-IDF + logistic-regression baseline")] = True,
+    as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
+) -> None:
+    """Accuracy, macro-F1, per-class report and confusion matrix on a labelled CSV."""
+    from inference.artefact import ArtefactError
+    from inference.data import DataError
+    from inference.evaluate import evaluate, format_report
+
+    try:
+        report = evaluate(model or get_settings().model_dir, data, text_column, label_column, baseline,
+                          progress=not as_json)
+    except (DataError, ArtefactError) as error:
+        _fail(str(error))
+    typer.echo(json.dumps(report) if as_json else format_report(report))
+
+
+def score_command(
+    texts: Annotated[list[str] | None, typer.Argument(help="texts to score (default: one per stdin line)")] = None,
+    model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
+) -> None:
+    """Score texts locally with the model (JSON lines), without the streaming system."""
+    from inference.artefact import ArtefactError
+    from inference.scorer import Scorer
+
+    try:
+        scorer = Scorer.load(model or get_settings().model_dir)
+    except ArtefactError as error:
+        _fail(str(error))
+    lines = texts or [line.rstrip("\n") for line in sys.stdin]
+    for text, result in zip(lines, scorer.score(lines), strict=True):
+        typer.echo(json.dumps({"text": text, **result.__dict__}))
+
+
+def bench_scorer_command(
+    model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
+    seconds: Annotated[float, Opt(help="time per configuration")] = 3.0,
+    as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
+) -> None:
+    """Reviews/s at batch 1, 8, 32, 128 vs the original per-request path, same run."""
+    from inference.bench import format_table, run_scorer_bench
+
+    result = run_scorer_bench(model or get_settings().model_dir, seconds=seconds, progress=not as_json)
+    typer.echo(json.dumps(result) if as_json else format_table(result))
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("score")(score_command)
+    bench.command("scorer")(bench_scorer_command)

@@ -1,0 +1,101 @@
+"""Evaluate a model on any labelled CSV, next to a TF-IDF + logistic-regression baseline.
+
+The baseline is trained on the model's own training split (rebuilt from the
+options and seed in ``model.json``), so a user sees whether the CNN earns its keep
+on their data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inference.data import read_labelled_csv, split_rows
+from inference.metrics import classification_report
+from inference.scorer import Scorer
+
+BATCH = 256
+
+
+def model_predictions(scorer: Scorer, texts: list[str], progress: bool = True) -> np.ndarray:
+    """Predicted class per text, scored in length-sorted batches."""
+    from tqdm import tqdm
+
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    predicted = np.zeros(len(texts), dtype=np.int64)
+    batches = range(0, len(order), BATCH)
+    for start in tqdm(batches, desc="scoring", unit="batch", disable=not progress):
+        rows = order[start : start + BATCH]
+        predicted[rows] = scorer.probabilities([texts[i] for i in rows]).argmax(1)
+    return predicted
+
+
+def baseline_predictions(scorer: Scorer, texts: list[str]) -> tuple[np.ndarray, str] | None:
+    """TF-IDF + logistic regression trained on the model's training split; None if unavailable."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    training = scorer.card.training
+    data = training.get("data")
+    if not data or not Path(data).is_file():
+        return None
+    reviews = read_labelled_csv(
+        data, training.get("text_column", "text"), training.get("label_column", "rating"),
+        training.get("source_column", "source"), training.get("group_labels", True),
+        training.get("ignore_center", False), training.get("max_rows"),
+    )
+    excluded = set(training.get("exclude_sources") or ())
+    if excluded:
+        reviews = reviews.subset([i for i, s in enumerate(reviews.sources) if s not in excluded])
+    train_rows, _ = split_rows(len(reviews), training.get("validation_split", 0.1), training.get("seed", 42))
+    vectoriser = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=200_000, sublinear_tf=True)
+    features = vectoriser.fit_transform([reviews.texts[i] for i in train_rows])
+    classifier = LogisticRegression(max_iter=1000, class_weight="balanced" if training.get("balance") else None)
+    classifier.fit(features, [reviews.labels[i] for i in train_rows])
+    return classifier.predict(vectoriser.transform(texts)), f"{data} (training split, {len(train_rows)} rows)"
+
+
+def evaluate(
+    model_dir: str | Path,
+    data: str | Path,
+    text_column: str = "text",
+    label_column: str = "rating",
+    baseline: bool = True,
+    progress: bool = True,
+) -> dict:
+    """Report for the model (and the baseline) on a labelled CSV grouped like the model's classes."""
+    scorer = Scorer.load(model_dir)
+    classes = scorer.classes
+    reviews = read_labelled_csv(
+        data, text_column, label_column,
+        group_labels=len(classes) != 5, ignore_center=len(classes) == 2,
+    )
+    report = classification_report(reviews.labels, model_predictions(scorer, reviews.texts, progress), classes)
+    report["model"] = {"dir": str(model_dir), "version": scorer.version}
+    report["data"] = str(data)
+    if baseline:
+        result = baseline_predictions(scorer, reviews.texts)
+        if result is not None:
+            predicted, trained_on = result
+            base = classification_report(reviews.labels, predicted, classes)
+            report["baseline"] = {"name": "tfidf+logreg", "trained_on": trained_on, **base}
+    return report
+
+
+def format_report(report: dict) -> str:
+    """Human-readable report: headline figures, per-class table and confusion matrix."""
+    lines = [
+        f"model {report['model']['version']} on {report['data']} ({report['n']} reviews)",
+        f"  accuracy {report['accuracy']:.4f}   macro-F1 {report['macro_f1']:.4f}",
+    ]
+    if "baseline" in report:
+        base = report["baseline"]
+        lines.append(f"  baseline tfidf+logreg: accuracy {base['accuracy']:.4f}   macro-F1 {base['macro_f1']:.4f}")
+    lines.append(f"  {'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    for name, row in report["per_class"].items():
+        lines.append(f"  {name:<10}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1']:>10.4f}{row['support']:>10}")
+    lines.append("  confusion (rows = true, columns = predicted): " + " ".join(report["classes"]))
+    for name, row in zip(report["classes"], report["confusion"], strict=True):
+        lines.append(f"  {name:<10}" + "".join(f"{v:>8}" for v in row))
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Labelled CSVs: grouping, and clear errors naming the row or column."""
+
+import pytest
+
+from inference.data import DataError, read_labelled_csv, split_rows, star_to_class
+
+
+def write(tmp_path, content: bytes, name="reviews.csv"):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+def test_groups_stars_into_bad_average_good(tmp_path):
+    path = write(tmp_path, b"text,rating\nawful,1\nmeh,3\ngreat,5.0\nok,2\nnice,4\n")
+    reviews = read_labelled_csv(path)
+    assert reviews.labels == [0, 1, 2, 0, 2]
+    assert reviews.classes == ("bad", "average", "good")
+
+
+def test_ignore_center_drops_three_stars(tmp_path):
+    path = write(tmp_path, b"text,rating\nawful,1\nmeh,3\ngreat,5\n")
+    reviews = read_labelled_csv(path, ignore_center=True)
+    assert reviews.texts == ["awful", "great"]
+    assert reviews.labels == [0, 1]
+
+
+def test_star_classes_without_grouping():
+    assert [star_to_class(s, group_labels=False) for s in (1, 5)] == [0, 4]
+
+
+def test_missing_column_is_named(tmp_path):
+    path = write(tmp_path, b"review,stars\nawful,1\n")
+    with pytest.raises(DataError, match="no column 'text'.*review, stars"):
+        read_labelled_csv(path)
+
+
+def test_empty_file(tmp_path):
+    with pytest.raises(DataError, match="empty"):
+        read_labelled_csv(write(tmp_path, b""))
+
+
+def test_rating_outside_range_names_the_row(tmp_path):
+    path = write(tmp_path, b"text,rating\nfine,4\nodd,7\n")
+    with pytest.raises(DataError, match="row 3.*'7'.*outside the ratings 1-5"):
+        read_labelled_csv(path)
+
+
+def test_non_numeric_rating_names_the_row(tmp_path):
+    with pytest.raises(DataError, match="row 2.*'five'"):
+        read_labelled_csv(write(tmp_path, b"text,rating\nfine,five\n"))
+
+
+def test_non_utf8_file(tmp_path):
+    with pytest.raises(DataError, match="not valid UTF-8"):
+        read_labelled_csv(write(tmp_path, "text,rating\ncaf\u00e9,5\n".encode("latin-1")))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_labelled_csv(tmp_path / "nope.csv")
+
+
+def test_split_is_seeded_and_disjoint():
+    train_a, val_a = split_rows(100, 0.2, seed=3)
+    train_b, val_b = split_rows(100, 0.2, seed=3)
+    assert (train_a, val_a) == (train_b, val_b)
+    assert len(val_a) == 20 and not set(train_a) & set(val_a)
