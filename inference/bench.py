@@ -95,7 +95,8 @@ def run_scorer_bench(model_dir: str | Path, seconds: float = 3.0, progress: bool
     measure("batched reference (full width)", reference_batched, 128)
     for batch in BATCH_SIZES:
         measure("batched exact (gather + tail)", scorer.probabilities, batch)
-    measure("exact, length-sorted batches", scorer.probabilities, 128, sorted(texts, key=len))
+    measure("exact, 4 length buckets per batch", lambda chunk: scorer.probabilities(chunk, passes=4), 128)
+    measure("exact, length-sorted stream", scorer.probabilities, 128, sorted(texts, key=len))
     measure("bf16 autocast (gather + tail)", bf16, 128)
 
     check = texts[:256]

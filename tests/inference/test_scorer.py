@@ -98,3 +98,9 @@ def test_invalid_json_card(tmp_path):
     (tmp_path / "model.json").write_text("{not json")
     with pytest.raises(ArtefactError, match="not a valid model card"):
         Scorer.load(tmp_path)
+
+
+def test_length_bucketed_passes_equal_one_pass(model_dir):
+    scorer = Scorer.load(model_dir, device="cpu")
+    texts = TEXTS * 3
+    assert np.abs(scorer.probabilities(texts, passes=4) - scorer.probabilities(texts)).max() <= 1e-5
