@@ -64,10 +64,32 @@ class Settings(BaseSettings):
     session_secret: SecretStr = Field(SecretStr(""), description="signs session cookies; empty = random per process")
     ip_hash_salt: SecretStr = Field(SecretStr(""), description="salt for stored IP hashes")
     secure_cookies: bool = Field(True, description="mark cookies Secure (turn off only for plain-HTTP dev)")
+    admin_login_attempts: int = Field(5, ge=1, description="failed admin logins per IP allowed per window")
+    admin_login_window_s: float = Field(300.0, gt=0, description="window of the admin login rate limit")
+    review_wait_timeout_s: float = Field(10.0, gt=0, description="POST /api/review?wait=1 waits this long")
+    api_max_page_rows: int = Field(500, ge=1, description="largest `limit` GET /api/reviews accepts")
 
     # Grafana
     grafana_url: str = ""
     grafana_token: SecretStr = SecretStr("")
+    grafana_live_interval_s: float = Field(1.0, gt=0, description="how often the web server pushes to Live")
+    grafana_live_max_backoff_s: float = Field(30.0, gt=0, description="longest wait after failed Live pushes")
+    grafana_live_buffer_lines: int = Field(3600, ge=1, description="Live lines kept while Grafana is down")
+    grafana_clickhouse_url: SecretStr = Field(
+        SecretStr(""), description="ClickHouse as Grafana reaches it (read-only user), for `dashboards push`"
+    )
+
+    # producers (crawlers)
+    crawl_profile: str = Field("local", description="site profile: producers/profiles/<name>.yaml, or a path")
+    crawl_polite: bool = Field(True, description="obey robots.txt, AutoThrottle, 1 request per domain at once")
+    crawl_dir: Path = Field(Path("var/crawl"), description="discovered-company CSV, feeds and JOBDIR live here")
+    chromium_binary: Path = Field(Path("/usr/bin/chromium"), description="Debian chromium for discovery")
+    chromedriver_path: Path = Field(Path("/usr/bin/chromedriver"), description="Debian chromium-driver")
+    discovery_wait_s: float = Field(15.0, gt=0, description="explicit wait for a JavaScript-rendered list")
+    demo_reviews_csv: Path = Field(
+        PROJECT_ROOT.parent / "shared" / "data" / "reviews_train.csv",
+        description="text,rating CSV the demo site draws review texts from; generated texts if absent",
+    )
 
     log_level: str = "INFO"
 
