@@ -81,8 +81,8 @@ class Settings(BaseSettings):
 
     # producers (crawlers)
     crawl_profile: str = Field("local", description="site profile: producers/profiles/<name>.yaml, or a path")
-    crawl_polite: bool = Field(True, description="obey robots.txt, AutoThrottle, 1 request per domain at once")
-    crawl_dir: Path = Field(Path("var/crawl"), description="discovered-company CSV, feeds and JOBDIR live here")
+    crawl_polite: bool = Field(True, description="obey robots.txt, AutoThrottle, 2 requests per domain at once")
+    crawl_dir: Path = Field(Path("var/crawl"), description="where discovery writes companies-<profile>.csv")
     chromium_binary: Path = Field(Path("/usr/bin/chromium"), description="Debian chromium for discovery")
     chromedriver_path: Path = Field(Path("/usr/bin/chromedriver"), description="Debian chromium-driver")
     discovery_wait_s: float = Field(15.0, gt=0, description="explicit wait for a JavaScript-rendered list")

@@ -1,0 +1,1 @@
+"""The Scrapy project (standard layout: scrapy.cfg, items, pipelines, settings, spiders)."""

@@ -1,0 +1,1 @@
+"""Site profiles: one YAML file of selectors per site (see producers/site_profile.py)."""
