@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     dead_partitions: int = Field(1, ge=1)
     consumer_session_timeout_s: float = Field(6.0, gt=0)
     consumer_rebalance_timeout_s: float = Field(6.0, gt=0)
+    drafts_retention_ms: int = Field(600_000, ge=1000, description="reviews.drafts retention (drafts go stale fast)")
 
     # worker
     worker_id: str = "reviewpulse-worker"
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     admin_login_window_s: float = Field(300.0, gt=0, description="window of the admin login rate limit")
     review_wait_timeout_s: float = Field(10.0, gt=0, description="POST /api/review?wait=1 waits this long")
     api_max_page_rows: int = Field(500, ge=1, description="largest `limit` GET /api/reviews accepts")
+    kafka_publish_timeout_s: float = Field(5.0, gt=0, description="web: Kafka must accept a message within this")
 
     # Grafana
     grafana_url: str = ""

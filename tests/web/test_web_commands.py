@@ -1,0 +1,75 @@
+"""``reviewpulse hash-password`` and ``reviewpulse web`` error paths (the CLI, in-process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reviewpulse.cli import app
+from reviewpulse.settings import get_settings
+from web.passwords import verify_password
+
+
+def test_hash_password_from_stdin() -> None:
+    result = CliRunner().invoke(app, ["hash-password"], input="hunter2\n")
+    assert result.exit_code == 0, result.output
+    assert verify_password("hunter2", result.stdout.strip())
+
+
+def test_web_without_a_broker_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["web", "--port", "0"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "set KAFKA_BOOTSTRAP" in result.output
+
+
+def test_bench_typing_without_a_running_system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["bench", "typing", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "start `reviewpulse run` first" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_web_command_serves_a_replica(broker: str, tmp_path: Path) -> None:
+    """``reviewpulse web`` as its own process: a replica on the shared broker, its own ClickHouse."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from stream.broker import free_port
+
+    port = free_port()
+    env = {**os.environ, "KAFKA_BOOTSTRAP": broker, "DATA_DIR": str(tmp_path), "CLICKHOUSE_URL": "",
+           "LOG_LEVEL": "WARNING"}
+    command = [str(Path(sys.executable).parent / "reviewpulse"), "web", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        ready = None
+        for _ in range(600):
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert ready is not None and ready.json() == {"status": "ready", "broker": True, "storage": True}
+        assert httpx.get(f"http://127.0.0.1:{port}/api/brands/random").json()["name"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,144 @@
+"""``/admin``: a password login, then a paginated, filterable table of stored reviews and CSV export.
+
+The password hash comes from ``ADMIN_PASSWORD_HASH`` (``reviewpulse hash-password``);
+an empty one disables the admin. Sessions are signed cookies (``SESSION_SECRET``),
+``Secure`` unless ``SECURE_COOKIES=false``. Failed logins are rate-limited per IP.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+
+from stream.queries import LIST_COLUMNS, ReviewFilter, list_reviews
+from web.filters import LABELS, BadInput, PageRequest, filter_query, parse_filter, parse_page
+from web.passwords import verify_password
+
+PAGE_ROWS = 50
+EXPORT_CHUNK_ROWS = 1000
+CSV_COLUMNS = [column.strip() for column in LIST_COLUMNS.split(",")]
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _logged_in(request: Request) -> bool:
+    return bool(request.session.get("admin"))
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/admin/login?{urlencode({'next': target})}", status_code=303)
+
+
+def _password_hash(request: Request) -> str:
+    return request.app.state.settings.admin_password_hash.get_secret_value()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local admin paths, so the login cannot be used as an open redirect."""
+    return target if target and target.startswith("/admin") and not target.startswith("//") else "/admin"
+
+
+async def login_page(request: Request) -> Response:
+    templates = request.app.state.templates
+    if not _password_hash(request):
+        return templates.TemplateResponse(request, "login.html", {"disabled": True}, status_code=503)
+    target = _safe_next(request.query_params.get("next"))
+    return templates.TemplateResponse(request, "login.html", {"next": target})
+
+
+async def login(request: Request) -> Response:
+    """``POST /admin/login`` (form: password, next)."""
+    state = request.app.state
+    templates = state.templates
+    encoded = _password_hash(request)
+    if not encoded:
+        return templates.TemplateResponse(request, "login.html", {"disabled": True}, status_code=503)
+    ip = request.client.host if request.client else "unknown"
+    form = await request.form()
+    target = _safe_next(str(form.get("next") or ""))
+    if state.login_failures.blocked(ip):
+        wait_s = int(state.login_failures.retry_after_s(ip)) + 1
+        return templates.TemplateResponse(
+            request, "login.html",
+            {"error": f"Too many failed logins; try again in {wait_s} s.", "next": target},
+            status_code=429, headers={"Retry-After": str(wait_s)},
+        )
+    if not verify_password(str(form.get("password") or ""), encoded):
+        state.login_failures.record_failure(ip)
+        state.metrics.login_failures.inc()
+        return templates.TemplateResponse(
+            request, "login.html", {"error": "Wrong password.", "next": target}, status_code=401
+        )
+    state.login_failures.reset(ip)
+    request.session.clear()
+    request.session["admin"] = True
+    return RedirectResponse(target, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+async def admin_page(request: Request) -> Response:
+    """``GET /admin``: the filter form and one page of reviews (offset pagination)."""
+    if not _logged_in(request):
+        return _login_redirect(request)
+    state = request.app.state
+    error = None
+    try:
+        flt = parse_filter(request.query_params)
+        page = parse_page(request.query_params, state.settings.api_max_page_rows, PAGE_ROWS)
+        result = await state.storage.run(list_reviews, state.storage, flt, page.limit, page.offset)
+    except BadInput as bad:
+        error, flt, page, result = str(bad), ReviewFilter(), PageRequest(PAGE_ROWS, 0, None), None
+    query = filter_query(flt)
+    context = {
+        "rows": result.rows if result else [], "total": result.total if result else 0, "error": error,
+        "params": request.query_params, "labels": LABELS, "limit": page.limit, "offset": page.offset,
+        "prev_link": f"/admin?{urlencode({**query, 'offset': max(page.offset - page.limit, 0)})}",
+        "next_link": f"/admin?{urlencode({**query, 'offset': page.offset + page.limit})}",
+        "csv_link": f"/admin/reviews.csv?{urlencode(query)}",
+    }
+    return state.templates.TemplateResponse(request, "admin.html", context)
+
+
+def _csv_cell(value: object) -> object:
+    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return "" if value is None else value
+
+
+async def export_csv(request: Request) -> Response:
+    """``GET /admin/reviews.csv``: every review matching the current filter, newest first."""
+    if not _logged_in(request):
+        return _login_redirect(request)
+    state = request.app.state
+    flt = parse_filter(request.query_params)
+
+    async def rows() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        cursor = None
+        while True:
+            page = await state.storage.run(list_reviews, state.storage, flt, EXPORT_CHUNK_ROWS, 0, cursor)
+            for row in page.rows:
+                writer.writerow([_csv_cell(row.get(column)) for column in CSV_COLUMNS])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            cursor = page.next_cursor
+            if not cursor:
+                return
+
+    return StreamingResponse(
+        rows(), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="reviews.csv"'},
+    )

@@ -1,0 +1,163 @@
+"""The REST API: predict, submit, list, random brand, stats, health and readiness.
+
+Every score comes from the worker through Kafka (request-reply by event id); the web
+process never loads the model. Errors are JSON ``{"error": ..., "field": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from stream.events import Kind, ReviewEvent, ScoredReview, new_id
+from stream.queries import list_reviews, stats
+from web.brands import random_brand_card
+from web.client_meta import client_meta
+from web.filters import BadInput, parse_filter, parse_page
+from web.kafka_bridge import BrokerUnavailable
+from web.messages import PredictBody, ReviewBody, field_errors
+
+TRUE_VALUES = ("1", "true", "yes")
+BodyT = TypeVar("BodyT", bound=BaseModel)
+
+
+def error_response(status: int, error: str, field: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"error": error}
+    if field:
+        body["field"] = field
+    body.update(extra)
+    return JSONResponse(body, status_code=status)
+
+
+async def _body(request: Request, model: type[BodyT]) -> BodyT:
+    try:
+        data = await request.json()
+    except ValueError as error:
+        raise BadInput("body", "request body must be JSON, e.g. {\"review\": \"...\"}") from error
+    if not isinstance(data, dict):
+        raise BadInput("body", "request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = field_errors(error)[0]
+        raise BadInput(first["field"], first["error"]) from error
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in TRUE_VALUES
+
+
+def score_detail(event: ScoredReview) -> dict[str, Any]:
+    return {
+        "score": event.score, "probs": event.probs, "label": event.label,
+        "suggested_rating": event.suggested_rating, "model_version": event.model_version,
+    }
+
+
+async def predict(request: Request) -> JSONResponse:
+    """``POST /api/predict {"review": "..."}`` -> the score (a float); ``?detail=1`` -> all of it."""
+    body = await _body(request, PredictBody)
+    state = request.app.state
+    settings = state.settings
+    event = ReviewEvent(kind=Kind.draft, text=body.review, session_id=f"predict-{new_id()}", source="api")
+    future = state.bridge.expect(event.id)
+    try:
+        await state.bridge.publish(settings.topic_drafts, event)
+        scored = await state.bridge.wait_for(event.id, future, settings.predict_timeout_s)
+    except BrokerUnavailable as error:
+        state.bridge.forget(event.id, future)
+        state.metrics.predictions.labels("broker_unavailable").inc()
+        return error_response(503, str(error))
+    except TimeoutError:
+        state.metrics.predictions.labels("timeout").inc()
+        return error_response(
+            503, f"no scoring worker answered within {settings.predict_timeout_s} s; "
+            "is `reviewpulse worker` running?"
+        )
+    state.metrics.predictions.labels("ok").inc()
+    return JSONResponse(score_detail(scored) if _flag(request, "detail") else scored.score)
+
+
+async def submit_review(request: Request) -> JSONResponse:
+    """``POST /api/review``: 202 {"id"} once Kafka has it; ``?wait=1`` answers 201 once it is stored."""
+    body = await _body(request, ReviewBody)
+    state = request.app.state
+    settings = state.settings
+    meta = client_meta(
+        request.headers.get("user-agent"), request.client.host if request.client else None, state.ip_salt
+    )
+    meta.update(body.extra_meta())
+    event = ReviewEvent(kind=Kind.review, text=body.review, brand=body.brand, rating=body.rating,
+                        source="api", meta=meta)
+    wait = _flag(request, "wait")
+    future = state.bridge.expect(event.id) if wait else None
+    try:
+        await state.bridge.publish(settings.topic_raw, event)
+    except BrokerUnavailable as error:
+        if future:
+            state.bridge.forget(event.id, future)
+        return error_response(503, str(error))
+    state.metrics.reviews_submitted.labels("api").inc()
+    if future is None:
+        return JSONResponse({"id": event.id}, status_code=202)
+    try:
+        scored = await state.bridge.wait_for(event.id, future, settings.review_wait_timeout_s)
+    except TimeoutError:
+        return JSONResponse(
+            {"id": event.id, "stored": False,
+             "detail": f"accepted, but not stored within {settings.review_wait_timeout_s} s; it is queued "
+                       "and will be stored when a worker runs"},
+            status_code=202,
+        )
+    return JSONResponse({"id": event.id, "stored": True, **score_detail(scored)}, status_code=201)
+
+
+async def reviews(request: Request) -> JSONResponse:
+    """``GET /api/reviews``: newest first, filters, ``limit``/``offset`` or ``cursor``, total count."""
+    state = request.app.state
+    flt = parse_filter(request.query_params)
+    page = parse_page(request.query_params, state.settings.api_max_page_rows)
+    try:
+        result = await state.storage.run(
+            list_reviews, state.storage, flt, page.limit, page.offset, page.cursor
+        )
+    except ValueError as error:
+        raise BadInput("cursor", str(error)) from error
+    return JSONResponse({
+        "rows": result.rows, "total": result.total, "next_cursor": result.next_cursor,
+        "limit": page.limit, "offset": 0 if page.cursor else page.offset,
+    })
+
+
+async def random_brand(request: Request) -> JSONResponse:
+    """``GET /api/brands/random?exclude=NAME``."""
+    card = await random_brand_card(request.app.state.storage, request.query_params.get("exclude"))
+    if card is None:
+        return error_response(404, "no brands yet: run `reviewpulse crawl` or restart to seed the catalogue")
+    return JSONResponse(card)
+
+
+async def stats_endpoint(request: Request) -> JSONResponse:
+    """``GET /api/stats`` = ``stream.queries.stats`` (used by ``reviewpulse stats`` under ``run``)."""
+    storage = request.app.state.storage
+    return JSONResponse(await storage.run(stats, storage))
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Readiness: Kafka answers a metadata request and ClickHouse a ping."""
+    state = request.app.state
+    broker = await state.bridge.ping()
+    storage = await state.storage.run(state.storage.ping)
+    ready = broker and storage
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "broker": broker, "storage": storage},
+        status_code=200 if ready else 503,
+    )

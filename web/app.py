@@ -1,0 +1,121 @@
+"""``create_app(settings, storage)``: the Starlette application (routes, middleware, lifespan).
+
+The lifespan seeds the brand catalogue when ClickHouse has none and starts/stops this
+process's Kafka clients (:class:`web.kafka_bridge.KafkaBridge`). The app never loads
+the model: scores arrive from the worker on ``reviews.scored``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from reviewpulse.settings import Settings
+from web import admin, api, pages
+from web.brands import seed_brands
+from web.filters import BadInput
+from web.headers import SecurityHeadersMiddleware
+from web.kafka_bridge import KafkaBridge
+from web.live import live_socket
+from web.metrics import WebMetrics, metrics_endpoint
+from web.openapi import openapi_json
+from web.passwords import parse_hash
+from web.ratelimit import FailureWindow
+from web.websocket import review_socket
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+SESSION_MAX_AGE_S = 8 * 3600
+
+
+def _routes() -> list[Route | WebSocketRoute | Mount]:
+    return [
+        Route("/", pages.review_page),
+        Route("/live", pages.live_page),
+        Route("/admin", admin.admin_page),
+        Route("/admin/login", admin.login_page, methods=["GET"]),
+        Route("/admin/login", admin.login, methods=["POST"]),
+        Route("/admin/logout", admin.logout, methods=["POST"]),
+        Route("/admin/reviews.csv", admin.export_csv),
+        Route("/api/predict", api.predict, methods=["POST"]),
+        Route("/api/review", api.submit_review, methods=["POST"]),
+        Route("/api/reviews", api.reviews),
+        Route("/api/brands/random", api.random_brand),
+        Route("/api/stats", api.stats_endpoint),
+        Route("/healthz", api.healthz),
+        Route("/readyz", api.readyz),
+        Route("/metrics", metrics_endpoint),
+        Route("/openapi.json", openapi_json),
+        WebSocketRoute("/ws", review_socket),
+        WebSocketRoute("/ws/live", live_socket),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+
+async def _bad_input(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BadInput)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": exc.message, "field": exc.field}, status_code=422)
+    return PlainTextResponse(str(exc), status_code=422)
+
+
+def _secret(value: str, what: str) -> str:
+    if value:
+        return value
+    log.warning("%s is empty: using a random one for this process (set it when running replicas)", what)
+    return secrets.token_urlsafe(32)
+
+
+def create_app(settings: Settings, storage: Any) -> Starlette:
+    """The web app over ``storage`` (a ``stream.storage.Storage``) and ``settings.kafka_bootstrap``."""
+    password_hash = settings.admin_password_hash.get_secret_value()
+    if password_hash:
+        parse_hash(password_hash)
+    metrics = WebMetrics()
+    bridge = KafkaBridge(settings, metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await seed_brands(storage)
+        try:
+            await bridge.start()
+        except Exception as error:
+            await bridge.stop()
+            raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {error}") from error
+        try:
+            yield
+        finally:
+            await bridge.stop()
+
+    session_secret = _secret(settings.session_secret.get_secret_value(), "SESSION_SECRET")
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(
+            SessionMiddleware, secret_key=session_secret, session_cookie="reviewpulse_session",
+            max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=settings.secure_cookies,
+        ),
+    ]
+    app = Starlette(
+        routes=_routes(), middleware=middleware, lifespan=lifespan, exception_handlers={BadInput: _bad_input}
+    )
+    app.state.settings = settings
+    app.state.storage = storage
+    app.state.bridge = bridge
+    app.state.metrics = metrics
+    app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.ip_salt = _secret(settings.ip_hash_salt.get_secret_value(), "IP_HASH_SALT")
+    app.state.login_failures = FailureWindow(settings.admin_login_attempts, settings.admin_login_window_s)
+    return app

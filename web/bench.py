@@ -1,0 +1,109 @@
+"""``reviewpulse bench typing``: many people typing at once, measured from their side.
+
+Each session opens ``/ws`` and sends drafts of a growing review text at a fixed rate,
+as a debounced page would, and times draft -> score. A draft whose own score never
+arrives was superseded (the worker keeps the latest draft per session, the server
+drops scores older than one already sent). A websocket ping (no Kafka) measured in the
+same run is the baseline: the difference is the cost of Kafka plus the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+TARGET_P99_MS = 150.0
+GRACE_S = 3.0
+SAMPLE_REVIEWS = (
+    "The delivery was late twice and nobody answered my emails. I want a refund and I will not order again.",
+    "Absolutely loved it: friendly staff, fast service, and the quality is excellent. Highly recommended!",
+    "It was okay. Nothing special, the price is fair but the app keeps logging me out.",
+    "Terrible experience from start to finish, rude support and a broken product on arrival.",
+    "Great value for money and the team went out of their way to help me. Five stars from me.",
+)
+
+
+@dataclass
+class SessionResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    ping_ms: list[float] = field(default_factory=list)
+    sent: int = 0
+    superseded: int = 0
+    errors: int = 0
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (None for no values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)], 1)
+
+
+def _draft_text(session: int, seq: int) -> str:
+    review = SAMPLE_REVIEWS[session % len(SAMPLE_REVIEWS)]
+    length = 6 * seq % (len(review) + 1) or len(review)
+    return review[:length] or review
+
+
+async def _session(url: str, number: int, rate: float, duration_s: float, start_at: float) -> SessionResult:
+    import websockets
+
+    result = SessionResult()
+    sent_at: dict[int, float] = {}
+    pings: list[float] = []
+    async with websockets.connect(url, max_size=2**20) as socket:
+        json.loads(await socket.recv())  # hello
+
+        async def receive() -> None:
+            async for raw in socket:
+                now = time.perf_counter()
+                message = json.loads(raw)
+                if message["type"] == "score" and message["seq"] in sent_at:
+                    result.latencies_ms.append((now - sent_at.pop(message["seq"])) * 1000)
+                elif message["type"] == "pong" and pings:
+                    result.ping_ms.append((now - pings.pop(0)) * 1000)
+                elif message["type"] == "error":
+                    result.errors += 1
+
+        receiver = asyncio.create_task(receive())
+        await asyncio.sleep(max(start_at - time.perf_counter(), 0) + number / (rate * 20.0))
+        interval_s = 1.0 / rate
+        began = time.perf_counter()
+        for seq in range(1, int(rate * duration_s) + 1):
+            await asyncio.sleep(max(began + (seq - 1) * interval_s - time.perf_counter(), 0))
+            sent_at[seq] = time.perf_counter()
+            await socket.send(json.dumps({"type": "draft", "seq": seq, "text": _draft_text(number, seq)}))
+            result.sent += 1
+            if seq % int(max(rate, 1)) == 0:
+                pings.append(time.perf_counter())
+                await socket.send('{"type":"ping"}')
+        await asyncio.sleep(GRACE_S)
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await receiver
+    result.superseded = len(sent_at)
+    return result
+
+
+async def run_typing_bench(base_url: str, sessions: int, rate: float, duration_s: float) -> dict[str, Any]:
+    """Run the sessions concurrently; figures in milliseconds."""
+    ws_url = base_url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + "/ws"
+    start_at = time.perf_counter() + 1.0
+    runs = [_session(ws_url, number, rate, duration_s, start_at) for number in range(sessions)]
+    results = await asyncio.gather(*runs)
+    latencies = [value for result in results for value in result.latencies_ms]
+    pings = [value for result in results for value in result.ping_ms]
+    return {
+        "url": base_url, "sessions": sessions, "drafts_per_s": rate, "duration_s": duration_s,
+        "drafts_sent": sum(r.sent for r in results), "scores_received": len(latencies),
+        "superseded": sum(r.superseded for r in results), "errors": sum(r.errors for r in results),
+        "p50_ms": percentile(latencies, 0.50), "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99), "max_ms": percentile(latencies, 1.0),
+        "ping_p50_ms": percentile(pings, 0.50), "target_p99_ms": TARGET_P99_MS,
+    }

@@ -1,0 +1,125 @@
+"""The live feed's fan-out: every stored review goes to every viewer of ``/live``.
+
+Each viewer has a bounded buffer that drops its OLDEST message when full, so a slow
+or stalled browser costs at most ``live_buffer_messages`` messages of memory and sees
+the newest reviews when it catches up; the server never queues without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from stream.events import ScoredReview
+
+
+def live_message(event: ScoredReview) -> dict[str, Any]:
+    """What a viewer receives about one stored review (text is rendered as text by the page)."""
+    return {
+        "type": "review",
+        "id": event.id,
+        "kind": str(event.kind),
+        "source": event.source,
+        "brand": event.brand,
+        "text": event.text[:2000],
+        "rating": event.rating,
+        "score": round(event.score, 4),
+        "label": event.label,
+        "suggested_rating": event.suggested_rating,
+        "ts": event.ts.isoformat(),
+        "scored_at": event.scored_at.isoformat(),
+    }
+
+
+class LiveViewer:
+    """One viewer's buffer: ``put`` never blocks, ``get_batch`` waits for something to send."""
+
+    def __init__(self, max_messages: int, on_drop: Callable[[], None] | None = None) -> None:
+        self._buffer: deque[dict[str, Any]] = deque(maxlen=max_messages)
+        self._ready = asyncio.Event()
+        self._on_drop = on_drop
+        self.dropped = 0
+
+    def put(self, message: dict[str, Any]) -> None:
+        if len(self._buffer) == self._buffer.maxlen:
+            self.dropped += 1
+            if self._on_drop:
+                self._on_drop()
+        self._buffer.append(message)
+        self._ready.set()
+
+    async def get_batch(self) -> list[dict[str, Any]]:
+        """Everything buffered so far (at least one message)."""
+        await self._ready.wait()
+        batch = list(self._buffer)
+        self._buffer.clear()
+        self._ready.clear()
+        return batch
+
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+
+class LiveHub:
+    """The set of connected viewers of this process."""
+
+    def __init__(self, max_messages: int, on_drop: Callable[[], None] | None = None) -> None:
+        self.max_messages = max_messages
+        self._on_drop = on_drop
+        self._viewers: set[LiveViewer] = set()
+
+    def join(self) -> LiveViewer:
+        viewer = LiveViewer(self.max_messages, self._on_drop)
+        self._viewers.add(viewer)
+        return viewer
+
+    def leave(self, viewer: LiveViewer) -> None:
+        self._viewers.discard(viewer)
+
+    def publish(self, event: ScoredReview) -> None:
+        message = live_message(event)
+        for viewer in self._viewers:
+            viewer.put(message)
+
+    def __len__(self) -> int:
+        return len(self._viewers)
+
+
+async def live_socket(websocket: WebSocket) -> None:
+    """``/ws/live``: pushes ``{"type":"reviews","reviews":[...],"dropped":N}`` batches."""
+    hub: LiveHub = websocket.app.state.bridge.live
+    metrics = websocket.app.state.metrics
+    await websocket.accept()
+    viewer = hub.join()
+    metrics.live_viewers.inc()
+    receiver = asyncio.create_task(_drain_client(websocket))
+    try:
+        while not receiver.done():
+            getter = asyncio.create_task(viewer.get_batch())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            batch = getter.result()
+            await websocket.send_json({"type": "reviews", "reviews": batch, "dropped": viewer.dropped})
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        receiver.cancel()
+        hub.leave(viewer)
+        metrics.live_viewers.dec()
+
+
+async def _drain_client(websocket: WebSocket) -> None:
+    """Viewers send nothing we need; reading notices when they leave."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+    except (WebSocketDisconnect, RuntimeError):
+        return

@@ -1,0 +1,120 @@
+"""The shapes clients send: websocket frames and REST bodies, validated with pydantic.
+
+Validation errors name the field, so both the websocket error frame and the REST 422
+answer can say exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from stream.events import MAX_TEXT_CHARS
+
+Rating = Annotated[int, Field(ge=1, le=5)]
+
+
+class MessageError(ValueError):
+    """A websocket frame that cannot be used; ``reason`` labels the metric, ``detail`` the fields."""
+
+    def __init__(self, reason: str, message: str, detail: Any = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.detail = detail
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=False)
+
+
+class PingMessage(_Strict):
+    type: Literal["ping"]
+
+
+class DraftMessage(_Strict):
+    type: Literal["draft"]
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+    seq: int = Field(ge=0)
+    brand: str = Field("", max_length=500)
+
+
+class SubmitFields(_Strict):
+    """The original app's review fields (shared by the websocket ``submit`` and ``POST /api/review``)."""
+
+    rating: Rating | None = None
+    suggested_rating: Rating | None = None
+    sentiment_score: float | None = Field(None, ge=0.0, le=1.0)
+    brand: str = Field("", max_length=500)
+
+    def extra_meta(self) -> dict[str, str]:
+        """What the page showed when the person submitted, kept as event ``meta``."""
+        meta = {}
+        if self.suggested_rating is not None:
+            meta["suggested_rating"] = str(self.suggested_rating)
+        if self.sentiment_score is not None:
+            meta["client_score"] = f"{self.sentiment_score:.4f}"
+        return meta
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+class SubmitMessage(SubmitFields):
+    type: Literal["submit"]
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+
+    _text_not_blank = field_validator("text")(_not_blank)
+
+
+class ReviewBody(SubmitFields):
+    """``POST /api/review``."""
+
+    review: str = Field(max_length=MAX_TEXT_CHARS)
+
+    _review_not_blank = field_validator("review")(_not_blank)
+
+
+class PredictBody(_Strict):
+    """``POST /api/predict``."""
+
+    review: str = Field(max_length=MAX_TEXT_CHARS)
+
+
+ClientMessage = Annotated[PingMessage | DraftMessage | SubmitMessage, Field(discriminator="type")]
+_client_message = TypeAdapter(ClientMessage)
+MESSAGE_TYPES = ("draft", "submit", "ping")
+
+
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
+    """``[{"field": "rating", "error": "..."}]`` from a pydantic error."""
+    return [
+        {"field": ".".join(str(part) for part in item["loc"]) or "body", "error": item["msg"]}
+        for item in error.errors()
+    ]
+
+
+def parse_client_message(raw: str) -> PingMessage | DraftMessage | SubmitMessage:
+    """One websocket frame as a message, or :class:`MessageError`."""
+    try:
+        data = json.loads(raw)
+    except ValueError as error:
+        raise MessageError("not_json", f"message is not JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise MessageError("not_json", "message must be a JSON object")
+    if data.get("type") not in MESSAGE_TYPES:
+        raise MessageError(
+            "unknown_type", f"unknown message type {data.get('type')!r}", {"allowed": list(MESSAGE_TYPES)}
+        )
+    try:
+        return _client_message.validate_python(data)
+    except ValidationError as error:
+        errors = [
+            {**item, "field": item["field"].removeprefix(f"{data['type']}.")} for item in field_errors(error)
+        ]
+        summary = "; ".join(f"{e['field']}: {e['error']}" for e in errors)
+        raise MessageError("invalid", summary, errors) from error

@@ -1,0 +1,100 @@
+"""The OpenAPI 3.1 description served at ``/openapi.json`` (hand-written: it is the contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_FILTERS = [
+    {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+    for name, schema, text in [
+        ("brand", {"type": "string"}, "exact brand name"),
+        ("label", {"enum": ["bad", "average", "good"]}, "the model's label"),
+        ("source", {"type": "string"}, "web, api, a crawler or import source"),
+        ("disagreement", {"type": "boolean"}, "stars given and the model's label differs from them"),
+        ("since", {"type": "string", "format": "date-time"}, "ts >= since (ISO date or datetime, UTC)"),
+        ("until", {"type": "string", "format": "date-time"}, "ts < until (a bare date includes that day)"),
+        ("q", {"type": "string"}, "case-insensitive text search"),
+        ("limit", {"type": "integer", "minimum": 1, "default": 50}, "rows per page"),
+        ("offset", {"type": "integer", "minimum": 0, "default": 0}, "rows to skip"),
+        ("cursor", {"type": "string"}, "next_cursor of the previous page (beats offset)"),
+    ]
+]
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "ReviewPulse", "version": "1", "description": "Live sentiment for customer reviews."},
+    "paths": {
+        "/api/predict": {"post": {
+            "summary": "Score a text (through Kafka and the scoring worker)",
+            "parameters": [{"name": "detail", "in": "query", "schema": {"type": "boolean"},
+                            "description": "return probabilities, label and suggested rating"}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["review"], "properties": {"review": {"type": "string"}}}}}},
+            "responses": {
+                "200": _json({"oneOf": [{"type": "number"}, {"$ref": "#/components/schemas/Score"}]},
+                             "score 0..1 (or the detail object)"),
+                "422": _json(_ERROR, "invalid body; `field` names the field"),
+                "503": _json(_ERROR, "no scoring worker answered in time, or Kafka is unavailable"),
+            },
+        }},
+        "/api/review": {"post": {
+            "summary": "Submit a review",
+            "parameters": [{"name": "wait", "in": "query", "schema": {"type": "boolean"},
+                            "description": "answer once the review is stored"}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["review"], "properties": {
+                    "review": {"type": "string"}, "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "suggested_rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "sentiment_score": {"type": "number", "minimum": 0, "maximum": 1},
+                    "brand": {"type": "string"}}}}}},
+            "responses": {
+                "201": _json({"type": "object"}, "stored (with ?wait=1): id and score"),
+                "202": _json({"type": "object", "properties": {"id": {"type": "string"}}}, "accepted"),
+                "422": _json(_ERROR, "invalid body; `field` names the field"),
+                "503": _json(_ERROR, "Kafka is unavailable"),
+            },
+        }},
+        "/api/reviews": {"get": {
+            "summary": "Stored reviews, newest first",
+            "parameters": _FILTERS,
+            "responses": {
+                "200": _json({"type": "object", "properties": {
+                    "rows": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"},
+                    "next_cursor": {"type": ["string", "null"]}}}, "one page"),
+                "422": _json(_ERROR, "invalid parameter; `field` names it"),
+            },
+        }},
+        "/api/brands/random": {"get": {
+            "summary": "A random brand",
+            "parameters": [{"name": "exclude", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": _json({"type": "object"}, "brand card"), "404": _json(_ERROR, "no brands")},
+        }},
+        "/api/stats": {"get": {
+            "summary": "Exact counts", "responses": {"200": _json({"type": "object"}, "ok")}}},
+        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
+        "/readyz": {"get": {"summary": "Broker and storage reachable", "responses": {
+            "200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
+    },
+    "components": {"schemas": {
+        "Error": {"type": "object", "required": ["error"],
+                  "properties": {"error": {"type": "string"}, "field": {"type": "string"}}},
+        "Score": {"type": "object", "properties": {
+            "score": {"type": "number"}, "probs": {"type": "array", "items": {"type": "number"}},
+            "label": {"type": "string"}, "suggested_rating": {"type": "integer"},
+            "model_version": {"type": "string"}}},
+    }},
+}
+
+
+async def openapi_json(request: Request) -> JSONResponse:
+    return JSONResponse(SPEC)

@@ -1,0 +1,174 @@
+"""``/ws``: one connection per review page; drafts in, scores out, submissions confirmed.
+
+Protocol (see web/README.md): client sends ``draft`` / ``submit`` / ``ping``; server
+answers ``hello``, ``score``, ``accepted``, ``stored``, ``pong`` and ``error``. Bad
+messages (too big, not JSON, unknown type, over the draft rate) get an error frame
+and never reach Kafka. Scores older than the newest one sent are dropped here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from stream.events import Kind, ReviewEvent, ScoredReview, new_id
+from web.client_meta import client_meta
+from web.kafka_bridge import BrokerUnavailable, KafkaBridge
+from web.messages import MessageError, SubmitMessage, field_errors, parse_client_message
+from web.metrics import WebMetrics
+from web.ratelimit import TokenBucket
+
+#: Drafts awaiting a score per connection; older unanswered ones are forgotten first.
+MAX_PENDING_DRAFTS = 64
+
+
+class ReviewSession:
+    """State of one connection: its outbox, pending drafts and the newest seq shown."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        state = websocket.app.state
+        self.websocket = websocket
+        self.id = new_id()
+        self.settings = state.settings
+        self.bridge: KafkaBridge = state.bridge
+        self.metrics: WebMetrics = state.metrics
+        self.ip_salt: str = state.ip_salt
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.drafts = TokenBucket(self.settings.ws_max_drafts_per_s)
+        self.pending_drafts: dict[str, tuple[int, float]] = {}
+        self.last_sent_seq = -1
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.outbox.put_nowait(message)
+
+    def error(self, reason: str, error: str, detail: Any = None) -> None:
+        self.metrics.ws_rejected.labels(reason).inc()
+        self.send({"type": "error", "error": error, "detail": detail})
+
+    def on_scored(self, event: ScoredReview) -> None:
+        """Called by the bridge for every scored event of this session."""
+        if event.kind is Kind.draft:
+            self._on_draft_score(event)
+        else:
+            self.send({
+                "type": "stored", "id": event.id, "score": event.score, "label": event.label,
+                "suggested_rating": event.suggested_rating, "rating": event.rating, "brand": event.brand,
+            })
+
+    def _on_draft_score(self, event: ScoredReview) -> None:
+        pending = self.pending_drafts.pop(event.id, None)
+        if pending is None:
+            return
+        seq, sent_at = pending
+        self.metrics.draft_latency.observe(time.monotonic() - sent_at)
+        if seq < self.last_sent_seq:
+            self.metrics.scores_stale.inc()
+            return
+        self.last_sent_seq = seq
+        for draft_id, (older_seq, _) in list(self.pending_drafts.items()):
+            if older_seq < seq:
+                del self.pending_drafts[draft_id]
+        self.metrics.scores_sent.inc()
+        self.send({
+            "type": "score", "seq": seq, "score": event.score, "probs": event.probs, "label": event.label,
+            "suggested_rating": event.suggested_rating, "model_version": event.model_version,
+        })
+
+    async def handle(self, raw: str) -> None:
+        """Validate one client frame and act on it; every failure becomes an error frame."""
+        if len(raw.encode("utf-8")) > self.settings.ws_max_message_bytes:
+            self.error("too_large", f"message is over {self.settings.ws_max_message_bytes} bytes")
+            return
+        try:
+            message = parse_client_message(raw)
+        except MessageError as error:
+            self.error(error.reason, str(error), error.detail)
+            return
+        if message.type == "ping":
+            self.send({"type": "pong"})
+            return
+        if not self.drafts.allow():
+            self.error("rate_limited", f"more than {self.settings.ws_max_drafts_per_s:g} messages per second")
+            return
+        try:
+            if message.type == "draft":
+                await self._publish_draft(message.text, message.seq, message.brand)
+            else:
+                await self._publish_review(message)
+        except BrokerUnavailable as error:
+            self.error("broker", str(error))
+        except ValidationError as error:
+            self.error("invalid", "message fields are invalid", field_errors(error))
+
+    async def _publish_draft(self, text: str, seq: int, brand: str) -> None:
+        event = ReviewEvent(
+            kind=Kind.draft, text=text, brand=brand, session_id=self.id, source="web", meta={"seq": str(seq)}
+        )
+        self.pending_drafts[event.id] = (seq, time.monotonic())
+        if len(self.pending_drafts) > MAX_PENDING_DRAFTS:  # answers the worker dropped (latest-wins)
+            del self.pending_drafts[next(iter(self.pending_drafts))]
+        try:
+            await self.bridge.publish(self.settings.topic_drafts, event)
+        except BrokerUnavailable:
+            self.pending_drafts.pop(event.id, None)
+            raise
+        self.metrics.drafts_published.inc()
+
+    async def _publish_review(self, message: SubmitMessage) -> None:
+        websocket = self.websocket
+        meta = client_meta(
+            websocket.headers.get("user-agent"), websocket.client.host if websocket.client else None,
+            self.ip_salt,
+        )
+        meta.update(message.extra_meta())
+        event = ReviewEvent(
+            kind=Kind.review, text=message.text, brand=message.brand, rating=message.rating,
+            session_id=self.id, source="web", meta=meta,
+        )
+        await self.bridge.publish(self.settings.topic_raw, event)
+        self.metrics.reviews_submitted.labels("websocket").inc()
+        self.send({"type": "accepted", "id": event.id})
+
+
+async def review_socket(websocket: WebSocket) -> None:
+    """The ``/ws`` endpoint."""
+    await websocket.accept()
+    session = ReviewSession(websocket)
+    session.bridge.add_session(session.id, session.on_scored)
+    session.metrics.ws_connections.inc()
+    sender = asyncio.create_task(_send_loop(websocket, session))
+    session.send({"type": "hello", "session_id": session.id})
+    try:
+        while True:
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            text = frame.get("text")
+            if text is None:
+                data = frame.get("bytes") or b""
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    session.error("not_json", "binary frames must be UTF-8 JSON")
+                    continue
+            await session.handle(text)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        session.bridge.remove_session(session.id)
+        session.metrics.ws_connections.dec()
+        sender.cancel()
+
+
+async def _send_loop(websocket: WebSocket, session: ReviewSession) -> None:
+    try:
+        while True:
+            message = await session.outbox.get()
+            await websocket.send_text(json.dumps(message))
+    except (WebSocketDisconnect, RuntimeError):
+        return
