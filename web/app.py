@@ -7,6 +7,7 @@ the model: scores arrive from the worker on ``reviews.scored``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from dashboards import LivePusher, live_enabled
 from reviewpulse.settings import Settings
 from web import admin, api, pages
 from web.brands import seed_brands
@@ -86,6 +88,9 @@ def create_app(settings: Settings, storage: Any) -> Starlette:
         parse_hash(password_hash)
     metrics = WebMetrics()
     bridge = KafkaBridge(settings, metrics)
+    pusher = LivePusher(settings) if live_enabled(settings) else None
+    if pusher:
+        bridge.stored_observers.append(pusher.observe)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -95,9 +100,12 @@ def create_app(settings: Settings, storage: Any) -> Starlette:
         except Exception as error:
             await bridge.stop()
             raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {error}") from error
+        push_task = asyncio.create_task(pusher.run()) if pusher else None
         try:
             yield
         finally:
+            if push_task:
+                push_task.cancel()
             await bridge.stop()
 
     session_secret = _secret(settings.session_secret.get_secret_value(), "SESSION_SECRET")

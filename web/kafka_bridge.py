@@ -45,6 +45,8 @@ class KafkaBridge:
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Called with every stored (non-draft) review, e.g. the Grafana Live pusher's ``observe``.
+        self.stored_observers: list[Callable[[ScoredReview], None]] = []
 
     async def start(self) -> None:
         """Connect both clients and position the consumer at the end of every partition.
@@ -178,3 +180,5 @@ class KafkaBridge:
                 future.set_result(event)
         if event.kind is not Kind.draft:
             self.live.publish(event)
+            for observe in self.stored_observers:
+                observe(event)
