@@ -152,7 +152,7 @@ def train(options: TrainOptions) -> Path:
         started = time.monotonic()
         rows = train_rows[epoch_rows(labels[train_rows], options.balance, rng)]
         batches = length_bucketed_batches(lengths, rows, options.batch_size, rng)
-        running = 0.0
+        loss_sum, loss_count = 0.0, 0
         progress = tqdm(batches, desc=f"epoch {epoch}/{options.epochs}", unit="batch", dynamic_ncols=True)
         for batch in progress:
             indices = torch.from_numpy(encoded[batch].astype(np.int64))
@@ -165,16 +165,17 @@ def train(options: TrainOptions) -> Path:
             loss.backward()
             optimizer.step()
             step += 1
-            running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+            loss_sum, loss_count = loss_sum + loss.item() * len(batch), loss_count + len(batch)
             if step % max(options.log_every, 1) == 0:
-                progress.set_postfix(loss=f"{running:.4f}")
+                progress.set_postfix(loss=f"{loss_sum / loss_count:.4f}")
                 if writer:
-                    writer.add_scalar("train/loss", running, step)
+                    writer.add_scalar("train/loss", loss.item(), step)
+        train_loss = loss_sum / max(loss_count, 1)
         scheduler.step()
         probabilities = predict(model, encoded[validation_rows], lengths[validation_rows])
         predicted = probabilities.argmax(1)
         report = classification_report(labels[validation_rows], predicted, reviews.classes)
-        report.update(epoch=epoch, train_loss=round(running, 4), seconds=round(time.monotonic() - started, 1),
+        report.update(epoch=epoch, train_loss=round(train_loss, 4), seconds=round(time.monotonic() - started, 1),
                       validation_loss=round(float(F.nll_loss(torch.log(torch.from_numpy(probabilities) + 1e-9),
                                                              torch.from_numpy(labels[validation_rows]))), 4))
         history.append(report)
@@ -182,7 +183,7 @@ def train(options: TrainOptions) -> Path:
             for key in ("accuracy", "macro_f1", "validation_loss"):
                 writer.add_scalar(f"validation/{key}", report[key], epoch)
         log.info("epoch %d: loss %.4f, val accuracy %.4f, val macro-F1 %.4f",
-                 epoch, running, report["accuracy"], report["macro_f1"])
+                 epoch, train_loss, report["accuracy"], report["macro_f1"])
         tqdm.write(f"epoch {epoch}: val accuracy {report['accuracy']:.4f} macro-F1 {report['macro_f1']:.4f}")
         if report["macro_f1"] > best_f1:
             best_f1, best_epoch = report["macro_f1"], epoch
