@@ -1,0 +1,137 @@
+"""``reviewpulse bench pipeline``: end-to-end throughput next to the scorer alone, same run.
+
+The scorer alone scores the benchmark texts in ``BATCH_SIZE`` batches in this process,
+before and after the pipeline run (the mean is reported: load on a shared box drifts).
+Both sides first see up to 1,000 warm-up texts of the same length spread, so first-use
+costs (allocations, kernel selection, consumer-group join) are paid before the clock runs.
+The pipeline then runs on the embedded stack: a tansu broker, ``reviewpulse worker`` as a
+subprocess with its own chDB, and the bulk importer; the clock runs from the first
+message sent until the last review's ``reviews.scored`` event, which the worker publishes
+only after its ClickHouse insert. The ratio says how much of the scorer's speed the
+broker, Faust and ClickHouse leave; the target is >= 0.8.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from reviewpulse.settings import Settings
+
+WORDS = ("the staff food room service was great awful slow friendly price delivery app "
+         "would recommend never again lovely terrible okay fine broken excellent rude clean").split()
+
+
+def review_texts(count: int, seed: int = 7) -> list[str]:
+    """Synthetic reviews with a realistic spread of lengths (median about 160 characters)."""
+    rng = random.Random(seed)
+    texts = []
+    for i in range(count):
+        words = int(min(max(rng.lognormvariate(3.3, 0.6), 3), 180))
+        texts.append(f"#{i} " + " ".join(rng.choice(WORDS) for _ in range(words)))
+    return texts
+
+
+def bench_model_dir(settings: Settings, scratch: Path) -> tuple[Path, str]:
+    """The configured model if it exists, else an untrained artefact of the same architecture."""
+    if (Path(settings.model_dir) / "model.json").is_file():
+        return Path(settings.model_dir), "configured"
+    from inference.artefact import ModelCard, save_artefact
+    from inference.encoding import DEFAULT_ALPHABET, DEFAULT_MAX_LENGTH, Alphabet
+    from inference.model import CharCNN
+
+    model = CharCNN(len(Alphabet(DEFAULT_ALPHABET)), 3, DEFAULT_MAX_LENGTH)
+    card = ModelCard(name="bench", version="bench-untrained", alphabet=DEFAULT_ALPHABET,
+                     max_length=DEFAULT_MAX_LENGTH, classes=["bad", "average", "good"])
+    return save_artefact(model, card, scratch / "model"), "untrained (models/charcnn missing)"
+
+
+def scorer_rate(model_dir: Path, texts: list[str], warmup: list[str], batch_size: int, threads: int) -> float:
+    from inference.scorer import Scorer
+
+    scorer = Scorer.load(model_dir, device="cpu", threads=threads)
+    for first in range(0, len(warmup), batch_size):  # first use of each input width is slow
+        scorer.score(warmup[first:first + batch_size])
+    started = time.perf_counter()
+    for first in range(0, len(texts), batch_size):
+        scorer.score(texts[first:first + batch_size])
+    return len(texts) / (time.perf_counter() - started)
+
+
+def _worker_env(settings: Settings, data_dir: Path, model_dir: Path, bootstrap: str) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.update(DATA_DIR=str(data_dir), MODEL_DIR=str(model_dir), KAFKA_BOOTSTRAP=bootstrap, CLICKHOUSE_URL="",
+               BATCH_SIZE=str(settings.batch_size), BATCH_WINDOW_MS=str(settings.batch_window_ms),
+               SCORER_THREADS=str(settings.scorer_threads), LOG_LEVEL="WARNING")
+    return env
+
+
+def pipeline_rate(
+    settings: Settings, scratch: Path, model_dir: Path, texts: list[str], warmup: list[str]
+) -> tuple[float, int]:
+    """Reviews/s through import -> broker -> worker -> ClickHouse; also the rows stored."""
+    from stream.broker import EmbeddedBroker
+    from stream.importer import ImportOptions, import_file, scored_end_offsets, wait_for_scored
+    from stream.topics import ensure_topics
+
+    data_dir = scratch / "var"
+    with EmbeddedBroker(scratch / "broker") as broker:
+        ensure_topics(broker.bootstrap, settings)
+        env = _worker_env(settings, data_dir, model_dir, broker.bootstrap)
+        command = [sys.executable, "-c", "from reviewpulse.cli import main; main()"]
+        worker = subprocess.Popen([*command, "worker"], env=env, stdout=subprocess.DEVNULL)
+        try:
+            def send(name: str, rows: list[str]) -> tuple[set[str], float]:
+                path = scratch / name
+                path.write_text("".join(json.dumps({"text": t, "brand": "bench"}) + "\n" for t in rows))
+                start = scored_end_offsets(broker.bootstrap, settings)
+                began = time.perf_counter()
+                summary = import_file(path, broker.bootstrap, settings, ImportOptions(source=name), progress=False)
+                done = wait_for_scored(broker.bootstrap, settings, summary.ids, start, 1800, progress=False)
+                if done != len(summary.ids):
+                    raise RuntimeError(f"only {done} of {len(summary.ids)} reviews came back scored")
+                return summary.ids, time.perf_counter() - began
+
+            send("warmup.jsonl", warmup)
+            ids, seconds = send("bench.jsonl", texts)
+        finally:
+            worker.send_signal(signal.SIGINT)
+            worker.wait(timeout=120)
+        stats = subprocess.run([*command, "stats", "--json"], env=env, capture_output=True, check=True)
+        stored = json.loads(stats.stdout)["by_source"].get("bench.jsonl", 0)
+    return len(ids) / seconds, stored
+
+
+def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
+    texts = review_texts(reviews)
+    warmup = review_texts(min(reviews, 1000), seed=99)  # same length spread, other texts
+    with tempfile.TemporaryDirectory(prefix="reviewpulse-bench-") as scratch_name:
+        scratch = Path(scratch_name)
+        model_dir, model_kind = bench_model_dir(settings, scratch)
+        # the scorer alone before and after the pipeline: on a shared machine the load drifts
+        scorer_before = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads)
+        pipeline, stored = pipeline_rate(settings, scratch, model_dir, texts, warmup)
+        scorer_after = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads)
+    scorer = (scorer_before + scorer_after) / 2
+    return {
+        "reviews": reviews,
+        "stored_rows": stored,
+        "pipeline_reviews_per_s": round(pipeline, 1),
+        "scorer_reviews_per_s": round(scorer, 1),
+        "scorer_before_after": [round(scorer_before, 1), round(scorer_after, 1)],
+        "ratio": round(pipeline / scorer, 3),
+        "batch_size": settings.batch_size,
+        "batch_window_ms": settings.batch_window_ms,
+        "scorer_threads": settings.scorer_threads,
+        "model": model_kind,
+        "median_text_chars": sorted(len(t) for t in texts)[len(texts) // 2],
+    }

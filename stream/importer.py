@@ -1,0 +1,218 @@
+"""Bulk import (``reviewpulse import FILE``): CSV or JSONL rows to ``reviews.raw`` events.
+
+Ids are stable (sha1 of source, brand, text and the how-many-th copy of that text in the
+file), so importing the same file twice stores every review once. Rows that cannot become
+a review are counted with the reason and skipped; the rest are sent with ``acks=all``.
+``wait_for_scored`` then follows ``reviews.scored`` until every imported id has come back,
+which the worker publishes only after the ClickHouse insert succeeded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reviewpulse.settings import Settings
+from stream.events import Kind, ReviewEvent, stable_id
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (type, columns); the message says how to fix it."""
+
+
+class RowError(ValueError):
+    """One row cannot become a review; the message is the reason counted in the summary."""
+
+
+@dataclass
+class ImportOptions:
+    text_column: str = "text"
+    rating_column: str | None = "rating"
+    brand_column: str | None = "brand"
+    source: str = "import"
+
+
+@dataclass
+class ImportSummary:
+    sent: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    failed: int = 0
+    seconds: float = 0.0
+    ids: set[str] = field(default_factory=set)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sent": self.sent, "rejected": sum(self.rejected.values()), "rejected_reasons": dict(self.rejected),
+                "failed": self.failed, "seconds": round(self.seconds, 3), "rows_per_s": round(self.rows_per_s, 1)}
+
+
+def read_rows(path: Path) -> Iterator[dict[str, Any] | RowError]:
+    """Rows of a .csv or .jsonl/.ndjson file; a JSONL line that is not an object yields a RowError."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".ndjson"):
+        raise ImportFileError(f"{path}: unknown file type {suffix!r}; use .csv or .jsonl (one JSON object a line)")
+    with open(path, encoding="utf-8", newline="", errors="strict") as handle:
+        if suffix == ".csv":
+            yield from csv.DictReader(handle)
+            return
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                yield RowError("line is not JSON")
+                continue
+            yield row if isinstance(row, dict) else RowError("line is not a JSON object")
+
+
+def csv_columns(path: Path) -> list[str] | None:
+    if path.suffix.lower() != ".csv":
+        return None
+    with open(path, encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def check_columns(path: Path, options: ImportOptions) -> ImportOptions:
+    """Fail early when the text column is missing; drop optional columns the CSV does not have."""
+    columns = csv_columns(path)
+    if columns is None:
+        return options
+    if options.text_column not in columns:
+        raise ImportFileError(
+            f"{path}: no column {options.text_column!r} (columns: {', '.join(columns)}); pass --text-column"
+        )
+    return ImportOptions(
+        options.text_column,
+        options.rating_column if options.rating_column in columns else None,
+        options.brand_column if options.brand_column in columns else None,
+        options.source,
+    )
+
+
+def parse_rating(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RowError("rating is not a number") from None
+    if not number.is_integer() or not 1 <= number <= 5:
+        raise RowError("rating is not a whole number 1-5")
+    return int(number)
+
+
+def to_event(row: dict[str, Any], options: ImportOptions, copies: Counter[str]) -> ReviewEvent:
+    """The review in ``row``; ``copies`` counts identical reviews so each keeps its own stable id."""
+    text = row.get(options.text_column)
+    if not isinstance(text, str) or not text.strip():
+        raise RowError(f"empty or missing {options.text_column!r}")
+    brand = str(row.get(options.brand_column) or "") if options.brand_column else ""
+    rating = parse_rating(row.get(options.rating_column)) if options.rating_column else None
+    natural = stable_id(options.source, brand, text)
+    copies[natural] += 1
+    try:
+        return ReviewEvent(
+            id=stable_id(options.source, brand, text, str(copies[natural])), kind=Kind.imported,
+            text=text, brand=brand, rating=rating, source=options.source,
+        )
+    except ValidationError as error:
+        raise RowError("; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in error.errors())) from None
+
+
+def events(rows: Iterable[dict[str, Any] | RowError], options: ImportOptions,
+           summary: ImportSummary) -> Iterator[ReviewEvent]:
+    copies: Counter[str] = Counter()
+    for row in rows:
+        try:
+            if isinstance(row, RowError):
+                raise row
+            yield to_event(row, options, copies)
+        except RowError as error:
+            summary.rejected[str(error)] += 1
+
+
+def scored_end_offsets(bootstrap: str, settings: Settings) -> dict[Any, int]:
+    """Current end of every reviews.scored partition: where ``wait_for_scored`` starts reading."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = consumer.partitions_for_topic(settings.topic_scored) or set()
+        return consumer.end_offsets([TopicPartition(settings.topic_scored, p) for p in partitions])
+    finally:
+        consumer.close()
+
+
+def import_file(path: Path, bootstrap: str, settings: Settings, options: ImportOptions,
+                progress: bool = True) -> ImportSummary:
+    """Send every valid row of ``path`` to reviews.raw; returns counts (and the ids sent)."""
+    from kafka import KafkaProducer
+    from tqdm import tqdm
+
+    options = check_columns(path, options)
+    summary = ImportSummary()
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", retries=5, linger_ms=20, batch_size=256 * 1024,
+        max_request_size=4 * settings.max_text_bytes + 65_536, client_id="reviewpulse-import",
+    )
+
+    def failed(_: BaseException) -> None:
+        summary.failed += 1
+
+    started = time.perf_counter()
+    try:
+        rows = tqdm(read_rows(path), desc=f"import {path.name}", unit=" rows", disable=not progress)
+        for event in events(rows, options, summary):
+            producer.send(settings.topic_raw, key=event.key, value=event.to_bytes()).add_errback(failed)
+            summary.ids.add(event.id)
+        producer.flush()
+    except UnicodeDecodeError as error:
+        raise ImportFileError(f"{path}: not UTF-8 ({error}); re-save the file as UTF-8") from None
+    finally:
+        producer.close()
+    summary.sent = len(summary.ids) - summary.failed
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def wait_for_scored(bootstrap: str, settings: Settings, ids: set[str], start: dict[Any, int],
+                    timeout_s: float, progress: bool = True, stop_after: int | None = None) -> int:
+    """Read reviews.scored from ``start`` until every id in ``ids`` (or ``stop_after`` of them) was seen.
+
+    Returns how many distinct ids were seen (fewer than asked when ``timeout_s`` ran out).
+    """
+    wanted = len(ids) if stop_after is None else min(stop_after, len(ids))
+    from kafka import KafkaConsumer
+    from tqdm import tqdm
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    seen: set[str] = set()
+    bar = tqdm(total=len(ids), desc="scored and stored", unit=" reviews", disable=not progress)
+    try:
+        consumer.assign(list(start))
+        for partition, offset in start.items():
+            consumer.seek(partition, offset)
+        deadline = time.monotonic() + timeout_s
+        while len(seen) < wanted and time.monotonic() < deadline:
+            for messages in consumer.poll(timeout_ms=500).values():
+                for message in messages:
+                    review_id = json.loads(message.value).get("id")
+                    if review_id in ids and review_id not in seen:
+                        seen.add(review_id)
+                        bar.update(1)
+    finally:
+        bar.close()
+        consumer.close()
+    return len(seen)

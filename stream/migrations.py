@@ -1,0 +1,84 @@
+"""Versioned, idempotent ClickHouse migrations (``reviewpulse migrate``).
+
+Each migration is a version number, a name and a list of statements. ``migrate`` applies
+those whose version is above the highest one recorded in ``schema_migrations``; every
+statement also says ``IF NOT EXISTS``, so a half-applied migration can simply run again.
+Add a new migration at the end; never edit one that has shipped.
+
+``reviews`` is a ReplacingMergeTree keyed by ``id``: a redelivered review is stored twice
+until a merge, so exact queries read it with ``FINAL`` (see ``stream.queries``). The
+per-minute views count inserts as they arrive, redeliveries included: they are for
+dashboards, not for exact figures.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from stream.storage import Storage
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "reviews, brands, dead_letters", [
+        """CREATE TABLE IF NOT EXISTS reviews (
+            id String, kind LowCardinality(String), text String, brand String,
+            rating Nullable(UInt8), source LowCardinality(String), session_id String, url String,
+            ts DateTime64(3, 'UTC'), meta Map(String, String), user_agent String, ip_hash String,
+            p_bad Float32, p_avg Float32, p_good Float32, score Float32, label LowCardinality(String),
+            suggested_rating UInt8, model_version LowCardinality(String),
+            scored_at DateTime64(3, 'UTC'), latency_ms Float32
+        ) ENGINE = ReplacingMergeTree(scored_at) ORDER BY id""",
+        """CREATE TABLE IF NOT EXISTS brands (
+            name String, website String, logo String, category String, sub_category String,
+            url String, source LowCardinality(String), ts DateTime64(3, 'UTC')
+        ) ENGINE = ReplacingMergeTree(ts) ORDER BY name""",
+        """CREATE TABLE IF NOT EXISTS dead_letters (
+            raw String, raw_base64 UInt8, error String, topic LowCardinality(String),
+            partition Int32, offset Int64, ts DateTime64(3, 'UTC')
+        ) ENGINE = MergeTree ORDER BY ts""",
+    ]),
+    (2, "per-minute aggregates", [
+        """CREATE TABLE IF NOT EXISTS reviews_per_minute (
+            minute DateTime('UTC'), source LowCardinality(String), label LowCardinality(String),
+            reviews UInt64, score_sum Float64, latency_ms_sum Float64
+        ) ENGINE = SummingMergeTree ORDER BY (minute, source, label)""",
+        """CREATE MATERIALIZED VIEW IF NOT EXISTS reviews_per_minute_mv TO reviews_per_minute AS
+            SELECT toStartOfMinute(scored_at) AS minute, source, label, count() AS reviews,
+                   sum(score) AS score_sum, sum(latency_ms) AS latency_ms_sum
+            FROM reviews GROUP BY minute, source, label""",
+        """CREATE TABLE IF NOT EXISTS dead_letters_per_minute (
+            minute DateTime('UTC'), topic LowCardinality(String), letters UInt64
+        ) ENGINE = SummingMergeTree ORDER BY (minute, topic)""",
+        """CREATE MATERIALIZED VIEW IF NOT EXISTS dead_letters_per_minute_mv TO dead_letters_per_minute AS
+            SELECT toStartOfMinute(ts) AS minute, topic, count() AS letters
+            FROM dead_letters GROUP BY minute, topic""",
+    ]),
+]
+
+
+def applied_versions(storage: Storage) -> set[int]:
+    rows = storage.query("SELECT version FROM schema_migrations")
+    return {int(row["version"]) for row in rows}
+
+
+def migrate(storage: Storage) -> list[int]:
+    """Apply pending migrations in order; returns the versions applied now (empty: up to date)."""
+    storage.command(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, "
+        "applied_at DateTime('UTC') DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY version"
+    )
+    done = applied_versions(storage)
+    applied = []
+    for version, name, statements in MIGRATIONS:
+        if version in done:
+            continue
+        for statement in statements:
+            storage.command(statement)
+        storage.command(
+            "INSERT INTO schema_migrations (version, name) VALUES ({v:UInt32}, {n:String})",
+            {"v": version, "n": name},
+        )
+        log.info("applied migration %d: %s", version, name)
+        applied.append(version)
+    return applied

@@ -1,0 +1,105 @@
+"""What the worker does to one micro-batch, free of Kafka and Faust so it can be tested alone.
+
+``parse`` turns raw message bytes into a ``ReviewEvent`` or a ``DeadLetter`` with the
+reason; ``latest_drafts`` drops drafts superseded by a newer one from the same session;
+``score`` runs the scorer once for the whole batch and builds ``ScoredReview`` events.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from stream.events import DeadLetter, Kind, ReviewEvent, ScoredReview, utc_now
+
+#: Dead letters keep at most this much of the raw message (the reason says it was cut).
+DEAD_LETTER_RAW_BYTES = 64_000
+
+
+def dead_letter(raw: bytes, error: str, topic: str, partition: int = 0, offset: int = -1) -> DeadLetter:
+    if len(raw) > DEAD_LETTER_RAW_BYTES:
+        error = f"{error} (raw message cut to its first {DEAD_LETTER_RAW_BYTES} of {len(raw)} bytes)"
+        raw = raw[:DEAD_LETTER_RAW_BYTES]
+    return DeadLetter.from_bytes(raw, error, topic, partition, offset)
+
+
+def _validation_reason(error: ValidationError) -> str:
+    parts = []
+    for detail in error.errors()[:5]:
+        where = ".".join(str(p) for p in detail["loc"]) or "event"
+        parts.append(f"{where}: {detail['msg']}")
+    return "invalid event: " + "; ".join(parts)
+
+
+def parse(
+    raw: bytes | None, topic: str, partition: int = 0, offset: int = -1, max_bytes: int = 1_000_000
+) -> ReviewEvent | DeadLetter:
+    """The event in ``raw``, or a DeadLetter saying why it cannot be used."""
+    raw = raw or b""
+    if len(raw) > max_bytes:
+        return dead_letter(raw, f"message of {len(raw)} bytes exceeds MAX_TEXT_BYTES={max_bytes}",
+                           topic, partition, offset)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return dead_letter(raw, f"not UTF-8: {error}", topic, partition, offset)
+    try:
+        return ReviewEvent.model_validate_json(text)
+    except ValidationError as error:
+        if any(d["type"] == "json_invalid" for d in error.errors()):
+            return dead_letter(raw, "not JSON: " + error.errors()[0]["msg"], topic, partition, offset)
+        return dead_letter(raw, _validation_reason(error), topic, partition, offset)
+
+
+class DraftSessions:
+    """Remembers the newest draft time per session (bounded LRU) for latest-wins."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self.capacity = capacity
+        self._latest: OrderedDict[str, datetime] = OrderedDict()
+
+    def is_stale(self, session: str, ts: datetime) -> bool:
+        latest = self._latest.get(session)
+        return latest is not None and ts < latest
+
+    def remember(self, session: str, ts: datetime) -> None:
+        self._latest[session] = ts
+        self._latest.move_to_end(session)
+        while len(self._latest) > self.capacity:
+            self._latest.popitem(last=False)
+
+
+def latest_drafts(events: Sequence[ReviewEvent], sessions: DraftSessions) -> list[ReviewEvent]:
+    """Reviews unchanged; per session only the newest draft, and none older than one already seen."""
+    newest: dict[str, ReviewEvent] = {}
+    kept: list[ReviewEvent] = []
+    for event in events:
+        if event.kind is not Kind.draft:
+            kept.append(event)
+            continue
+        session = event.session_id or event.id
+        current = newest.get(session)
+        if current is None or event.ts >= current.ts:
+            newest[session] = event
+    for session, draft in newest.items():
+        if not sessions.is_stale(session, draft.ts):
+            sessions.remember(session, draft.ts)
+            kept.append(draft)
+    return kept
+
+
+def score(scorer: object, events: Sequence[ReviewEvent]) -> list[ScoredReview]:
+    """One forward pass for all events (the scorer batches); runs in a worker thread."""
+    verdicts = scorer.score([event.text for event in events])  # type: ignore[attr-defined]
+    scored_at = utc_now()
+    version = scorer.version  # type: ignore[attr-defined]
+    return [
+        ScoredReview(
+            **event.model_dump(), probs=v.probs, score=min(max(v.score, 0.0), 1.0), label=v.label,
+            suggested_rating=v.suggested_rating, model_version=version, scored_at=scored_at,
+        )
+        for event, v in zip(events, verdicts, strict=True)
+    ]

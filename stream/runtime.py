@@ -1,0 +1,222 @@
+"""Process wiring for ``reviewpulse worker`` and ``reviewpulse run``.
+
+``run`` holds everything in ONE process (chDB allows one process per data directory):
+the broker child (unless KAFKA_BOOTSTRAP), migrations, the Faust worker and the web server,
+all on one event loop under a Faust/mode ``Worker``, which turns SIGINT/SIGTERM into a clean
+stop: the batch in hand is finished and stored, then the broker child is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from reviewpulse.settings import Settings
+from stream.broker import EmbeddedBroker, read_run_file
+from stream.migrations import migrate
+from stream.storage import Storage, open_storage
+from stream.topics import ensure_topics
+from stream.worker import ReviewWorker
+
+log = logging.getLogger(__name__)
+
+#: Seconds a signalled stop may take (finishing the batch in hand) before the process exits anyway.
+STOP_GRACE_S = 30.0
+#: Seconds a signal received during start-up waits for the worker to finish starting.
+READY_WAIT_S = 15.0
+
+
+class SetupError(RuntimeError):
+    """The system cannot start as configured; the message says what to change."""
+
+
+def load_scorer(settings: Settings) -> Any:
+    from inference.artefact import ArtefactError
+    from inference.scorer import Scorer
+
+    try:
+        return Scorer.load(settings.model_dir, device="cpu", threads=settings.scorer_threads)
+    except ArtefactError as error:
+        raise SetupError(f"{error}; set MODEL_DIR to a trained model (reviewpulse train ...)") from error
+
+
+def running_pid(settings: Settings) -> int | None:
+    """The pid in run.json when that process is alive (a stale file from a crash is ignored)."""
+    info = read_run_file(settings) or {}
+    pid = info.get("pid")
+    if not isinstance(pid, int):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def check_data_dir_free(settings: Settings) -> None:
+    pid = running_pid(settings)
+    if settings.embedded_clickhouse and pid is not None and pid != os.getpid():
+        raise SetupError(
+            f"`reviewpulse run` (pid {pid}) holds the embedded ClickHouse in {settings.data_dir}; "
+            "stop it, use another --data-dir, or set CLICKHOUSE_URL to a ClickHouse server"
+        )
+
+
+def web_app(settings: Settings, storage: Storage) -> Any:
+    """``web.app.create_app`` when the web room is installed, else the minimal stand-in."""
+    try:
+        from web.app import create_app
+    except ImportError:
+        from stream.minimal_app import create_minimal_app
+
+        log.warning("web.app is not importable: serving the minimal API only")
+        return create_minimal_app(settings, storage)
+    return create_app(settings, storage)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def web_service(asgi_app: Any, sock: socket.socket, settings: Settings) -> Any:
+    """A mode Service running uvicorn on ``sock``; removes run.json when it stops serving."""
+    import uvicorn
+    from mode import Service
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # the Faust worker owns the signals
+            yield
+
+    class WebServer(Service):
+        async def on_start(self) -> None:
+            config = uvicorn.Config(asgi_app, log_level=settings.log_level.lower(), lifespan="on")
+            self.server = _Server(config)
+            self.task = asyncio.ensure_future(self.server.serve(sockets=[sock]))
+            while not self.server.started:
+                if self.task.done():
+                    self.task.result()
+                    raise SetupError("the web server stopped during start-up; see the log above")
+                await asyncio.sleep(0.05)
+
+        async def on_stop(self) -> None:
+            settings.run_file.unlink(missing_ok=True)
+            self.server.should_exit = True
+            await self.task
+
+    return WebServer()
+
+
+def run_faust(
+    app: Any, *services: Any, log_level: str, on_ready: Callable[[], None] = lambda: None,
+    on_force_exit: Callable[[], None] = lambda: None,
+) -> None:
+    """Run the Faust app (plus services) until SIGINT/SIGTERM; returns after a clean stop.
+
+    ``on_ready`` runs once the worker consumes. A signal that arrives before that waits
+    (up to READY_WAIT_S) for start-up to finish: aiokafka's consumer thread hangs when
+    stopped in the middle of its start. A stop not finished STOP_GRACE_S after the
+    signal calls ``on_force_exit`` and ends the process.
+    """
+    from faust.worker import Worker
+
+    def force_exit() -> None:
+        log.error("clean stop took longer than %ss: exiting now", STOP_GRACE_S)
+        on_force_exit()
+        os._exit(1)
+
+    class _Worker(Worker):  # type: ignore[misc]
+        ready = False
+        stop_requested = False
+
+        async def on_startup_finished(self) -> None:
+            await super().on_startup_finished()
+            self.ready = True
+            on_ready()
+
+        def _schedule_shutdown(self, signal: Any) -> None:
+            if self.stop_requested:
+                return
+            self.stop_requested = True
+            watchdog = threading.Timer(STOP_GRACE_S, force_exit)
+            watchdog.daemon = True
+            watchdog.start()
+            self.add_future(self._shutdown_when_started(signal))
+
+        async def _shutdown_when_started(self, signal: Any) -> None:
+            deadline = self.loop.time() + READY_WAIT_S
+            while not self.ready and self.loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            super()._schedule_shutdown(signal)
+
+    worker = _Worker(app, *services, loglevel=log_level, quiet=True, redirect_stdouts=False)
+    if not sys.stdout.isatty():
+        worker.spinner = None  # its cursor escapes would litter log files
+    with contextlib.suppress(SystemExit):
+        worker.execute_from_commandline()
+
+
+def run_worker(settings: Settings, bootstrap: str) -> None:
+    """``reviewpulse worker``: score from ``bootstrap`` into the configured ClickHouse."""
+    check_data_dir_free(settings)
+    ensure_topics(bootstrap, settings)
+    storage = open_storage(settings)
+    try:
+        migrate(storage)
+        worker = ReviewWorker(settings, bootstrap, storage, load_scorer(settings))
+        run_faust(worker.app, log_level=settings.log_level)
+    finally:
+        storage.close()
+
+
+def run_system(settings: Settings, host: str, port: int) -> None:
+    """``reviewpulse run``: broker (embedded unless KAFKA_BOOTSTRAP), migrations, worker, web server."""
+    check_data_dir_free(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    broker = EmbeddedBroker(settings.data_dir) if settings.embedded_broker else None
+    storage = None
+    try:
+        bootstrap = broker.start() if broker else settings.kafka_bootstrap
+        ensure_topics(bootstrap, settings)
+        settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
+        storage = open_storage(settings)
+        migrate(storage)
+        worker = ReviewWorker(settings, bootstrap, storage, load_scorer(settings))
+        sock = listening_socket(host, port)
+        web_host = f"[{host}]" if ":" in host else host
+        run_info = {
+            "broker": bootstrap, "web": f"http://{web_host}:{sock.getsockname()[1]}", "pid": os.getpid(),
+            "data_dir": str(Path(settings.data_dir).resolve()),
+        }
+        def force_exit() -> None:
+            settings.run_file.unlink(missing_ok=True)
+            if broker is not None:
+                broker.stop()
+
+        def ready() -> None:
+            settings.run_file.write_text(json.dumps(run_info), encoding="utf-8")
+            print(f"ReviewPulse is running: open {run_info['web']}  (Ctrl-C stops)", flush=True)
+
+        run_faust(worker.app, web_service(web_app(settings, storage), sock, settings),
+                  log_level=settings.log_level, on_ready=ready, on_force_exit=force_exit)
+    finally:
+        settings.run_file.unlink(missing_ok=True)
+        if storage is not None:
+            storage.close()
+        if broker is not None:
+            broker.stop()

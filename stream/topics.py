@@ -1,0 +1,54 @@
+"""The one place that knows which topics exist and how many partitions each has."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from reviewpulse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def topic_partitions(settings: Settings) -> dict[str, int]:
+    """Topic name -> partition count, from the settings."""
+    return {
+        settings.topic_raw: settings.topic_partitions,
+        settings.topic_drafts: settings.drafts_partitions,
+        settings.topic_scored: settings.scored_partitions,
+        settings.topic_dead: settings.dead_partitions,
+        settings.topic_brands: 1,
+    }
+
+
+def ensure_topics(bootstrap: str, settings: Settings) -> None:
+    """Create every topic that is missing (idempotent: existing topics are left as they are)."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    wanted = topic_partitions(settings)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="reviewpulse-topics")
+    try:
+        existing = set(admin.list_topics())
+        for name, partitions in wanted.items():
+            if name in existing:
+                continue
+            try:
+                configs = {"retention.ms": str(settings.drafts_retention_ms)} if name == settings.topic_drafts else {}
+                admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs)])
+                log.info("created topic %s (%d partitions)", name, partitions)
+            except TopicAlreadyExistsError:
+                pass
+        _wait_for_metadata(admin, set(wanted))
+    finally:
+        admin.close()
+
+
+def _wait_for_metadata(admin: object, names: set[str], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if names <= set(admin.list_topics()):  # type: ignore[attr-defined]
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"topics {sorted(names)} not visible after {timeout_s}s")

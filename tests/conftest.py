@@ -1,0 +1,136 @@
+"""Shared fixtures: a real tansu broker, a real embedded chDB, a tiny real model, a running system.
+
+* ``broker`` — bootstrap string of an EmbeddedBroker started once per session, topics created.
+* ``tiny_model_dir`` — an untrained but complete char-CNN artefact (fast to score).
+* ``storage`` — a migrated chDB Storage, session-scoped because chDB allows one data
+  directory per process: tests must use unique ids/brands and never assume empty tables.
+* ``running_system`` — ``reviewpulse run`` as a subprocess on free ports with its own data
+  dir; yields a :class:`RunningSystem` (web_url, bootstrap, data_dir, env).
+* ``system_env`` — the environment a ``reviewpulse`` subprocess needs for a given data dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reviewpulse.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+_SCRIPT = Path(sys.executable).parent / "reviewpulse"
+#: argv prefix that runs the ``reviewpulse`` command with this interpreter.
+REVIEWPULSE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from reviewpulse.cli import main; main()"]
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from stream.broker import EmbeddedBroker
+    from stream.topics import ensure_topics
+
+    with EmbeddedBroker(tmp_path_factory.mktemp("broker")) as embedded:
+        ensure_topics(embedded.bootstrap, Settings())
+        yield embedded.bootstrap
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+
+    from inference.artefact import ModelCard, save_artefact
+    from inference.encoding import DEFAULT_ALPHABET, DEFAULT_MAX_LENGTH, Alphabet
+    from inference.model import CharCNN
+
+    torch.manual_seed(0)
+    classes = ["bad", "average", "good"]
+    model = CharCNN(len(Alphabet(DEFAULT_ALPHABET)), len(classes), DEFAULT_MAX_LENGTH)
+    card = ModelCard(
+        name="charcnn-tiny-test", version="tiny-untrained", alphabet=DEFAULT_ALPHABET,
+        max_length=DEFAULT_MAX_LENGTH, classes=classes,
+    )
+    return save_artefact(model, card, tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="session")
+def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from stream.migrations import migrate
+    from stream.storage import open_storage
+
+    opened = open_storage(Settings(data_dir=tmp_path_factory.mktemp("chdb"), clickhouse_url=""))
+    migrate(opened)
+    yield opened
+    opened.close()
+
+
+def system_env(data_dir: Path, model_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a ``reviewpulse`` subprocess: its own data dir, the tiny model, small batches."""
+    env = {key: value for key, value in os.environ.items() if key.upper() not in {"KAFKA_BOOTSTRAP", "CLICKHOUSE_URL"}}
+    env.update(
+        DATA_DIR=str(data_dir), MODEL_DIR=str(model_dir), KAFKA_BOOTSTRAP="", CLICKHOUSE_URL="",
+        SCORER_THREADS="1", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class RunningSystem:
+    process: subprocess.Popen[bytes]
+    web_url: str
+    bootstrap: str
+    data_dir: Path
+    env: dict[str, str]
+    log_path: Path
+
+    def stop(self, sig: int = signal.SIGINT, timeout_s: float = 60.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+
+def start_system(data_dir: Path, model_dir: Path, timeout_s: float = 120.0, **extra: str) -> RunningSystem:
+    """Start ``reviewpulse run --port 0`` and wait until run.json is written and /healthz answers."""
+    env = system_env(data_dir, model_dir, **extra)
+    log_path = data_dir / "run.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            [*REVIEWPULSE, "run", "--port", "0", "--data-dir", str(data_dir)],
+            env=env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+    run_file = data_dir / "run.json"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"reviewpulse run exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+        if run_file.exists():
+            info = json.loads(run_file.read_text())
+            try:
+                if httpx.get(f"{info['web']}/healthz", timeout=2).status_code == 200:
+                    return RunningSystem(process, info["web"], info["broker"], data_dir, env, log_path)
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"reviewpulse run did not become healthy:\n{log_path.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def running_system(tmp_path: Path, tiny_model_dir: Path) -> Iterator[RunningSystem]:
+    system = start_system(tmp_path / "var", tiny_model_dir)
+    yield system
+    system.stop()

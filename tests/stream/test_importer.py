@@ -1,0 +1,89 @@
+"""Bulk import parsing: rows to events with stable ids, and clear reasons for rejected rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from stream.importer import (
+    ImportFileError,
+    ImportOptions,
+    ImportSummary,
+    RowError,
+    check_columns,
+    events,
+    parse_rating,
+    read_rows,
+)
+from tests.conftest import REPO, REVIEWPULSE, system_env
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_same_file_gives_same_ids_and_identical_rows_stay_distinct(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", "body,stars,shop\nGreat,5,Acme\nGreat,5,Acme\nMeh,3,Acme\n")
+    options = check_columns(path, ImportOptions(text_column="body", rating_column="stars", brand_column="shop"))
+
+    def ids() -> list[str]:
+        return [e.id for e in events(read_rows(path), options, ImportSummary())]
+
+    first = ids()
+    assert first == ids() and len(set(first)) == 3
+    event = next(events(read_rows(path), options, ImportSummary()))
+    assert (event.text, event.rating, event.brand, event.kind, event.source) == ("Great", 5, "Acme", "imported", "import")
+
+
+def test_rejected_rows_are_counted_by_reason(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.jsonl", "\n".join([
+        json.dumps({"text": "ok", "rating": 4.0}), json.dumps({"text": "  "}), "nope",
+        json.dumps({"text": "x", "rating": 0}), json.dumps({"text": "y" * 200_000}), "",
+    ]))
+    summary = ImportSummary()
+    kept = list(events(read_rows(path), ImportOptions(), summary))
+    assert [e.rating for e in kept] == [4]
+    assert summary.rejected == Counter({
+        "empty or missing 'text'": 1, "line is not JSON": 1, "rating is not a whole number 1-5": 1,
+        "text: String should have at most 100000 characters": 1,
+    })
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", None), (None, None), ("3", 3), (5, 5), ("4.0", 4)])
+def test_ratings(value: object, expected: int | None) -> None:
+    assert parse_rating(value) == expected
+
+
+@pytest.mark.parametrize("value", ["x", "2.5", "6", 0])
+def test_bad_ratings(value: object) -> None:
+    with pytest.raises(RowError):
+        parse_rating(value)
+
+
+def test_file_level_errors_say_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ImportFileError, match="pass --text-column"):
+        check_columns(write(tmp_path / "a.csv", "review,stars\nx,1\n"), ImportOptions())
+    with pytest.raises(ImportFileError, match="use .csv or .jsonl"):
+        list(read_rows(write(tmp_path / "a.xlsx", "")))
+    missing_optional = check_columns(write(tmp_path / "b.csv", "text\nx\n"), ImportOptions())
+    assert missing_optional.rating_column is None and missing_optional.brand_column is None
+
+
+@pytest.mark.slow
+def test_cli_without_broker_explains_and_migrate_is_idempotent(tmp_path: Path, tiny_model_dir: Path) -> None:
+    env = system_env(tmp_path / "var", tiny_model_dir)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*REVIEWPULSE, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    result = cli("import", str(write(tmp_path / "r.csv", "text\nhello\n")))
+    assert result.returncode == 2 and "no Kafka broker" in result.stderr
+    assert cli("migrate").stdout.strip() == "applied migrations [1, 2]"
+    assert cli("migrate").stdout.strip() == "schema is up to date"
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert stats["reviews"] == 0 and stats["dead_letters"] == 0
