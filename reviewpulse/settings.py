@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     dead_partitions: int = Field(1, ge=1)
     consumer_session_timeout_s: float = Field(6.0, gt=0)
     consumer_rebalance_timeout_s: float = Field(6.0, gt=0)
+    consumer_fetch_wait_ms: int = Field(
+        20, ge=1, description="longest a worker fetch waits for data (tansu answers only when it expires)"
+    )
     drafts_retention_ms: int = Field(600_000, ge=1000, description="reviews.drafts retention (drafts go stale fast)")
 
     # worker

@@ -19,6 +19,7 @@ queries. At-least-once, never lost.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,9 +37,33 @@ log = logging.getLogger(__name__)
 MAX_RETRY_DELAY_S = 30.0
 
 
+def shorten_fetch_wait(fetch_wait_ms: int) -> None:
+    """Make Faust's consumers use ``fetch_wait_ms`` instead of its hard-coded 1500 ms.
+
+    tansu holds a fetch that finds no data until ``fetch_max_wait_ms`` expires, even when
+    data arrives meanwhile, so Faust's 1.5 s setting became typing latency (measured:
+    median delivery 348 ms at 1500 ms, 3 ms at 20 ms). Faust offers no setting for it, so
+    the consumer it creates is adjusted before it starts.
+    """
+    from faust.transport.drivers import aiokafka as driver
+
+    create = getattr(driver.AIOKafkaConsumerThread._create_worker_consumer, "__wrapped__", None)
+    create = create or driver.AIOKafkaConsumerThread._create_worker_consumer
+
+    @functools.wraps(create)
+    def create_with_short_wait(self: Any, transport: Any) -> Any:
+        consumer = create(self, transport)
+        consumer._fetch_max_wait_ms = fetch_wait_ms
+        return consumer
+
+    driver.AIOKafkaConsumerThread._create_worker_consumer = create_with_short_wait
+
+
 def faust_app(settings: Settings, bootstrap: str) -> Any:
     """A Faust app tuned for tansu and quick joins (topics are created by ``ensure_topics``)."""
     import faust
+
+    shorten_fetch_wait(settings.consumer_fetch_wait_ms)
 
     return faust.App(
         settings.worker_id,

@@ -142,3 +142,18 @@ def test_bad_messages_go_to_dead_letters_and_valid_ones_around_them_are_scored(
     assert figures["dead_letters"] == len(bad) + 1
     assert figures["by_source"] == {"dead-test": 2}
     assert figures["brands"] == 1
+
+
+def test_worker_consumer_fetch_wait_is_short() -> None:
+    """Faust hard-codes a 1.5 s fetch wait, which tansu turns into latency; ours is the setting."""
+    import asyncio
+
+    from reviewpulse.settings import Settings
+    from stream.worker import faust_app
+
+    async def build() -> int:
+        app = faust_app(Settings(consumer_fetch_wait_ms=17), "127.0.0.1:9")
+        consumer = app.consumer._new_consumer_thread()._create_worker_consumer(app.transport)
+        return consumer._fetch_max_wait_ms
+
+    assert asyncio.run(build()) == 17
