@@ -74,14 +74,9 @@ def check_data_dir_free(settings: Settings) -> None:
 
 
 def web_app(settings: Settings, storage: Storage) -> Any:
-    """``web.app.create_app`` when the web room is installed, else the minimal stand-in."""
-    try:
-        from web.app import create_app
-    except ImportError:
-        from stream.minimal_app import create_minimal_app
+    """The web room's app; ``run`` is the one place that composes worker and web."""
+    from web.app import create_app
 
-        log.warning("web.app is not importable: serving the minimal API only")
-        return create_minimal_app(settings, storage)
     return create_app(settings, storage)
 
 
