@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -71,6 +72,17 @@ def check_data_dir_free(settings: Settings) -> None:
             f"`reviewpulse run` (pid {pid}) holds the embedded ClickHouse in {settings.data_dir}; "
             "stop it, use another --data-dir, or set CLICKHOUSE_URL to a ClickHouse server"
         )
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.1, ::1, localhost: addresses only this machine can reach."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+        except OSError:
+            return False
 
 
 def web_app(settings: Settings, storage: Storage) -> Any:
@@ -189,6 +201,9 @@ def run_system(settings: Settings, host: str, port: int) -> None:
         bootstrap = broker.start() if broker else settings.kafka_bootstrap
         ensure_topics(bootstrap, settings)
         settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
+        if settings.secure_cookies and is_loopback(host):
+            # Plain HTTP on this machine only: browsers would drop Secure cookies, so no admin login.
+            settings = settings.model_copy(update={"secure_cookies": False})
         storage = open_storage(settings)
         migrate(storage)
         worker = ReviewWorker(settings, bootstrap, storage, load_scorer(settings))

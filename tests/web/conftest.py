@@ -131,7 +131,9 @@ def browser_system(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     model_dir = DEFAULT_MODEL_DIR if (DEFAULT_MODEL_DIR / "model.json").exists() else tiny_model_dir
     system = root.start_system(
         tmp_path_factory.mktemp("web-system") / "var", model_dir,
-        ADMIN_PASSWORD_HASH=ADMIN_HASH, SECURE_COOKIES="false", SESSION_SECRET="browser-test",
+        # SECURE_COOKIES stays at its default (true): `run` on a loopback address must still let
+        # the admin log in over plain HTTP.
+        ADMIN_PASSWORD_HASH=ADMIN_HASH, SESSION_SECRET="browser-test",
     )
     yield system
     system.stop()
