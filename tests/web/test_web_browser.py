@@ -164,3 +164,12 @@ def test_live_shows_an_imported_review(page: Any, browser_system: Any, tmp_path:
     item = page.find_element(By.CSS_SELECTOR, "#feed li")
     assert f"Imported <i>{marker}</i>" in item.text  # shown as text, not HTML
     assert not item.find_elements(By.TAG_NAME, "i")
+
+
+def test_first_run_seeds_the_brand_catalogue(browser_system: Any) -> None:
+    """A fresh data dir (this system's own chDB) gets the bundled brands before any crawl."""
+    from web.brands import load_catalogue
+
+    catalogue = {brand.name for brand in load_catalogue()}
+    assert httpx.get(f"{browser_system.web_url}/api/stats").json()["brands"] == len(catalogue)
+    assert httpx.get(f"{browser_system.web_url}/api/brands/random").json()["name"] in catalogue
