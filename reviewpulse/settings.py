@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(64, ge=1, description="reviews scored per forward pass, at most")
     batch_window_ms: int = Field(20, ge=0, description="how long a micro-batch waits to fill")
     scorer_threads: int = Field(0, ge=0, description="torch threads; 0 = all cores")
+    scorer_passes: int = Field(
+        4, ge=1, description="forward passes per batch over length-sorted slices (less padding, same scores)"
+    )
     max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
 
     # ClickHouse

@@ -53,15 +53,17 @@ def bench_model_dir(settings: Settings, scratch: Path) -> tuple[Path, str]:
     return save_artefact(model, card, scratch / "model"), "untrained (models/charcnn missing)"
 
 
-def scorer_rate(model_dir: Path, texts: list[str], warmup: list[str], batch_size: int, threads: int) -> float:
+def scorer_rate(
+    model_dir: Path, texts: list[str], warmup: list[str], batch_size: int, threads: int, passes: int
+) -> float:
     from inference.scorer import Scorer
 
     scorer = Scorer.load(model_dir, device="cpu", threads=threads)
     for first in range(0, len(warmup), batch_size):  # first use of each input width is slow
-        scorer.score(warmup[first:first + batch_size])
+        scorer.score(warmup[first:first + batch_size], passes)
     started = time.perf_counter()
     for first in range(0, len(texts), batch_size):
-        scorer.score(texts[first:first + batch_size])
+        scorer.score(texts[first:first + batch_size], passes)
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -118,9 +120,11 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         scratch = Path(scratch_name)
         model_dir, model_kind = bench_model_dir(settings, scratch)
         # the scorer alone before and after the pipeline: on a shared machine the load drifts
-        scorer_before = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads)
+        scorer_before = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads,
+                                     settings.scorer_passes)
         pipeline, stored = pipeline_rate(settings, scratch, model_dir, texts, warmup)
-        scorer_after = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads)
+        scorer_after = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads,
+                                     settings.scorer_passes)
     scorer = (scorer_before + scorer_after) / 2
     return {
         "reviews": reviews,
@@ -131,6 +135,7 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         "ratio": round(pipeline / scorer, 3),
         "batch_size": settings.batch_size,
         "batch_window_ms": settings.batch_window_ms,
+        "scorer_passes": settings.scorer_passes,
         "scorer_threads": settings.scorer_threads,
         "model": model_kind,
         "median_text_chars": sorted(len(t) for t in texts)[len(texts) // 2],

@@ -91,9 +91,9 @@ def latest_drafts(events: Sequence[ReviewEvent], sessions: DraftSessions) -> lis
     return kept
 
 
-def score(scorer: object, events: Sequence[ReviewEvent]) -> list[ScoredReview]:
-    """One forward pass for all events (the scorer batches); runs in a worker thread."""
-    verdicts = scorer.score([event.text for event in events])  # type: ignore[attr-defined]
+def score(scorer: object, events: Sequence[ReviewEvent], passes: int = 1) -> list[ScoredReview]:
+    """Score all events in ``passes`` length-sorted forward passes; runs in a worker thread."""
+    verdicts = scorer.score([event.text for event in events], passes)  # type: ignore[attr-defined]
     scored_at = utc_now()
     version = scorer.version  # type: ignore[attr-defined]
     return [

@@ -151,7 +151,9 @@ class ReviewWorker:
             return []
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.scorer_pool, score, self.scorer, events)
+            return await loop.run_in_executor(
+                self.scorer_pool, score, self.scorer, events, self.settings.scorer_passes
+            )
         except Exception:  # noqa: BLE001 - find the culprit: score one by one
             log.exception("batch scoring failed; scoring %d events one by one", len(events))
         scored = []
