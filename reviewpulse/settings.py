@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # worker
     worker_id: str = "reviewpulse-worker"
     batch_size: int = Field(64, ge=1, description="reviews scored per forward pass, at most")
-    batch_window_ms: int = Field(20, ge=0, description="how long a micro-batch waits to fill")
+    batch_window_ms: int = Field(5, ge=0, description="how long a micro-batch waits to fill (drafts: latency)")
     scorer_threads: int = Field(0, ge=0, description="torch threads; 0 = all cores")
     scorer_passes: int = Field(
         4, ge=1, description="forward passes per batch over length-sorted slices (less padding, same scores)"
