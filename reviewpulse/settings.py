@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         4, ge=1, description="forward passes per batch over length-sorted slices (less padding, same scores)"
     )
     max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
+    retry_max_delay_s: float = Field(
+        30.0, gt=0, description="longest backoff between retries while ClickHouse or the broker is unreachable"
+    )
 
     # ClickHouse
     clickhouse_url: str = Field("", description="clickhouse://user:pass@host:8123/db; empty = embedded chDB")

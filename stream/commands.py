@@ -114,6 +114,7 @@ def import_command(
         typer.echo(json.dumps(result))
     else:
         reasons = "".join(f"\n  {n} x {reason}" for reason, n in summary.rejected.most_common())
+        reasons += "".join(f"\n  line {line}: {reason}" for line, reason in summary.rejected_lines[:10])
         typer.echo(f"sent {result['sent']} rows, rejected {result['rejected']}{reasons}\n"
                    f"{result['rows_per_s']} rows/s over {result['seconds']} s")
         if wait:

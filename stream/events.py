@@ -13,11 +13,20 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from stream.fields import HttpUrl, Identifier, Line, Stars, Text, UtcTimestamp
 
 #: Review texts longer than this many characters are rejected at the edge.
 MAX_TEXT_CHARS = 100_000
+#: ``meta`` holds at most this many entries (user agent, reviewer, ...), each value this long.
+MAX_META_ENTRIES = 32
+MAX_META_VALUE_CHARS = 2000
+
+MetaKey = Annotated[Identifier, Field(min_length=1, max_length=100)]
+MetaValue = Annotated[Line, Field(max_length=MAX_META_VALUE_CHARS)]
 
 
 def utc_now() -> datetime:
@@ -43,27 +52,26 @@ def new_id() -> str:
 
 
 class ReviewEvent(BaseModel):
-    """A review or a draft on its way to be scored."""
+    """A review or a draft on its way to be scored.
+
+    Every field is checked against what storage can hold (see ``stream.fields``): a value
+    outside it fails validation, so the worker dead-letters the event with the reason.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(default_factory=new_id, min_length=1, max_length=128)
+    id: Identifier = Field(default_factory=new_id, min_length=1, max_length=128)
     kind: Kind
-    text: str = Field(max_length=MAX_TEXT_CHARS)
-    brand: str = Field("", max_length=500)
-    rating: int | None = Field(None, ge=1, le=5)
-    source: str = Field("web", max_length=200)
-    session_id: str | None = Field(None, max_length=128)
-    url: str = Field("", max_length=2000)
-    ts: datetime = Field(default_factory=utc_now)
-    meta: dict[str, str] = Field(default_factory=dict)
+    text: Text = Field(max_length=MAX_TEXT_CHARS)
+    brand: Line = Field("", max_length=500)
+    rating: Stars | None = Field(None, ge=1, le=5)
+    source: Identifier = Field("web", max_length=200)
+    session_id: Identifier | None = Field(None, max_length=128)
+    url: HttpUrl = Field("", max_length=2000)
+    ts: UtcTimestamp = Field(default_factory=utc_now)
+    meta: dict[MetaKey, MetaValue] = Field(default_factory=dict, max_length=MAX_META_ENTRIES)
     #: Only for request-reply (``/api/predict``): the web process that waits for the answer.
-    reply_to: str | None = Field(None, max_length=128)
-
-    @field_validator("ts")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    reply_to: Identifier | None = Field(None, max_length=128)
 
     @property
     def key(self) -> bytes:
@@ -79,12 +87,12 @@ class ReviewEvent(BaseModel):
 class ScoredReview(ReviewEvent):
     """A review event plus the model's verdict."""
 
-    probs: list[float] = Field(min_length=2)
-    score: float = Field(ge=0.0, le=1.0)
-    label: str
+    probs: list[Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]] = Field(min_length=2, max_length=16)
+    score: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    label: Identifier = Field(max_length=100)
     suggested_rating: int = Field(ge=1, le=5)
-    model_version: str
-    scored_at: datetime = Field(default_factory=utc_now)
+    model_version: Identifier = Field(max_length=200)
+    scored_at: UtcTimestamp = Field(default_factory=utc_now)
 
     @property
     def latency_ms(self) -> float:
@@ -96,14 +104,14 @@ class Brand(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(min_length=1, max_length=500)
-    website: str = Field("", max_length=2000)
-    logo: str = Field("", max_length=2000)
-    category: str = Field("", max_length=500)
-    sub_category: str = Field("", max_length=500)
-    url: str = Field("", max_length=2000, description="the brand's review page")
-    source: str = Field("catalogue", max_length=200)
-    ts: datetime = Field(default_factory=utc_now)
+    name: Line = Field(min_length=1, max_length=500)
+    website: HttpUrl = Field("", max_length=2000)
+    logo: HttpUrl = Field("", max_length=2000)
+    category: Line = Field("", max_length=500)
+    sub_category: Line = Field("", max_length=500)
+    url: HttpUrl = Field("", max_length=2000, description="the brand's review page")
+    source: Identifier = Field("catalogue", max_length=200)
+    ts: UtcTimestamp = Field(default_factory=utc_now)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode("utf-8")
@@ -114,11 +122,11 @@ class DeadLetter(BaseModel):
 
     raw: str
     raw_base64: bool = False
-    error: str
-    topic: str
-    partition: int = 0
-    offset: int = -1
-    ts: datetime = Field(default_factory=utc_now)
+    error: Text = Field(max_length=4000)
+    topic: Line = Field(max_length=300)
+    partition: int = Field(0, ge=-(2**31), lt=2**31)
+    offset: int = Field(-1, ge=-(2**63), lt=2**63)
+    ts: UtcTimestamp = Field(default_factory=utc_now)
 
     @classmethod
     def from_bytes(cls, raw: bytes, error: str, topic: str, partition: int = 0, offset: int = -1) -> DeadLetter:

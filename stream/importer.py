@@ -2,7 +2,9 @@
 
 Ids are stable (sha1 of source, brand, text and the how-many-th copy of that text in the
 file), so importing the same file twice stores every review once. Rows that cannot become
-a review are counted with the reason and skipped; the rest are sent with ``acks=all``.
+a review are counted with the reason and their line number and skipped — one bad row
+(a cell over the csv module's limit, a line that is not JSON, bytes that are not UTF-8)
+never aborts the file; the rest are sent with ``acks=all``.
 ``wait_for_scored`` then follows ``reviews.scored`` until every imported id has come back,
 which the worker publishes only after the ClickHouse insert succeeded.
 """
@@ -11,12 +13,13 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
@@ -32,6 +35,14 @@ class RowError(ValueError):
     """One row cannot become a review; the message is the reason counted in the summary."""
 
 
+#: (line number in the file where the row starts, the row or why it cannot be read)
+Row = tuple[int, "dict[str, Any] | RowError"]
+NOT_UTF8 = "not UTF-8; re-save the file as UTF-8"
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+#: The summary lists this many rejected rows by line number (all are counted by reason).
+MAX_LISTED_REJECTIONS = 100
+
+
 @dataclass
 class ImportOptions:
     text_column: str = "text"
@@ -44,6 +55,7 @@ class ImportOptions:
 class ImportSummary:
     sent: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    rejected_lines: list[tuple[int, str]] = field(default_factory=list)
     failed: int = 0
     seconds: float = 0.0
     ids: set[str] = field(default_factory=set)
@@ -54,34 +66,96 @@ class ImportSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {"sent": self.sent, "rejected": sum(self.rejected.values()), "rejected_reasons": dict(self.rejected),
+                "rejected_lines": [{"line": line, "reason": why} for line, why in self.rejected_lines],
                 "failed": self.failed, "seconds": round(self.seconds, 3), "rows_per_s": round(self.rows_per_s, 1)}
 
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected[reason] += 1
+        if len(self.rejected_lines) < MAX_LISTED_REJECTIONS:
+            self.rejected_lines.append((line, reason))
 
-def read_rows(path: Path) -> Iterator[dict[str, Any] | RowError]:
-    """Rows of a .csv or .jsonl/.ndjson file; a JSONL line that is not an object yields a RowError."""
+
+def has_undecodable(value: Any) -> bool:
+    """True when ``value`` (a cell, a row) holds bytes that were not UTF-8 (kept as surrogate escapes)."""
+    if isinstance(value, str):
+        return bool(_UNDECODABLE.search(value))
+    if isinstance(value, dict):
+        return any(has_undecodable(k) or has_undecodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_undecodable(v) for v in value)
+    return False
+
+
+class _CountedLines:
+    """The lines of a file, counting how many the csv reader has taken (records may span lines)."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle, self.taken = handle, 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.handle:
+            self.taken += 1
+            yield line
+
+
+def _csv_rows(handle: TextIO) -> Iterator[Row]:
+    lines = _CountedLines(handle)
+    reader = csv.DictReader(lines)
+    try:
+        reader.fieldnames  # noqa: B018 - reads the header line
+    except csv.Error as error:
+        raise ImportFileError(f"the header line cannot be read ({error})") from None
+    while True:
+        first_line = lines.taken + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a cell over csv.field_size_limit(): skip that record only
+            yield first_line, RowError(f"unreadable CSV record: {error}")
+        else:
+            yield first_line, RowError(NOT_UTF8) if has_undecodable(row) else row
+
+
+def _jsonl_rows(handle: TextIO) -> Iterator[Row]:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        if has_undecodable(line):
+            yield number, RowError(NOT_UTF8)
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json can follow
+            yield number, RowError("line is not JSON")
+            continue
+        yield number, row if isinstance(row, dict) else RowError("line is not a JSON object")
+
+
+def read_rows(path: Path) -> Iterator[Row]:
+    """(line number, row) of a .csv or .jsonl/.ndjson file; a row that cannot be read is a RowError.
+
+    One bad row never stops the file: invalid UTF-8 is decoded with surrogate escapes and
+    reported per row, a CSV record the csv module refuses is skipped, a bad JSON line too.
+    """
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise ImportFileError(f"{path}: unknown file type {suffix!r}; use .csv or .jsonl (one JSON object a line)")
-    with open(path, encoding="utf-8", newline="", errors="strict") as handle:
-        if suffix == ".csv":
-            yield from csv.DictReader(handle)
-            return
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                yield RowError("line is not JSON")
-                continue
-            yield row if isinstance(row, dict) else RowError("line is not a JSON object")
+    with open(path, encoding="utf-8", newline="", errors="surrogateescape") as handle:
+        yield from (_csv_rows(handle) if suffix == ".csv" else _jsonl_rows(handle))
 
 
 def csv_columns(path: Path) -> list[str] | None:
     if path.suffix.lower() != ".csv":
         return None
-    with open(path, encoding="utf-8", newline="") as handle:
-        return next(csv.reader(handle), [])
+    with open(path, encoding="utf-8", newline="", errors="surrogateescape") as handle:
+        try:
+            columns = next(csv.reader(handle), [])
+        except csv.Error as error:
+            raise ImportFileError(f"{path}: the header line cannot be read ({error})") from None
+    if has_undecodable(columns):
+        raise ImportFileError(f"{path}: the header line is not UTF-8; re-save the file as UTF-8")
+    return columns
 
 
 def check_columns(path: Path, options: ImportOptions) -> ImportOptions:
@@ -118,7 +192,10 @@ def to_event(row: dict[str, Any], options: ImportOptions, copies: Counter[str]) 
     text = row.get(options.text_column)
     if not isinstance(text, str) or not text.strip():
         raise RowError(f"empty or missing {options.text_column!r}")
-    brand = str(row.get(options.brand_column) or "") if options.brand_column else ""
+    brand = row.get(options.brand_column) if options.brand_column else ""
+    if isinstance(brand, dict | list):
+        raise RowError(f"{options.brand_column!r} is not text")
+    brand = str(brand or "")
     rating = parse_rating(row.get(options.rating_column)) if options.rating_column else None
     natural = stable_id(options.source, brand, text)
     copies[natural] += 1
@@ -131,16 +208,18 @@ def to_event(row: dict[str, Any], options: ImportOptions, copies: Counter[str]) 
         raise RowError("; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in error.errors())) from None
 
 
-def events(rows: Iterable[dict[str, Any] | RowError], options: ImportOptions,
-           summary: ImportSummary) -> Iterator[ReviewEvent]:
+def events(rows: Iterable[Row], options: ImportOptions, summary: ImportSummary) -> Iterator[ReviewEvent]:
+    """The reviews among ``rows``; every other row is counted in ``summary`` with its line and reason."""
     copies: Counter[str] = Counter()
-    for row in rows:
+    for line, row in rows:
         try:
             if isinstance(row, RowError):
                 raise row
             yield to_event(row, options, copies)
         except RowError as error:
-            summary.rejected[str(error)] += 1
+            summary.reject(line, str(error))
+        except Exception as error:  # noqa: BLE001 - one odd row must never abort the file
+            summary.reject(line, f"unusable row: {type(error).__name__}: {error}")
 
 
 def scored_end_offsets(bootstrap: str, settings: Settings) -> dict[Any, int]:
@@ -178,8 +257,6 @@ def import_file(path: Path, bootstrap: str, settings: Settings, options: ImportO
             producer.send(settings.topic_raw, key=event.key, value=event.to_bytes()).add_errback(failed)
             summary.ids.add(event.id)
         producer.flush()
-    except UnicodeDecodeError as error:
-        raise ImportFileError(f"{path}: not UTF-8 ({error}); re-save the file as UTF-8") from None
     finally:
         producer.close()
     summary.sent = len(summary.ids) - summary.failed

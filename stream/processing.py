@@ -17,9 +17,12 @@ from stream.events import DeadLetter, Kind, ReviewEvent, ScoredReview, utc_now
 
 #: Dead letters keep at most this much of the raw message (the reason says it was cut).
 DEAD_LETTER_RAW_BYTES = 64_000
+#: Longest reason kept with a dead letter.
+DEAD_LETTER_ERROR_CHARS = 2000
 
 
 def dead_letter(raw: bytes, error: str, topic: str, partition: int = 0, offset: int = -1) -> DeadLetter:
+    error = error[:DEAD_LETTER_ERROR_CHARS]
     if len(raw) > DEAD_LETTER_RAW_BYTES:
         error = f"{error} (raw message cut to its first {DEAD_LETTER_RAW_BYTES} of {len(raw)} bytes)"
         raw = raw[:DEAD_LETTER_RAW_BYTES]
@@ -37,7 +40,7 @@ def _validation_reason(error: ValidationError) -> str:
 def parse(
     raw: bytes | None, topic: str, partition: int = 0, offset: int = -1, max_bytes: int = 1_000_000
 ) -> ReviewEvent | DeadLetter:
-    """The event in ``raw``, or a DeadLetter saying why it cannot be used."""
+    """The event in ``raw``, or a DeadLetter saying why it cannot be used; never raises."""
     raw = raw or b""
     if len(raw) > max_bytes:
         return dead_letter(raw, f"message of {len(raw)} bytes exceeds MAX_TEXT_BYTES={max_bytes}",
@@ -52,6 +55,8 @@ def parse(
         if any(d["type"] == "json_invalid" for d in error.errors()):
             return dead_letter(raw, "not JSON: " + error.errors()[0]["msg"], topic, partition, offset)
         return dead_letter(raw, _validation_reason(error), topic, partition, offset)
+    except Exception as error:  # noqa: BLE001 - an unforeseen input must not stop the batch
+        return dead_letter(raw, f"unreadable event: {type(error).__name__}: {error}", topic, partition, offset)
 
 
 class DraftSessions:

@@ -1,13 +1,12 @@
-"""The Faust worker: micro-batches from reviews.raw and reviews.drafts, scores, stores, publishes.
+"""The Faust worker: three agents over reviews.raw, reviews.drafts and brands.discovered.
 
-Per batch (``stream.take_events(BATCH_SIZE, within=BATCH_WINDOW_MS)``):
-
-1. parse every message; what cannot be used becomes a dead letter with the reason;
-2. drafts: latest-wins per session (see ``processing.latest_drafts``);
-3. score all texts in one forward pass, in a thread so the event loop stays responsive;
-4. insert reviews (not drafts) and dead letters into ClickHouse, retrying until it works;
-5. only then publish one ``reviews.scored`` event per input and the dead letters, and wait
-   until the broker has them.
+Each agent takes micro-batches (``stream.take_events(BATCH_SIZE, within=BATCH_WINDOW_MS)``)
+and hands them to ``stream.batches.BatchHandler``: parse (what cannot be used becomes a
+dead letter with the reason), latest-wins for drafts, one scoring call per batch in a
+thread, insert reviews and dead letters into ClickHouse (transient failures retried,
+rows rejected for their content dead-lettered), and only then publish one
+``reviews.scored`` event per input and the dead letters. Reviews and drafts have their
+own agents, so drafts keep being answered while the reviews agent waits for ClickHouse.
 
 Faust acknowledges a ``take`` batch when the loop body ends, also when it raises or is
 cancelled; so the body never lets a storage error escape, and a stopping worker finishes
@@ -22,19 +21,13 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pydantic import ValidationError
-
 from reviewpulse.settings import Settings
-from stream.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
-from stream.processing import DraftSessions, dead_letter, latest_drafts, parse, score
+from stream.batches import BatchHandler, Incoming
 from stream.storage import Storage
 
 log = logging.getLogger(__name__)
-
-MAX_RETRY_DELAY_S = 30.0
 
 
 def shorten_fetch_wait(fetch_wait_ms: int) -> None:
@@ -93,109 +86,35 @@ async def finish_even_if_cancelled(work: Awaitable[None]) -> None:
         raise
 
 
-async def retry_forever(what: str, call: Callable[[], Awaitable[None]]) -> None:
-    """Await ``call`` until it succeeds, backing off up to MAX_RETRY_DELAY_S; logs each failure."""
-    delay = 0.2
-    while True:
-        try:
-            await call()
-            return
-        except Exception as error:  # noqa: BLE001 - storage/broker outages: wait and retry
-            log.error("%s failed (%s: %s); retrying in %.1fs", what, type(error).__name__, error, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_RETRY_DELAY_S)
+def incoming(events: Sequence[Any]) -> list[Incoming]:
+    return [Incoming(e.value, e.message.topic, e.message.partition, e.message.offset) for e in events]
 
 
 class ReviewWorker:
-    """Owns the Faust app, the scorer thread and the batch handler."""
+    """Owns the Faust app and its agents; the batch logic lives in ``BatchHandler``."""
 
     def __init__(self, settings: Settings, bootstrap: str, storage: Storage, scorer: Any) -> None:
         self.settings = settings
-        self.storage = storage
-        self.scorer = scorer
         self.app = faust_app(settings, bootstrap)
-        self.drafts = DraftSessions()
-        self.scorer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
-        self.scored_count = 0
-        inputs = self.app.topic(
-            settings.topic_raw, settings.topic_drafts, key_serializer="raw", value_serializer="raw"
-        )
-        brands = self.app.topic(settings.topic_brands, key_serializer="raw", value_serializer="raw")
-        self.app.agent(inputs, name="score-reviews")(self._score_agent)
-        self.app.agent(brands, name="store-brands")(self._brands_agent)
+        self.handler = BatchHandler(settings, storage, scorer, self._send)
+        self._agent("score-reviews", settings.topic_raw, self.handler.handle_reviews, settings.batch_size)
+        self._agent("score-drafts", settings.topic_drafts, self.handler.handle_drafts, settings.batch_size)
+        self._agent("store-brands", settings.topic_brands, self.handler.handle_brands, 500, window_ms=1000)
 
-    async def _score_agent(self, stream: Any) -> None:
-        window_s = self.settings.batch_window_ms / 1000
-        async for events in stream.take_events(self.settings.batch_size, within=window_s):
-            await finish_even_if_cancelled(self.handle_batch(events))
+    @property
+    def scored_count(self) -> int:
+        return self.handler.scored_count
 
-    async def _brands_agent(self, stream: Any) -> None:
-        async for events in stream.take_events(500, within=1.0):
-            await finish_even_if_cancelled(self.handle_brands(events))
+    def _agent(self, name: str, topic: str, handle: Callable[[list[Incoming]], Awaitable[None]],
+               size: int, window_ms: int | None = None) -> None:
+        window_s = (self.settings.batch_window_ms if window_ms is None else window_ms) / 1000
 
-    async def handle_batch(self, events: Sequence[Any]) -> None:
-        parsed = [
-            parse(e.value, e.message.topic, e.message.partition, e.message.offset, self.settings.max_text_bytes)
-            for e in events
-        ]
-        dead = [p for p in parsed if isinstance(p, DeadLetter)]
-        good = latest_drafts([p for p in parsed if isinstance(p, ReviewEvent)], self.drafts)
-        scored = await self._score(good, dead)
-        reviews = [s for s in scored if s.kind is not Kind.draft]
-        await retry_forever("ClickHouse insert", lambda: self._store(reviews, dead))
-        await retry_forever("publish", lambda: self._publish(scored, dead))
-        self.scored_count += len(scored)
+        async def agent(stream: Any) -> None:
+            async for events in stream.take_events(size, within=window_s):
+                await finish_even_if_cancelled(handle(incoming(events)))
 
-    async def _score(self, events: list[ReviewEvent], dead: list[DeadLetter]) -> list[ScoredReview]:
-        if not events:
-            return []
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(
-                self.scorer_pool, score, self.scorer, events, self.settings.scorer_passes
-            )
-        except Exception:  # noqa: BLE001 - find the culprit: score one by one
-            log.exception("batch scoring failed; scoring %d events one by one", len(events))
-        scored = []
-        for event in events:
-            try:
-                scored += await loop.run_in_executor(self.scorer_pool, score, self.scorer, [event])
-            except Exception as error:  # noqa: BLE001
-                raw = event.to_bytes()
-                dead.append(dead_letter(raw, f"scorer failed: {type(error).__name__}: {error}", "scorer"))
-        return scored
+        channel = self.app.topic(topic, key_serializer="raw", value_serializer="raw")
+        self.app.agent(channel, name=name)(agent)
 
-    async def _store(self, reviews: list[ScoredReview], dead: list[DeadLetter]) -> None:
-        if reviews:
-            await self.storage.run(self.storage.insert_reviews, reviews)
-        if dead:
-            await self.storage.run(self.storage.insert_dead_letters, dead)
-
-    async def _publish(self, scored: list[ScoredReview], dead: list[DeadLetter]) -> None:
-        producer = self.app.producer
-        pending = [
-            await producer.send(self.settings.topic_scored, s.key, s.to_bytes(), None, None, None)
-            for s in scored
-        ]
-        pending += [await producer.send(self.settings.topic_dead, None, d.to_bytes(), None, None, None) for d in dead]
-        await asyncio.gather(*pending)
-
-    async def handle_brands(self, events: Sequence[Any]) -> None:
-        brands, dead = [], []
-        for e in events:
-            try:
-                brands.append(Brand.model_validate_json(e.value or b""))
-            except ValidationError as error:
-                reason = "invalid brand: " + "; ".join(d["msg"] for d in error.errors()[:3])
-                dead.append(dead_letter(e.value or b"", reason, e.message.topic, e.message.partition,
-                                        e.message.offset))
-
-        async def store() -> None:
-            if brands:
-                await self.storage.run(self.storage.insert_brands, brands)
-            if dead:
-                await self.storage.run(self.storage.insert_dead_letters, dead)
-
-        await retry_forever("brand insert", store)
-        if dead:
-            await retry_forever("publish", lambda: self._publish([], dead))
+    async def _send(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[Any]:
+        return await self.app.producer.send(topic, key, value, None, None, None)

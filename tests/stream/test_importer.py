@@ -87,3 +87,41 @@ def test_cli_without_broker_explains_and_migrate_is_idempotent(tmp_path: Path, t
     assert cli("migrate").stdout.strip() == "schema is up to date"
     stats = json.loads(cli("stats", "--json").stdout)
     assert stats["reviews"] == 0 and stats["dead_letters"] == 0
+
+
+def test_a_bad_csv_row_is_rejected_with_its_line_and_the_file_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"text,rating\n"
+                     b"first,5\n"
+                     b'"' + b"x" * 200_000 + b'",4\n'   # over csv.field_size_limit()
+                     b"caf\xe9 latin-1,3\n"              # not UTF-8
+                     b'"two\nlines",2\n'
+                     b"last,1\n")
+    summary = ImportSummary()
+    kept = list(events(read_rows(path), check_columns(path, ImportOptions()), summary))
+    assert [e.text for e in kept] == ["first", "two\nlines", "last"]
+    assert [line for line, _ in read_rows(path)] == [2, 3, 4, 5, 7]
+    assert summary.rejected_lines == [(3, "unreadable CSV record: field larger than field limit (131072)"),
+                                      (4, "not UTF-8; re-save the file as UTF-8")]
+    assert summary.as_dict()["rejected_lines"][1] == {"line": 4, "reason": "not UTF-8; re-save the file as UTF-8"}
+
+
+def test_a_bad_jsonl_line_is_rejected_with_its_number_and_the_file_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join([
+        b'{"text": "first"}', b'{"text": "trunc', b'{"text": "caf\xe9"}', b"[" * 100_000,
+        b'{"text": "x", "brand": {"nested": 1}}', b'{"text": "last", "rating": 1e400}', b'{"text": "end"}',
+    ]))
+    summary = ImportSummary()
+    kept = list(events(read_rows(path), ImportOptions(), summary))
+    assert [e.text for e in kept] == ["first", "end"]
+    assert [line for line, _ in summary.rejected_lines] == [2, 3, 4, 5, 6]
+    assert summary.rejected == Counter({"line is not JSON": 2, "not UTF-8; re-save the file as UTF-8": 1,
+                                        "'brand' is not text": 1, "rating is not a whole number 1-5": 1})
+
+
+def test_a_header_that_is_not_utf8_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"t\xe9xt,rating\nx,1\n")
+    with pytest.raises(ImportFileError, match="header line is not UTF-8"):
+        check_columns(path, ImportOptions(text_column="t\xe9xt"))

@@ -1,8 +1,7 @@
 """The Faust worker as a real process against a real tansu broker and real chDB.
 
-Each test starts its own broker (a fraction of a second) and ``reviewpulse worker``
-subprocess with its own data dir; it talks to Kafka from here and reads ClickHouse through
-``reviewpulse stats`` once the worker has stopped (chDB: one process per data directory).
+Each test starts its own broker (``own_broker``, a fraction of a second) and ``reviewpulse
+worker`` subprocess with its own data dir (``tests.stream.workers``).
 """
 
 from __future__ import annotations
@@ -10,54 +9,19 @@ from __future__ import annotations
 import csv
 import json
 import signal
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from reviewpulse.settings import Settings
-from stream.broker import EmbeddedBroker
 from stream.events import Brand
 from stream.importer import ImportOptions, import_file, scored_end_offsets, wait_for_scored
-from stream.topics import ensure_topics
-from tests.conftest import REPO, REVIEWPULSE, system_env
+from tests.stream.workers import start_worker, stop, stored_stats
 
 pytestmark = pytest.mark.slow
 SETTINGS = Settings()
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[str]:
-    with EmbeddedBroker(tmp_path / "broker") as embedded:
-        ensure_topics(embedded.bootstrap, SETTINGS)
-        yield embedded.bootstrap
-
-
-def start_worker(data_dir: Path, model_dir: Path, bootstrap: str) -> subprocess.Popen[bytes]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = system_env(data_dir, model_dir, KAFKA_BOOTSTRAP=bootstrap)
-    with open(data_dir / "worker.log", "ab") as log:
-        return subprocess.Popen([*REVIEWPULSE, "worker"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen[bytes]) -> int:
-    process.send_signal(signal.SIGINT)
-    try:
-        return process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.wait()
-
-
-def stored_stats(data_dir: Path, model_dir: Path) -> dict:
-    out = subprocess.run(
-        [*REVIEWPULSE, "stats", "--json"], env=system_env(data_dir, model_dir), cwd=REPO,
-        capture_output=True, check=True, timeout=120,
-    )
-    return json.loads(out.stdout)
 
 
 def write_csv(path: Path, count: int, source_tag: str) -> Path:
@@ -112,7 +76,7 @@ def test_bad_messages_go_to_dead_letters_and_valid_ones_around_them_are_scored(
     }
     for raw in [valid[0], *bad, valid[1]]:
         producer.send(SETTINGS.topic_raw, key=b"same-partition", value=raw)
-    producer.send(SETTINGS.topic_brands, value=Brand(name="Dead Test Brand", website="x.example").to_bytes())
+    producer.send(SETTINGS.topic_brands, value=Brand(name="Dead Test Brand", website="https://x.example").to_bytes())
     producer.send(SETTINGS.topic_brands, value=b'{"website": "no name"}')
     producer.flush()
     producer.close()
@@ -135,7 +99,7 @@ def test_bad_messages_go_to_dead_letters_and_valid_ones_around_them_are_scored(
         assert stop(worker) == 0
     assert scored_ids == {"ok-0", "ok-1"}
     assert len(letters) == len(bad) + 1
-    for expected in [*bad.values(), "invalid brand: Field required"]:
+    for expected in [*bad.values(), "invalid brand: name: Field required"]:
         assert sum(expected in letter["error"] for letter in letters) == 1, expected
     assert all(letter["offset"] >= 0 for letter in letters)
     figures = stored_stats(data_dir, tiny_model_dir)

@@ -1,0 +1,195 @@
+"""What the worker does with one micro-batch, per path: reviews, drafts, brands.
+
+Two paths so that a storage outage never stops live typing:
+
+* **reviews** (``reviews.raw``): parse, score, store in ClickHouse, then publish. Transient
+  storage or broker failures are retried with backoff (the batch is not acknowledged
+  meanwhile); rows ClickHouse rejects for their content are isolated by bisection
+  (``stream.sink``) and dead-lettered with the reason, the rest stored.
+* **drafts** (``reviews.drafts``): parse, score, publish. It never waits for ClickHouse:
+  its dead letters are published to ``reviews.dead`` and written to ``dead_letters`` in
+  the background, one attempt each (the topic is their durable record).
+
+The broker is reached through ``send(topic, key, value)``, which returns once the
+message is queued and yields an awaitable for the broker's acknowledgement (Faust's and
+aiokafka's producers both work that way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from reviewpulse.settings import Settings
+from stream.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
+from stream.processing import DraftSessions, dead_letter, latest_drafts, parse, score
+from stream.sink import insert_isolating, is_permanent, retry_transient
+from stream.storage import Storage
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
+#: Background dead-letter writes of the drafts path allowed at once; beyond, the table copy is skipped.
+MAX_BACKGROUND_WRITES = 16
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One consumed message, as the handlers need it (no Faust types)."""
+
+    value: bytes | None
+    topic: str
+    partition: int = 0
+    offset: int = -1
+
+
+class BatchHandler:
+    """Scores, stores and publishes micro-batches; one per worker process."""
+
+    def __init__(self, settings: Settings, storage: Storage, scorer: Any, send: Send) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.scorer = scorer
+        self.send = send
+        self.drafts = DraftSessions()
+        self.scorer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
+        self.scored_count = 0
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def handle_reviews(self, messages: Sequence[Incoming]) -> None:
+        events, dead, origin = self._parse(messages)
+        scored = await self._score(latest_drafts(events, self.drafts), dead, origin)
+        reviews = [s for s in scored if s.kind is not Kind.draft]
+        rejected, letters = await self._retry("ClickHouse insert", lambda: self._store(reviews, dead, origin))
+        published = [s for s in scored if s.id not in rejected]
+        await self._retry("publish", lambda: self._publish(published, letters))
+        self.scored_count += len(published)
+
+    async def handle_drafts(self, messages: Sequence[Incoming]) -> None:
+        events, dead, origin = self._parse(messages)
+        drafts = []
+        for event in events:
+            if event.kind is Kind.draft:
+                drafts.append(event)
+            else:
+                dead.append(self._letter(origin[event.id], f"a {event.kind} on the drafts topic is not stored; "
+                                         f"publish reviews to {self.settings.topic_raw}"))
+        scored = await self._score(latest_drafts(drafts, self.drafts), dead, origin)
+        await self._retry("publish", lambda: self._publish(scored, dead))
+        self.scored_count += len(scored)
+        if dead:
+            self._in_background(lambda: self._store_letters(dead))
+
+    async def handle_brands(self, messages: Sequence[Incoming]) -> None:
+        brands, dead, origin = [], [], {}
+        for message in messages:
+            try:
+                brand = Brand.model_validate_json(message.value or b"")
+            except ValidationError as error:
+                reason = "invalid brand: " + "; ".join(
+                    f"{'.'.join(map(str, d['loc'])) or 'brand'}: {d['msg']}" for d in error.errors()[:3])
+                dead.append(self._letter(message, reason))
+                continue
+            brands.append(brand)
+            origin[brand.name] = message
+
+        async def store() -> list[DeadLetter]:
+            rejected = await insert_isolating(functools.partial(self._insert, self.storage.insert_brands), brands)
+            letters = dead + [self._letter(origin[b.name], why) for b, why in rejected]
+            await self._store_letters(letters)
+            return letters
+
+        letters = await self._retry("brand insert", store)
+        if letters:
+            await self._retry("publish", lambda: self._publish([], letters))
+
+    def _parse(self, messages: Sequence[Incoming]) -> tuple[list[ReviewEvent], list[DeadLetter], dict[str, Incoming]]:
+        events, dead, origin = [], [], {}
+        for message in messages:
+            parsed = parse(message.value, message.topic, message.partition, message.offset,
+                           self.settings.max_text_bytes)
+            if isinstance(parsed, DeadLetter):
+                dead.append(parsed)
+            else:
+                events.append(parsed)
+                origin[parsed.id] = message
+        return events, dead, origin
+
+    @staticmethod
+    def _letter(message: Incoming, reason: str) -> DeadLetter:
+        return dead_letter(message.value or b"", reason, message.topic, message.partition, message.offset)
+
+    async def _score(self, events: list[ReviewEvent], dead: list[DeadLetter],
+                     origin: dict[str, Incoming]) -> list[ScoredReview]:
+        """All events in one go; if that fails, one by one, dead-lettering those that fail alone."""
+        if not events:
+            return []
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self.scorer_pool, score, self.scorer, events, self.settings.scorer_passes
+            )
+        except Exception:  # noqa: BLE001 - find the culprit: score one by one
+            log.exception("batch scoring failed; scoring %d events one by one", len(events))
+        scored = []
+        for event in events:
+            try:
+                scored += await loop.run_in_executor(self.scorer_pool, score, self.scorer, [event])
+            except Exception as error:  # noqa: BLE001
+                dead.append(self._letter(origin[event.id], f"scorer failed: {type(error).__name__}: {error}"))
+        return scored
+
+    async def _insert(self, insert: Callable[[Sequence[Any]], None], rows: Sequence[Any]) -> None:
+        await self.storage.run(insert, rows)
+
+    async def _store(self, reviews: list[ScoredReview], dead: list[DeadLetter],
+                     origin: dict[str, Incoming]) -> tuple[set[str], list[DeadLetter]]:
+        """Store what can be stored; returns the ids rejected and every dead letter of the batch."""
+        insert = functools.partial(self._insert, self.storage.insert_reviews)
+        rejected = await insert_isolating(insert, reviews)
+        letters = dead + [self._letter(origin[review.id], why) for review, why in rejected]
+        await self._store_letters(letters)
+        return {review.id for review, _ in rejected}, letters
+
+    async def _store_letters(self, letters: list[DeadLetter]) -> None:
+        insert = functools.partial(self._insert, self.storage.insert_dead_letters)
+        for letter, why in await insert_isolating(insert, letters):
+            log.error("dead letter from %s offset %d not stored (%s); it stays on the dead-letter topic",
+                      letter.topic, letter.offset, why)
+
+    async def _publish(self, scored: list[ScoredReview], dead: list[DeadLetter]) -> None:
+        """Publish and wait for the broker; a message it can never take is logged and skipped."""
+        messages = [(self.settings.topic_scored, s.key, s.to_bytes()) for s in scored]
+        messages += [(self.settings.topic_dead, None, d.to_bytes()) for d in dead]
+        pending = [await self.send(topic, key, value) for topic, key, value in messages]
+        for (topic, _, value), result in zip(messages, await asyncio.gather(*pending, return_exceptions=True),
+                                             strict=True):
+            if isinstance(result, BaseException):
+                if not is_permanent(result):
+                    raise result
+                log.error("broker refused a %d-byte message for %s: %s", len(value), topic, result)
+
+    async def _retry(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        return await retry_transient(what, call, self.settings.retry_max_delay_s)
+
+    def _in_background(self, work: Callable[[], Awaitable[None]]) -> None:
+        if len(self._background) >= MAX_BACKGROUND_WRITES:
+            log.error("dead-letter writes are backing up; these stay on the dead-letter topic only")
+            return
+
+        async def once() -> None:
+            try:
+                await work()
+            except Exception as error:  # noqa: BLE001 - one attempt: the topic holds the letters
+                log.error("dead letters of drafts not stored (%s: %s)", type(error).__name__, error)
+
+        task = asyncio.ensure_future(once())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
