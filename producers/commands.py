@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from reviewpulse.logs import uvicorn_logging
 from reviewpulse.settings import Settings, get_settings
 
 Opt = typer.Option
@@ -56,7 +57,7 @@ def default_companies_csv(settings: Settings, profile: str) -> Path:
 
 
 def run_discovery(start_url: str, profile_name: str, settings: Settings, out: Path,
-                  bootstrap: str | None) -> int:
+                  bootstrap: str | None, polite: bool) -> int:
     """Discover, write the CSV, publish Brand events when ``bootstrap`` is given; returns the count."""
     from producers.companies import write_companies_csv
     from producers.discovery import DiscoveryError, discover
@@ -70,7 +71,7 @@ def run_discovery(start_url: str, profile_name: str, settings: Settings, out: Pa
             if publisher:
                 publisher.publish_brand(settings.topic_brands, company.to_brand(profile.name))
 
-        result = discover(start_url, profile, settings, on_company=publish)
+        result = discover(start_url, profile, settings, on_company=publish, polite=polite)
     except DiscoveryError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -82,18 +83,29 @@ def run_discovery(start_url: str, profile_name: str, settings: Settings, out: Pa
                + (f"; published {publisher.delivered} brands" if publisher else ""))
     for url, error in result.failures:
         typer.echo(f"skipped sub-category {url}: {error}", err=True)
+    for url, reason in result.refused:
+        typer.echo(f"refused {url}: {reason}", err=True)
     return len(result.companies)
 
 
+def crawl_hosts(start_url: str | None, profile: str) -> list[str]:
+    """The hosts a crawl started from ``start_url`` may visit ([] = let the spider derive them)."""
+    from producers.scope import allowed_hosts
+    from producers.site_profile import load_profile
+
+    return allowed_hosts([start_url], load_profile(profile).allowed_domains) if start_url else []
+
+
 def run_crawl_command(settings: Settings, profile: str, bootstrap: str | None, companies_csv: Path,
-                      jobdir: Path | None, feed: Path | None, polite: bool, max_items: int):  # -> CrawlSummary
+                      jobdir: Path | None, feed: Path | None, polite: bool, max_items: int,
+                      hosts: list[str]):  # -> CrawlSummary
     """Run the Scrapy crawl in this process and print the summary line."""
     from producers.crawl import crawl_settings, run_crawl
 
     values = crawl_settings(profile=profile, bootstrap=bootstrap, topic_raw=settings.topic_raw,
                             topic_brands=settings.topic_brands, polite=polite, jobdir=jobdir, feed=feed,
-                            max_items=max_items, log_level=settings.log_level.upper())
-    summary = run_crawl(values, companies_csv)
+                            max_items=max_items, log_level=settings.log_level.upper(), limits=settings)
+    summary = run_crawl(values, companies_csv, allowed_hosts=hosts)
     typer.echo(f"crawled {summary.items} reviews from {summary.pages} pages in {summary.elapsed_s:.1f}s "
                f"({summary.items_per_s:.1f} items/s, {summary.pages_per_s:.1f} pages/s); published "
                f"{summary.published}, failed {summary.publish_failed}; skipped {summary.skipped}; "
@@ -120,7 +132,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         catalogue = Catalogue(spec)
         typer.echo(f"demo site: {len(catalogue.companies)} companies, {len(catalogue.expected_reviews())} "
                    f"crawlable reviews (texts: {catalogue.text_source}) on http://{host}:{port}/categories")
-        uvicorn.run(create_demo_app(catalogue), host=host, port=port, log_level="warning")
+        uvicorn.run(create_demo_app(catalogue), host=host, port=port, **uvicorn_logging("warning"))
 
     @app.command()
     def discover(
@@ -129,13 +141,15 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         out: CompaniesCsv = None,
         publish: Annotated[bool, Opt(help="publish Brand events to the brands topic")] = True,
         bootstrap: Bootstrap = None,
+        polite: Annotated[bool | None, Opt("--polite/--no-polite", help="obey robots.txt (default: CRAWL_POLITE)")] = None,
     ) -> None:
         """Find every company with headless Chromium; write the CSV and publish the brands."""
         quiet_kafka_client()
         settings = get_settings()
         profile = check_profile(profile or settings.crawl_profile)
         address = require_bootstrap(settings, bootstrap) if publish else None
-        run_discovery(start_url, profile, settings, out or default_companies_csv(settings, profile), address)
+        run_discovery(start_url, profile, settings, out or default_companies_csv(settings, profile), address,
+                      settings.crawl_polite if polite is None else polite)
 
     @app.command()
     def crawl(
@@ -157,14 +171,15 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         profile = check_profile(profile or settings.crawl_profile)
         address = require_bootstrap(settings, bootstrap) if publish else None
         companies_csv = companies or default_companies_csv(settings, profile)
+        polite = settings.crawl_polite if polite is None else polite
         if not skip_discovery:
             if not start_url:
                 raise typer.BadParameter("give --start-url, or --skip-discovery with a company CSV")
-            run_discovery(start_url, profile, settings, companies_csv, address)
+            run_discovery(start_url, profile, settings, companies_csv, address, polite)
         elif not companies_csv.is_file():
             raise typer.BadParameter(f"{companies_csv} does not exist: run `reviewpulse discover` first")
-        summary = run_crawl_command(settings, profile, address, companies_csv, jobdir, feed,
-                                    settings.crawl_polite if polite is None else polite, max_items)
+        summary = run_crawl_command(settings, profile, address, companies_csv, jobdir, feed, polite, max_items,
+                                    crawl_hosts(start_url, profile))
         if stats_json:
             stats_json.parent.mkdir(parents=True, exist_ok=True)
             stats_json.write_text(json.dumps(summary.as_dict(), indent=2), encoding="utf-8")

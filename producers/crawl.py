@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from producers.crawler.reviews_crawler import settings as project_settings
+from reviewpulse.settings import Settings
 
 
 @dataclass
@@ -57,16 +58,25 @@ class CrawlSummary:
 
 def crawl_settings(*, profile: str, bootstrap: str | None, topic_raw: str, topic_brands: str,
                    polite: bool = True, jobdir: Path | None = None, feed: Path | None = None,
-                   max_items: int = 0, log_level: str = "INFO") -> dict[str, object]:
-    """Scrapy settings for one crawl; ``bootstrap=None`` turns publishing off (feed-only crawl)."""
+                   max_items: int = 0, log_level: str = "INFO",
+                   limits: Settings | None = None) -> dict[str, object]:
+    """Scrapy settings for one crawl; ``bootstrap=None`` turns publishing off (feed-only crawl).
+
+    ``limits`` supplies CRAWL_MAX_DEPTH / CRAWL_MAX_PAGES / CRAWL_MAX_PAGE_BYTES (default: the
+    project settings' own defaults)."""
     values: dict[str, object] = {
         name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()
     }
     values.pop("IMPOLITE")
+    if limits is not None:
+        values.update(DEPTH_LIMIT=limits.crawl_max_depth, CLOSESPIDER_PAGECOUNT=limits.crawl_max_pages,
+                      DOWNLOAD_MAXSIZE=limits.crawl_max_page_bytes,
+                      DOWNLOAD_WARNSIZE=limits.crawl_max_page_bytes // 4)
     if not polite:
         values.update(project_settings.IMPOLITE)
     values.update(SITE_PROFILE=profile, KAFKA_ENABLED=bootstrap is not None, KAFKA_BOOTSTRAP=bootstrap or "",
-                  KAFKA_TOPIC_RAW=topic_raw, KAFKA_TOPIC_BRANDS=topic_brands, LOG_LEVEL=log_level)
+                  KAFKA_TOPIC_RAW=topic_raw, KAFKA_TOPIC_BRANDS=topic_brands, LOG_LEVEL=log_level,
+                  LOG_INSTALL_ROOT_HANDLER=False)  # records go to reviewpulse.logs' handler
     if jobdir:
         values["JOBDIR"] = str(jobdir)
     if feed:
@@ -78,17 +88,21 @@ def crawl_settings(*, profile: str, bootstrap: str | None, topic_raw: str, topic
 
 
 def run_crawl(scrapy_values: dict[str, object], companies_csv: Path | None = None,
-              start_urls: list[str] | None = None) -> CrawlSummary:
-    """Crawl the given companies (CSV and/or URLs) and return the summary (blocks until done)."""
+              start_urls: list[str] | None = None, allowed_hosts: list[str] | None = None) -> CrawlSummary:
+    """Crawl the given companies (CSV and/or URLs) and return the summary (blocks until done).
+
+    ``allowed_hosts`` (e.g. the discovery start URL's host) bounds the crawl; without it the
+    spider derives them from the profile or the company URLs (see ``producers.scope``)."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings as ScrapySettings
 
     from producers.crawler.reviews_crawler.spiders.reviews import ReviewsSpider
 
-    process = CrawlerProcess(ScrapySettings(scrapy_values), install_root_handler=False)
+    process = CrawlerProcess(ScrapySettings(scrapy_values))
     crawler = process.create_crawler(ReviewsSpider)
     started = time.perf_counter()
-    process.crawl(crawler, companies=str(companies_csv or ""), start_urls=",".join(start_urls or []))
+    process.crawl(crawler, companies=str(companies_csv or ""), start_urls=",".join(start_urls or []),
+                  allowed_hosts=",".join(allowed_hosts or []))
     process.start()
     elapsed_s = time.perf_counter() - started
     return CrawlSummary.from_stats(dict(crawler.stats.get_stats() or {}), elapsed_s)

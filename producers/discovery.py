@@ -4,7 +4,10 @@ Sub-category pages render their company lists with JavaScript after load, so a p
 fetch sees an empty list; a headless Chromium (Debian's ``chromium`` + ``chromium-driver``,
 never a Selenium Manager download) runs the page and we wait *explicitly* for the profile's
 ``company_list_ready`` selector. A failure inside one sub-category is logged and skipped,
-and listed in :attr:`DiscoveryResult.failures`.
+and listed in :attr:`DiscoveryResult.failures`. Every page is checked against the crawl's
+:class:`~producers.scope.Scope` before the browser opens it: http(s) only, on the start
+URL's host (or the profile's ``allowed_domains``), and allowed by robots.txt when polite;
+what is refused is listed in :attr:`DiscoveryResult.refused`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from producers.companies import DiscoveredCompany
+from producers.scope import RobotsRules, Scope, allowed_hosts
 from producers.site_profile import DiscoverySelectors, SiteProfile
 from reviewpulse.settings import Settings
 
@@ -31,6 +35,7 @@ class DiscoveryError(RuntimeError):
 class DiscoveryResult:
     companies: list[DiscoveredCompany] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (sub-category URL, error)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (URL, reason from Scope.refusal)
     pages: int = 0
 
 
@@ -56,19 +61,31 @@ def categories_url(start_url: str, profile: SiteProfile) -> str:
     return urljoin(start_url, profile.start_path) if urlsplit(start_url).path in ("", "/") else start_url
 
 
+def discovery_scope(start_url: str, profile: SiteProfile, polite: bool) -> Scope:
+    """The start page's host (or the profile's domains), robots.txt obeyed when ``polite``."""
+    return Scope(allowed_hosts([start_url], profile.allowed_domains), RobotsRules(obey=polite))
+
+
 def discover(start_url: str, profile: SiteProfile, settings: Settings,
              on_company: Callable[[DiscoveredCompany], None] | None = None,
-             progress: bool = True) -> DiscoveryResult:
+             progress: bool = True, polite: bool | None = None) -> DiscoveryResult:
     """Walk the whole catalogue once; ``on_company`` sees each new company as it is found
-    (e.g. to publish it), duplicates across sub-categories are reported once."""
+    (e.g. to publish it), duplicates across sub-categories are reported once.
+    ``polite`` (default CRAWL_POLITE) obeys robots.txt."""
     from selenium.common.exceptions import WebDriverException
     from tqdm import tqdm
 
     result, seen = DiscoveryResult(), set[str]()
+    start_page = categories_url(start_url, profile)
+    scope = discovery_scope(start_page, profile, settings.crawl_polite if polite is None else polite)
+    reason = scope.refusal(start_page)
+    if reason:
+        raise DiscoveryError(f"{start_page} may not be crawled ({reason}): give an http(s) --start-url "
+                             "whose robots.txt allows it")
     driver = open_browser(settings)
     try:
-        driver.get(categories_url(start_url, profile))
-        sub_categories = _read_categories(driver, profile.discovery)
+        driver.get(start_page)
+        sub_categories = _in_scope(_read_categories(driver, profile.discovery), scope, result)
         if not sub_categories:
             raise DiscoveryError(f"no sub-category links ({profile.discovery.subcategory_link!r} inside "
                                  f"{profile.discovery.category_block!r}) on {driver.current_url}: check "
@@ -77,7 +94,8 @@ def discover(start_url: str, profile: SiteProfile, settings: Settings,
         for category, sub_category, url in tqdm(sub_categories, desc="sub-categories", unit="sub",
                                                  disable=not progress):
             try:
-                for company in _walk_sub_category(driver, url, category, sub_category, profile, settings, result):
+                for company in _walk_sub_category(driver, url, category, sub_category, profile, settings, result,
+                                                  scope):
                     if company.url not in seen:
                         seen.add(company.url)
                         result.companies.append(company)
@@ -90,6 +108,19 @@ def discover(start_url: str, profile: SiteProfile, settings: Settings,
     finally:
         driver.quit()
     return result
+
+
+def _in_scope(links: list[tuple[str, ...]], scope: Scope, result: DiscoveryResult) -> list[tuple[str, ...]]:
+    """The links (URL last) the scope allows; the others are logged and listed as refused."""
+    kept = []
+    for link in links:
+        reason = scope.refusal(link[-1])
+        if reason:
+            log.warning("discovery: refused %s (%s)", link[-1], reason)
+            result.refused.append((link[-1], reason))
+        else:
+            kept.append(link)
+    return kept
 
 
 def _read_categories(driver, selectors: DiscoverySelectors) -> list[tuple[str, str, str]]:
@@ -106,8 +137,8 @@ def _read_categories(driver, selectors: DiscoverySelectors) -> list[tuple[str, s
 
 
 def _walk_sub_category(driver, url: str, category: str, sub_category: str, profile: SiteProfile,
-                       settings: Settings, result: DiscoveryResult) -> list[DiscoveredCompany]:
-    """Every company on every page of one sub-category, following its "next page" links."""
+                       settings: Settings, result: DiscoveryResult, scope: Scope) -> list[DiscoveredCompany]:
+    """Every company on every page of one sub-category, following its "next page" links in scope."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
@@ -119,12 +150,17 @@ def _walk_sub_category(driver, url: str, category: str, sub_category: str, profi
         ready = wait.until(expected_conditions.presence_of_element_located(
             (By.CSS_SELECTOR, selectors.company_list_ready)))
         result.pages += 1
+        links = []
         for link in driver.find_elements(By.CSS_SELECTOR, selectors.company_link):
             names = link.find_elements(By.CSS_SELECTOR, selectors.company_name)
-            name = (names[0].text if names else link.text).strip()
-            companies.append(DiscoveredCompany(category, sub_category, name, link.get_attribute("href")))
+            links.append(((names[0].text if names else link.text).strip(), link.get_attribute("href")))
+        companies += [DiscoveredCompany(category, sub_category, name, href)
+                      for name, href in _in_scope(links, scope, result)]
         next_links = driver.find_elements(By.CSS_SELECTOR, selectors.next_page)
         if not next_links:
+            return companies
+        href = next_links[0].get_attribute("href")  # None for a script-only button: it stays on the page
+        if href and not _in_scope([(href,)], scope, result):
             return companies
         next_links[0].click()
         wait.until(expected_conditions.staleness_of(ready))

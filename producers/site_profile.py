@@ -48,6 +48,8 @@ class SiteProfile(BaseModel):
 
     name: str
     start_path: str = "/categories"
+    #: Hosts the crawl may visit (sub-domains included); empty = the start URL's host only.
+    allowed_domains: list[str] = []
     discovery: DiscoverySelectors
     crawl: CrawlSelectors
 

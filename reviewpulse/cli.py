@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 
 import typer
 
+from reviewpulse.logs import setup_logging
 from reviewpulse.settings import get_settings
 
 app = typer.Typer(help="Live sentiment for customer reviews.", no_args_is_help=True, add_completion=False)
@@ -19,14 +19,13 @@ bench_app = typer.Typer(help="Benchmarks: figures as ratios against a baseline m
 app.add_typer(bench_app, name="bench")
 
 ROOMS = ("inference", "stream", "web", "producers", "dashboards")
+#: Commands a person watches: service libraries log only warnings (reviewpulse.logs).
+QUIET_COMMANDS = {"run"}
 
 
 @app.callback()
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=get_settings().log_level.upper(),
-        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
-    )
+def _configure_logging(ctx: typer.Context) -> None:
+    setup_logging(quiet=ctx.invoked_subcommand in QUIET_COMMANDS)
 
 
 @app.command()

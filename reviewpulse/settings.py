@@ -97,12 +97,16 @@ class Settings(BaseSettings):
     chromium_binary: Path = Field(Path("/usr/bin/chromium"), description="Debian chromium for discovery")
     chromedriver_path: Path = Field(Path("/usr/bin/chromedriver"), description="Debian chromium-driver")
     discovery_wait_s: float = Field(15.0, gt=0, description="explicit wait for a JavaScript-rendered list")
+    crawl_max_depth: int = Field(100, ge=1, description="review pages followed per company (Scrapy DEPTH_LIMIT)")
+    crawl_max_pages: int = Field(50_000, ge=1, description="a crawl stops after this many pages (CLOSESPIDER_PAGECOUNT)")
+    crawl_max_page_bytes: int = Field(5_000_000, ge=1, description="larger responses are dropped (DOWNLOAD_MAXSIZE)")
     demo_reviews_csv: Path = Field(
         PROJECT_ROOT.parent / "shared" / "data" / "reviews_train.csv",
         description="text,rating CSV the demo site draws review texts from; generated texts if absent",
     )
 
     log_level: str = "INFO"
+    log_format: str = Field("json", pattern="^(json|text)$", description="json: one object per line; text: for people")
 
     @property
     def embedded_broker(self) -> bool:

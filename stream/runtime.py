@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from reviewpulse.logs import ensure_logging, uvicorn_logging
 from reviewpulse.settings import Settings
 from stream.broker import EmbeddedBroker, read_run_file
 from stream.migrations import migrate
@@ -112,7 +113,7 @@ def web_service(asgi_app: Any, sock: socket.socket, settings: Settings) -> Any:
 
     class WebServer(Service):
         async def on_start(self) -> None:
-            config = uvicorn.Config(asgi_app, log_level=settings.log_level.lower(), lifespan="on")
+            config = uvicorn.Config(asgi_app, lifespan="on", **uvicorn_logging())
             self.server = _Server(config)
             self.task = asyncio.ensure_future(self.server.serve(sockets=[sock]))
             while not self.server.started:
@@ -150,6 +151,9 @@ def run_faust(
     class _Worker(Worker):  # type: ignore[misc]
         ready = False
         stop_requested = False
+
+        def _setup_logging(self) -> None:  # keep the one log format, not mode's handlers
+            ensure_logging()
 
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from reviewpulse.logs import uvicorn_logging
 from reviewpulse.settings import get_settings
 
 Opt = typer.Option
@@ -45,7 +46,7 @@ def web_command(
     try:
         uvicorn.run(
             application, host=host or settings.host, port=settings.port if port is None else port,
-            proxy_headers=True, log_level=settings.log_level.lower(),
+            proxy_headers=True, **uvicorn_logging(),
         )
     finally:
         storage.close()

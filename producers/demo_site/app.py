@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from producers.demo_site import pages
 from producers.demo_site.catalogue import Catalogue
+from reviewpulse.logs import uvicorn_logging
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /admin/\n"
 
@@ -94,7 +95,7 @@ class DemoSiteServer:
     """Serve the demo site from a background thread (context manager); ``.url`` once started."""
 
     def __init__(self, catalogue: Catalogue, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(create_demo_app(catalogue), host=host, port=port, log_level="warning",
+        config = uvicorn.Config(create_demo_app(catalogue), host=host, port=port, **uvicorn_logging("warning"),
                                 access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="demo-site", daemon=True)

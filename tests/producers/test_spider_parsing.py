@@ -19,7 +19,7 @@ SITE = "http://demo.test"
 
 @pytest.fixture
 def spider() -> ReviewsSpider:
-    return ReviewsSpider.from_crawler(get_crawler(ReviewsSpider, {"SITE_PROFILE": "local"}))
+    return ReviewsSpider.from_crawler(get_crawler(ReviewsSpider, {"SITE_PROFILE": "local"}), allowed_hosts="demo.test")
 
 
 def parse_page(spider: ReviewsSpider, company: Company, page: int, per_page: int) -> list:

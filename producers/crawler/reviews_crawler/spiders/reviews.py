@@ -5,6 +5,12 @@ counted (``reviews/missing/<field>``) and logged with the URL; a review that can
 (no text, empty text) is skipped and counted (``reviews/skipped/<reason>``); a page that
 fails (404, timeout) is counted as ``reviews/skipped/http_<status>`` or ``.../<error>``.
 Nothing on a page crashes the crawl.
+
+The spider stays in its scope (``producers.scope``): ``allowed_domains`` are the hosts it was
+started for (``-a allowed_hosts=``, else the profile's ``allowed_domains``, else the company
+URLs' hosts), and a company URL or "next page" link that is off-site or not http(s) is never
+requested: it is counted as ``reviews/skipped/offsite`` or ``.../unsupported_scheme``.
+Scrapy's OffsiteMiddleware applies the same ``allowed_domains`` to redirects.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from twisted.python.failure import Failure
 
 from producers.companies import DiscoveredCompany, read_companies_csv
 from producers.crawler.reviews_crawler.items import ReviewItem
+from producers.scope import allowed_hosts as scope_hosts
+from producers.scope import refusal
 from producers.site_profile import load_profile
 
 PSEUDO_ELEMENT = re.compile(r"::(text|attr\([^)]*\))$")
@@ -29,12 +37,15 @@ PSEUDO_ELEMENT = re.compile(r"::(text|attr\([^)]*\))$")
 class ReviewsSpider(scrapy.Spider):
     name = "reviews"
 
-    def __init__(self, companies: str = "", start_urls: str = "", profile: str = "", **kwargs: object) -> None:
-        """``companies``: a discovery CSV; ``start_urls``: comma-separated company URLs instead."""
+    def __init__(self, companies: str = "", start_urls: str = "", profile: str = "", allowed_hosts: str = "",
+                 **kwargs: object) -> None:
+        """``companies``: a discovery CSV; ``start_urls``: comma-separated company URLs instead;
+        ``allowed_hosts``: comma-separated hosts the crawl may visit (see the module docstring)."""
         super().__init__(**kwargs)
         self.companies_csv = companies
         self.company_urls = [url.strip() for url in start_urls.split(",") if url.strip()]
         self.profile_name = profile
+        self.hosts_given = [host.strip().lower() for host in allowed_hosts.split(",") if host.strip()]
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -42,6 +53,9 @@ class ReviewsSpider(scrapy.Spider):
         spider.profile = load_profile(spider.profile_name or crawler.settings.get("SITE_PROFILE", "local"))
         spider.selectors = spider.profile.crawl
         spider.rating_pattern = re.compile(spider.selectors.rating_pattern)
+        spider.companies = spider._companies()
+        spider.allowed_domains = spider.hosts_given or scope_hosts(
+            [company.url for company in spider.companies], spider.profile.allowed_domains)
         return spider
 
     def _companies(self) -> list[DiscoveredCompany]:
@@ -49,10 +63,19 @@ class ReviewsSpider(scrapy.Spider):
         return companies + [DiscoveredCompany("", "", "", url) for url in self.company_urls]
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for company in self._companies():
+        for company in self.companies:
+            if not self.in_scope(company.url):
+                continue
             meta = {"company": {"url": company.url, "name": company.name, "category": company.category,
                                 "sub_category": company.sub_category}}
             yield scrapy.Request(company.url, callback=self.parse, errback=self.on_error, meta=meta)
+
+    def in_scope(self, url: str) -> bool:
+        """True when ``url`` is http(s) on an allowed host; otherwise counted as skipped and False."""
+        reason = refusal(url, self.allowed_domains)
+        if reason:
+            self.count("skipped", reason, url)
+        return reason is None
 
     def count(self, kind: str, reason: str, url: str) -> None:
         self.crawler.stats.inc_value(f"reviews/{kind}/{reason}")
@@ -81,7 +104,7 @@ class ReviewsSpider(scrapy.Spider):
                 item.update(details)
                 yield item
         next_page = response.css(sel.next_page).get()
-        if next_page:
+        if next_page and self.in_scope(response.urljoin(next_page)):
             yield response.follow(next_page, callback=self.parse, errback=self.on_error, meta=response.meta)
 
     def first(self, node: scrapy.Selector | Response, selector: str, field: str, url: str) -> str:
