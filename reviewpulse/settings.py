@@ -72,13 +72,35 @@ class Settings(BaseSettings):
     live_buffer_messages: int = Field(200, ge=1, description="per-viewer queue; older messages drop")
     admin_password_hash: SecretStr = Field(SecretStr(""), description="pbkdf2/bcrypt hash; empty = admin disabled")
     session_secret: SecretStr = Field(SecretStr(""), description="signs session cookies; empty = random per process")
-    ip_hash_salt: SecretStr = Field(SecretStr(""), description="salt for stored IP hashes")
+    ip_hash_salt: SecretStr = Field(
+        SecretStr(""), description="HMAC key of stored IP hashes; required by `reviewpulse web` off loopback"
+    )
     secure_cookies: bool = Field(True, description="mark cookies Secure (turn off only for plain-HTTP dev)")
     admin_login_attempts: int = Field(5, ge=1, description="failed admin logins per IP allowed per window")
     admin_login_window_s: float = Field(300.0, gt=0, description="window of the admin login rate limit")
     review_wait_timeout_s: float = Field(10.0, gt=0, description="POST /api/review?wait=1 waits this long")
     api_max_page_rows: int = Field(500, ge=1, description="largest `limit` GET /api/reviews accepts")
     kafka_publish_timeout_s: float = Field(5.0, gt=0, description="web: Kafka must accept a message within this")
+    public_url: str = Field("", description="https://host the browser uses; websocket Origin must match (empty: Host)")
+    trusted_proxies: str = Field(
+        "127.0.0.1,::1", description="addresses whose X-Forwarded-For is believed (uvicorn forwarded_allow_ips)"
+    )
+    http_max_body_bytes: int = Field(1_048_576, ge=1, description="larger request bodies answer 413")
+    api_requests_per_s: float = Field(5.0, gt=0, description="per client and endpoint: predict, review, reviews")
+    api_burst: int = Field(20, ge=1, description="requests a client may make at once before the rate applies")
+    api_max_offset: int = Field(10_000, ge=0, description="largest `offset`; deeper pages use `cursor`")
+    web_query_timeout_s: float = Field(10.0, gt=0, description="ClickHouse max_execution_time of web queries")
+    web_query_max_memory_bytes: int = Field(
+        1_000_000_000, ge=1, description="ClickHouse max_memory_usage of web queries"
+    )
+    ws_outbox_messages: int = Field(
+        256, ge=1, description="frames queued per websocket; a client this far behind is closed"
+    )
+    ws_max_connections: int = Field(2000, ge=1, description="open websockets (/ws and /ws/live) per process")
+    ws_max_connections_per_ip: int = Field(20, ge=1, description="open websockets per client address")
+    admin_login_global_attempts: int = Field(
+        50, ge=1, description="failed admin logins from all clients together per window"
+    )
 
     # Grafana
     grafana_url: str = ""

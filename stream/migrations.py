@@ -54,6 +54,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             SELECT toStartOfMinute(ts) AS minute, topic, count() AS letters
             FROM dead_letters GROUP BY minute, topic""",
     ]),
+    # Personal columns (who sent a review; meta holds the user agent, IP hash and a crawled
+    # reviewer's name) are emptied 180 days after the review was stored; text and scores stay.
+    # Another retention: ALTER TABLE reviews MODIFY COLUMN ... TTL (see README, Reliability).
+    (3, "personal columns expire after 180 days", [
+        """ALTER TABLE reviews
+            MODIFY COLUMN session_id String TTL toDateTime(scored_at) + INTERVAL 180 DAY,
+            MODIFY COLUMN user_agent String TTL toDateTime(scored_at) + INTERVAL 180 DAY,
+            MODIFY COLUMN ip_hash String TTL toDateTime(scored_at) + INTERVAL 180 DAY,
+            MODIFY COLUMN meta Map(String, String) TTL toDateTime(scored_at) + INTERVAL 180 DAY""",
+    ]),
 ]
 
 

@@ -113,7 +113,9 @@ def web_service(asgi_app: Any, sock: socket.socket, settings: Settings) -> Any:
 
     class WebServer(Service):
         async def on_start(self) -> None:
-            config = uvicorn.Config(asgi_app, lifespan="on", **uvicorn_logging())
+            from web.server import uvicorn_options
+
+            config = uvicorn.Config(asgi_app, lifespan="on", **uvicorn_logging(), **uvicorn_options(settings))
             self.server = _Server(config)
             self.task = asyncio.ensure_future(self.server.serve(sockets=[sock]))
             while not self.server.started:

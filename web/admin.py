@@ -2,22 +2,29 @@
 
 The password hash comes from ``ADMIN_PASSWORD_HASH`` (``reviewpulse hash-password``);
 an empty one disables the admin. Sessions are signed cookies (``SESSION_SECRET``),
-``Secure`` unless ``SECURE_COOKIES=false``. Failed logins are rate-limited per IP.
+``Secure`` unless ``SECURE_COOKIES=false``, holding a fingerprint of the password hash
+so a new password ends every session. Failed logins are limited per client address
+and for all clients together (behind a proxy many people share one address). The
+pbkdf2 check (~0.2 s of CPU) runs on a worker thread, one at a time, so it neither
+stalls the event loop (every websocket) nor lets a burst of guesses run in parallel.
 """
 
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from stream.queries import LIST_COLUMNS, ReviewFilter, list_reviews
 from web.filters import LABELS, BadInput, PageRequest, filter_query, parse_filter, parse_page
 from web.passwords import verify_password
+from web.ratelimit import FailureWindow
 
 PAGE_ROWS = 50
 EXPORT_CHUNK_ROWS = 1000
@@ -26,7 +33,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _logged_in(request: Request) -> bool:
-    return bool(request.session.get("admin"))
+    """A session from a login with the current password (see ``passwords.session_fingerprint``)."""
+    current = request.app.state.admin_fingerprint
+    stored = request.session.get("admin")
+    return bool(current) and isinstance(stored, str) and hmac.compare_digest(stored, current)
 
 
 def _login_redirect(request: Request) -> RedirectResponse:
@@ -51,6 +61,14 @@ async def login_page(request: Request) -> Response:
     return templates.TemplateResponse(request, "login.html", {"next": target})
 
 
+def _retry_after_s(request: Request, ip: str) -> int | None:
+    """Seconds until a login may be tried again, or None when neither limit is reached."""
+    state = request.app.state
+    windows: list[tuple[FailureWindow, str]] = [(state.login_failures, ip), (state.login_failures_global, "*")]
+    waits = [window.retry_after_s(key) for window, key in windows if window.blocked(key)]
+    return int(max(waits)) + 1 if waits else None
+
+
 async def login(request: Request) -> Response:
     """``POST /admin/login`` (form: password, next)."""
     state = request.app.state
@@ -61,22 +79,28 @@ async def login(request: Request) -> Response:
     ip = request.client.host if request.client else "unknown"
     form = await request.form()
     target = _safe_next(str(form.get("next") or ""))
-    if state.login_failures.blocked(ip):
-        wait_s = int(state.login_failures.retry_after_s(ip)) + 1
+    correct = False
+    async with state.login_lock:  # one check at a time: the limits hold even for a burst
+        wait_s = _retry_after_s(request, ip)
+        if wait_s is None:
+            correct = await run_in_threadpool(verify_password, str(form.get("password") or ""), encoded)
+            if not correct:
+                state.login_failures.record_failure(ip)
+                state.login_failures_global.record_failure("*")
+    if wait_s is not None:
         return templates.TemplateResponse(
             request, "login.html",
             {"error": f"Too many failed logins; try again in {wait_s} s.", "next": target},
             status_code=429, headers={"Retry-After": str(wait_s)},
         )
-    if not verify_password(str(form.get("password") or ""), encoded):
-        state.login_failures.record_failure(ip)
+    if not correct:
         state.metrics.login_failures.inc()
         return templates.TemplateResponse(
             request, "login.html", {"error": "Wrong password.", "next": target}, status_code=401
         )
     state.login_failures.reset(ip)
     request.session.clear()
-    request.session["admin"] = True
+    request.session["admin"] = state.admin_fingerprint
     return RedirectResponse(target, status_code=303)
 
 
@@ -93,7 +117,9 @@ async def admin_page(request: Request) -> Response:
     error = None
     try:
         flt = parse_filter(request.query_params)
-        page = parse_page(request.query_params, state.settings.api_max_page_rows, PAGE_ROWS)
+        page = parse_page(
+            request.query_params, state.settings.api_max_page_rows, PAGE_ROWS, state.settings.api_max_offset
+        )
         result = await state.storage.run(list_reviews, state.storage, flt, page.limit, page.offset)
     except BadInput as bad:
         error, flt, page, result = str(bad), ReviewFilter(), PageRequest(PAGE_ROWS, 0, None), None

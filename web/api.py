@@ -2,6 +2,11 @@
 
 Every score comes from the worker through Kafka (request-reply by event id); the web
 process never loads the model. Errors are JSON ``{"error": ..., "field": ...}``.
+
+``GET /api/reviews`` is public and read-only: the columns of ``web.privacy`` only (the
+full rows, with user agent and session, are ``/admin``'s). Predict, review and reviews
+are rate-limited per client (``web.http_limits``); ``POST /api/review`` takes only
+``application/json``, which a cross-site HTML form cannot send.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from starlette.responses import JSONResponse
 
 from stream.events import Kind, ReviewEvent, ScoredReview, new_id
 from stream.queries import list_reviews, stats
+from web import json_body
 from web.brands import random_brand_card
 from web.client_meta import client_meta
 from web.filters import BadInput, parse_filter, parse_page
+from web.http_limits import check_rate
 from web.kafka_bridge import BrokerUnavailable
 from web.messages import PredictBody, ReviewBody, field_errors
+from web.privacy import public_review
 
 TRUE_VALUES = ("1", "true", "yes")
 BodyT = TypeVar("BodyT", bound=BaseModel)
@@ -32,11 +40,23 @@ def error_response(status: int, error: str, field: str | None = None, **extra: A
     return JSONResponse(body, status_code=status)
 
 
+class UnsupportedMediaType(BadInput):
+    """A body that is not ``application/json`` where only JSON is accepted (answered 415)."""
+
+
+def require_json(request: Request) -> None:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(
+            "body", f"send the body as application/json (Content-Type was {media_type or 'missing'!r})"
+        )
+
+
 async def _body(request: Request, model: type[BodyT]) -> BodyT:
     try:
-        data = await request.json()
-    except ValueError as error:
-        raise BadInput("body", "request body must be JSON, e.g. {\"review\": \"...\"}") from error
+        data = json_body.loads(await request.body())
+    except json_body.JsonError as error:
+        raise BadInput("body", f"request body must be JSON, e.g. {{\"review\": \"...\"}} ({error})") from error
     if not isinstance(data, dict):
         raise BadInput("body", "request body must be a JSON object")
     try:
@@ -59,6 +79,7 @@ def score_detail(event: ScoredReview) -> dict[str, Any]:
 
 async def predict(request: Request) -> JSONResponse:
     """``POST /api/predict {"review": "..."}`` -> the score (a float); ``?detail=1`` -> all of it."""
+    check_rate(request, "predict")
     body = await _body(request, PredictBody)
     state = request.app.state
     settings = state.settings
@@ -83,11 +104,13 @@ async def predict(request: Request) -> JSONResponse:
 
 async def submit_review(request: Request) -> JSONResponse:
     """``POST /api/review``: 202 {"id"} once Kafka has it; ``?wait=1`` answers 201 once it is stored."""
+    check_rate(request, "review")
+    require_json(request)
     body = await _body(request, ReviewBody)
     state = request.app.state
     settings = state.settings
     meta = client_meta(
-        request.headers.get("user-agent"), request.client.host if request.client else None, state.ip_salt
+        request.headers.get("user-agent"), request.client.host if request.client else None, state.ip_key
     )
     meta.update(body.extra_meta())
     event = ReviewEvent(kind=Kind.review, text=body.review, brand=body.brand, rating=body.rating,
@@ -116,10 +139,12 @@ async def submit_review(request: Request) -> JSONResponse:
 
 
 async def reviews(request: Request) -> JSONResponse:
-    """``GET /api/reviews``: newest first, filters, ``limit``/``offset`` or ``cursor``, total count."""
+    """``GET /api/reviews``: newest first, filters, ``limit``/``offset`` or ``cursor``, total; public columns."""
+    check_rate(request, "reviews")
     state = request.app.state
     flt = parse_filter(request.query_params)
-    page = parse_page(request.query_params, state.settings.api_max_page_rows)
+    settings = state.settings
+    page = parse_page(request.query_params, settings.api_max_page_rows, max_offset=settings.api_max_offset)
     try:
         result = await state.storage.run(
             list_reviews, state.storage, flt, page.limit, page.offset, page.cursor
@@ -127,7 +152,7 @@ async def reviews(request: Request) -> JSONResponse:
     except ValueError as error:
         raise BadInput("cursor", str(error)) from error
     return JSONResponse({
-        "rows": result.rows, "total": result.total, "next_cursor": result.next_cursor,
+        "rows": [public_review(row) for row in result.rows], "total": result.total, "next_cursor": result.next_cursor,
         "limit": page.limit, "offset": 0 if page.cursor else page.offset,
     })
 

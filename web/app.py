@@ -2,7 +2,9 @@
 
 The lifespan seeds the brand catalogue when ClickHouse has none and starts/stops this
 process's Kafka clients (:class:`web.kafka_bridge.KafkaBridge`). The app never loads
-the model: scores arrive from the worker on ``reviews.scored``.
+the model: scores arrive from the worker on ``reviews.scored``. Every query it runs
+goes through :class:`web.query_limits.LimitedStorage`; the limits on requests and
+websockets are listed in the README's "Reliability and security" section.
 """
 
 from __future__ import annotations
@@ -28,15 +30,19 @@ from dashboards import LivePusher, live_enabled
 from reviewpulse.settings import Settings
 from web import admin, api, pages
 from web.brands import seed_brands
+from web.client_meta import ip_hash_key
 from web.filters import BadInput
 from web.headers import SecurityHeadersMiddleware
+from web.http_limits import BodyLimitMiddleware, TooManyRequests, rate_limiters
 from web.kafka_bridge import KafkaBridge
 from web.live import live_socket
 from web.metrics import WebMetrics, metrics_endpoint
 from web.openapi import openapi_json
-from web.passwords import parse_hash
+from web.passwords import parse_hash, session_fingerprint
+from web.query_limits import LimitedStorage, QueryOverLimit
 from web.ratelimit import FailureWindow
 from web.websocket import review_socket
+from web.ws_guard import ConnectionCaps
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -69,9 +75,25 @@ def _routes() -> list[Route | WebSocketRoute | Mount]:
 
 async def _bad_input(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BadInput)
+    status = 415 if isinstance(exc, api.UnsupportedMediaType) else 422
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": exc.message, "field": exc.field}, status_code=422)
-    return PlainTextResponse(str(exc), status_code=422)
+        return JSONResponse({"error": exc.message, "field": exc.field}, status_code=status)
+    return PlainTextResponse(str(exc), status_code=status)
+
+
+async def _too_many(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TooManyRequests)
+    wait_s = str(max(int(exc.retry_after_s + 0.999), 1))
+    return JSONResponse({"error": str(exc)}, status_code=429, headers={"Retry-After": wait_s})
+
+
+async def _over_limit(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": str(exc)}, status_code=503)
+    return PlainTextResponse(str(exc), status_code=503)
+
+
+EXCEPTION_HANDLERS = {BadInput: _bad_input, TooManyRequests: _too_many, QueryOverLimit: _over_limit}
 
 
 def _secret(value: str, what: str) -> str:
@@ -81,11 +103,12 @@ def _secret(value: str, what: str) -> str:
     return secrets.token_urlsafe(32)
 
 
-def create_app(settings: Settings, storage: Any) -> Starlette:
-    """The web app over ``storage`` (a ``stream.storage.Storage``) and ``settings.kafka_bootstrap``."""
+def create_app(settings: Settings, raw_storage: Any) -> Starlette:
+    """The web app over ``raw_storage`` (a ``stream.storage.Storage``) and ``settings.kafka_bootstrap``."""
     password_hash = settings.admin_password_hash.get_secret_value()
     if password_hash:
         parse_hash(password_hash)
+    storage = LimitedStorage(raw_storage, settings.web_query_timeout_s, settings.web_query_max_memory_bytes)
     metrics = WebMetrics()
     bridge = KafkaBridge(settings, metrics)
     pusher = LivePusher(settings) if live_enabled(settings) else None
@@ -94,7 +117,7 @@ def create_app(settings: Settings, storage: Any) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await seed_brands(storage)
+        await seed_brands(raw_storage)  # start-up, not a client's query: no web limits
         try:
             await bridge.start()
         except Exception as error:
@@ -111,19 +134,27 @@ def create_app(settings: Settings, storage: Any) -> Starlette:
     session_secret = _secret(settings.session_secret.get_secret_value(), "SESSION_SECRET")
     middleware = [
         Middleware(SecurityHeadersMiddleware),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.http_max_body_bytes),
         Middleware(
             SessionMiddleware, secret_key=session_secret, session_cookie="reviewpulse_session",
             max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=settings.secure_cookies,
         ),
     ]
     app = Starlette(
-        routes=_routes(), middleware=middleware, lifespan=lifespan, exception_handlers={BadInput: _bad_input}
+        routes=_routes(), middleware=middleware, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS
     )
     app.state.settings = settings
     app.state.storage = storage
     app.state.bridge = bridge
     app.state.metrics = metrics
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
-    app.state.ip_salt = _secret(settings.ip_hash_salt.get_secret_value(), "IP_HASH_SALT")
+    app.state.ip_key = ip_hash_key(settings.ip_hash_salt.get_secret_value(), settings.data_dir)
     app.state.login_failures = FailureWindow(settings.admin_login_attempts, settings.admin_login_window_s)
+    app.state.login_failures_global = FailureWindow(
+        settings.admin_login_global_attempts, settings.admin_login_window_s
+    )
+    app.state.login_lock = asyncio.Lock()
+    app.state.admin_fingerprint = session_fingerprint(password_hash, session_secret) if password_hash else ""
+    app.state.rate_limiters = rate_limiters(settings.api_requests_per_s, settings.api_burst)
+    app.state.ws_caps = ConnectionCaps(settings.ws_max_connections, settings.ws_max_connections_per_ip)
     return app

@@ -28,11 +28,17 @@ def web_command(
 
     from stream.broker import resolve_bootstrap
     from stream.migrations import migrate
+    from stream.runtime import is_loopback
     from stream.storage import StorageError, open_storage
     from web.app import create_app
     from web.passwords import PasswordHashError
+    from web.server import uvicorn_options
 
     settings = get_settings()
+    host = host or settings.host
+    if not settings.ip_hash_salt.get_secret_value() and not is_loopback(host):
+        _fail(f"set IP_HASH_SALT (any long random string, the same on every replica) to serve on {host}: "
+              "stored IP hashes are keyed with it")
     bootstrap = resolve_bootstrap(settings)
     if not bootstrap:
         _fail("no Kafka broker: set KAFKA_BOOTSTRAP=host:port, or start `reviewpulse run` (run.json is read)")
@@ -45,8 +51,8 @@ def web_command(
         _fail(str(error))
     try:
         uvicorn.run(
-            application, host=host or settings.host, port=settings.port if port is None else port,
-            proxy_headers=True, **uvicorn_logging(),
+            application, host=host, port=settings.port if port is None else port,
+            **uvicorn_logging(), **uvicorn_options(settings),
         )
     finally:
         storage.close()

@@ -1,7 +1,9 @@
 """Query-string parsing shared by ``GET /api/reviews``, ``/admin`` and its CSV export.
 
 Bad values raise :class:`BadInput` naming the parameter, which the API turns into a
-422 and the admin page into a message above the table.
+422 and the admin page into a message above the table. Dates must fall inside what
+ClickHouse's ``DateTime64`` holds (1900-01-01 to 2299-12-31), so an out-of-range
+``since`` is a 422, never an overflow deep in the driver.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from starlette.datastructures import QueryParams
 
-from stream.queries import ReviewFilter
+from stream.queries import ReviewFilter, decode_cursor
 
 LABELS = ("bad", "average", "good")
 TRUE_VALUES = ("1", "true", "yes", "on")
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2299, 12, 31, tzinfo=UTC)
 
 
 class BadInput(ValueError):
@@ -38,12 +42,16 @@ def parse_datetime(field: str, value: str, end_of_day: bool = False) -> datetime
     try:
         if len(value) == 10:
             day = date.fromisoformat(value) + timedelta(days=1 if end_of_day else 0)
-            return datetime.combine(day, time.min, tzinfo=UTC)
-        moment = datetime.fromisoformat(value)
-    except ValueError as error:
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(value)
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError) as error:
         example = "2026-01-31 or 2026-01-31T12:00"
         raise BadInput(field, f"{value!r} is not an ISO date or datetime ({example})") from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise BadInput(field, f"must be between {EARLIEST.date()} and {LATEST.date()}")
+    return moment
 
 
 def parse_filter(params: QueryParams) -> ReviewFilter:
@@ -79,11 +87,27 @@ def parse_int(params: QueryParams, field: str, default: int, low: int, high: int
     return value
 
 
-def parse_page(params: QueryParams, max_limit: int, default_limit: int = 50) -> PageRequest:
-    """limit (1..max_limit), offset (>= 0) and an optional cursor (``next_cursor`` of a previous page)."""
+def parse_cursor(raw: str | None) -> str | None:
+    """A ``next_cursor`` of ours, checked here so a forged one is a 422, not a ClickHouse error."""
+    if not raw:
+        return None
+    try:
+        millis, review_id = decode_cursor(raw)
+    except ValueError as error:
+        raise BadInput("cursor", str(error)) from error
+    if not EARLIEST.timestamp() * 1000 <= millis <= LATEST.timestamp() * 1000 or not review_id:
+        raise BadInput("cursor", "not a cursor of this server: pass next_cursor from a previous page")
+    return raw
+
+
+def parse_page(params: QueryParams, max_limit: int, default_limit: int = 50, max_offset: int = 10_000) -> PageRequest:
+    """limit (1..max_limit), offset (0..max_offset; deeper pages use the cursor) and an optional cursor."""
     limit = parse_int(params, "limit", default_limit, 1, max_limit)
-    offset = parse_int(params, "offset", 0, 0, 10_000_000)
-    return PageRequest(limit, offset, params.get("cursor") or None)
+    try:
+        offset = parse_int(params, "offset", 0, 0, max_offset)
+    except BadInput as error:
+        raise BadInput("offset", f"{error.message}; page deeper with `cursor` (next_cursor)") from error
+    return PageRequest(limit, offset, parse_cursor(params.get("cursor")))
 
 
 def filter_query(flt: ReviewFilter) -> dict[str, str]:

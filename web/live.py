@@ -15,10 +15,14 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from stream.events import ScoredReview
+from web.ws_guard import admit, release
 
 
 def live_message(event: ScoredReview) -> dict[str, Any]:
-    """What a viewer receives about one stored review (text is rendered as text by the page)."""
+    """What a viewer receives about one stored review (text is rendered as text by the page).
+
+    Public, like ``web.privacy``: no session id, user agent, IP hash or ``meta``.
+    """
     return {
         "type": "review",
         "id": event.id,
@@ -91,6 +95,15 @@ class LiveHub:
 
 async def live_socket(websocket: WebSocket) -> None:
     """``/ws/live``: pushes ``{"type":"reviews","reviews":[...],"dropped":N}`` batches."""
+    if not await admit(websocket):
+        return
+    try:
+        await _serve_viewer(websocket)
+    finally:
+        release(websocket)
+
+
+async def _serve_viewer(websocket: WebSocket) -> None:
     hub: LiveHub = websocket.app.state.bridge.live
     metrics = websocket.app.state.metrics
     await websocket.accept()

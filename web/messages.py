@@ -6,12 +6,12 @@ answer can say exactly what to fix.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from stream.events import MAX_TEXT_CHARS
+from web import json_body
 
 Rating = Annotated[int, Field(ge=1, le=5)]
 
@@ -101,8 +101,8 @@ def field_errors(error: ValidationError) -> list[dict[str, str]]:
 def parse_client_message(raw: str) -> PingMessage | DraftMessage | SubmitMessage:
     """One websocket frame as a message, or :class:`MessageError`."""
     try:
-        data = json.loads(raw)
-    except ValueError as error:
+        data = json_body.loads(raw)
+    except json_body.JsonError as error:
         raise MessageError("not_json", f"message is not JSON ({error})") from error
     if not isinstance(data, dict):
         raise MessageError("not_json", "message must be a JSON object")

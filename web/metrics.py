@@ -48,6 +48,16 @@ class WebMetrics:
         self.live_dropped = Counter(
             prefix + "live_dropped", "live-feed messages dropped for slow viewers", registry=self.registry
         )
+        self.ws_refused = Counter(
+            prefix + "ws_refused", "websocket handshakes refused (origin, connection caps)", ["reason"],
+            registry=self.registry,
+        )
+        self.ws_closed_slow = Counter(
+            prefix + "ws_closed_slow", "websockets closed because the client stopped reading", registry=self.registry
+        )
+        self.http_rate_limited = Counter(
+            prefix + "http_rate_limited", "API requests answered 429", ["endpoint"], registry=self.registry
+        )
         self.login_failures = Counter(
             prefix + "admin_login_failures", "failed admin logins", registry=self.registry
         )

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from stream.queries import list_reviews, stats
 from web.brands import random_brand_card
+from web.privacy import public_review
 
 LIVE_BACKLOG_ROWS = 100
 DRAFT_DEBOUNCE_MS = 150
@@ -21,10 +22,10 @@ async def review_page(request: Request) -> Response:
 
 
 async def live_page(request: Request) -> Response:
-    """The feed, with the newest stored reviews and the totals as its starting point."""
+    """The feed, with the newest stored reviews (public columns only) and the totals as its starting point."""
     state = request.app.state
     storage = state.storage
     recent = await storage.run(list_reviews, storage, None, LIVE_BACKLOG_ROWS)
     totals = await storage.run(stats, storage)
-    initial = {"reviews": list(reversed(recent.rows)), "stats": totals}
+    initial = {"reviews": [public_review(row) for row in reversed(recent.rows)], "stats": totals}
     return state.templates.TemplateResponse(request, "live.html", {"initial": initial})

@@ -45,3 +45,13 @@ def verify_password(password: str, encoded: str) -> bool:
     iterations, salt, expected = parse_hash(encoded)
     digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt.encode("utf-8"), iterations)
     return hmac.compare_digest(digest, expected)
+
+
+def session_fingerprint(encoded: str, key: str) -> str:
+    """What an admin session stores instead of ``True``: a keyed digest of the password hash.
+
+    A session is valid only while ``ADMIN_PASSWORD_HASH`` is the one it logged in with,
+    so changing the password ends every session. Keyed (with ``SESSION_SECRET``) so the
+    cookie, which is signed but readable, says nothing about the hash.
+    """
+    return hmac.new(key.encode("utf-8"), encoded.encode("utf-8"), hashlib.sha256).hexdigest()

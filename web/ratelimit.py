@@ -1,13 +1,15 @@
-"""Two small rate limiters: drafts per websocket connection, failed admin logins per IP.
+"""Small rate limiters: frames per websocket connection, requests per client, failed logins.
 
-Both are in-process and in-memory: a limit applies per web replica, which is what
-they guard (one connection's flood, one address's password guessing on this process).
+All are in-process and in-memory: a limit applies per web replica, which is what
+they guard (one connection's flood, one address's requests or password guesses on
+this process). Keyed limiters forget their oldest key past ``max_keys``, so a flood
+of addresses costs bounded memory.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 
 class TokenBucket:
@@ -28,6 +30,29 @@ class TokenBucket:
             self._tokens -= 1.0
             return True
         return False
+
+
+class KeyedBuckets:
+    """One :class:`TokenBucket` per key (a client address), the least recently used forgotten first."""
+
+    def __init__(self, rate_per_s: float, capacity: float, max_keys: int = 10_000) -> None:
+        self.rate_per_s = rate_per_s
+        self.capacity = capacity
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._buckets.popitem(last=False)
+            bucket = self._buckets[key] = TokenBucket(self.rate_per_s, self.capacity)
+        self._buckets.move_to_end(key)
+        return bucket.allow(now)
+
+    def retry_after_s(self) -> float:
+        """Seconds until a rejected client has a token again."""
+        return 1.0 / self.rate_per_s
 
 
 class FailureWindow:

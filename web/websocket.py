@@ -2,13 +2,20 @@
 
 Protocol (see web/README.md): client sends ``draft`` / ``submit`` / ``ping``; server
 answers ``hello``, ``score``, ``accepted``, ``stored``, ``pong`` and ``error``. Bad
-messages (too big, not JSON, unknown type, over the draft rate) get an error frame
-and never reach Kafka. Scores older than the newest one sent are dropped here too.
+messages (too big, not JSON, unknown type) get an error frame and never reach Kafka.
+Scores older than the newest one sent are dropped here too.
+
+Bounds: every frame the client sends (pings and bad frames included) takes a token
+from one bucket (``WS_MAX_DRAFTS_PER_S``); frames over it are dropped with a single
+error frame per burst, so a flood cannot make the server write a flood back. The
+outbox holds at most ``WS_OUTBOX_MESSAGES`` frames: a client that stops reading is
+closed (1008), never buffered without limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -22,9 +29,12 @@ from web.kafka_bridge import BrokerUnavailable, KafkaBridge
 from web.messages import MessageError, SubmitMessage, field_errors, parse_client_message
 from web.metrics import WebMetrics
 from web.ratelimit import TokenBucket
+from web.ws_guard import POLICY_VIOLATION, admit, release
 
 #: Drafts awaiting a score per connection; older unanswered ones are forgotten first.
 MAX_PENDING_DRAFTS = 64
+#: How long the close frame to a client that stopped reading may wait for room in its socket.
+STALLED_CLOSE_WAIT_S = 5.0
 
 
 class ReviewSession:
@@ -37,14 +47,20 @@ class ReviewSession:
         self.settings = state.settings
         self.bridge: KafkaBridge = state.bridge
         self.metrics: WebMetrics = state.metrics
-        self.ip_salt: str = state.ip_salt
-        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.drafts = TokenBucket(self.settings.ws_max_drafts_per_s)
+        self.ip_key: bytes = state.ip_key
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=self.settings.ws_outbox_messages)
+        #: Set when the outbox overflowed: the client stopped reading and is closed.
+        self.stalled = asyncio.Event()
+        self.frames = TokenBucket(self.settings.ws_max_drafts_per_s)
+        self.told_over_rate = False
         self.pending_drafts: dict[str, tuple[int, float]] = {}
         self.last_sent_seq = -1
 
     def send(self, message: dict[str, Any]) -> None:
-        self.outbox.put_nowait(message)
+        try:
+            self.outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self.stalled.set()
 
     def error(self, reason: str, error: str, detail: Any = None) -> None:
         self.metrics.ws_rejected.labels(reason).inc()
@@ -79,6 +95,30 @@ class ReviewSession:
             "suggested_rating": event.suggested_rating, "model_version": event.model_version,
         })
 
+    def over_rate(self) -> bool:
+        """Take a token for one incoming frame; True (and one error frame per burst) when there is none."""
+        if self.frames.allow():
+            self.told_over_rate = False
+            return False
+        self.metrics.ws_rejected.labels("rate_limited").inc()
+        if not self.told_over_rate:
+            self.told_over_rate = True
+            self.send({"type": "error", "error": f"more than {self.settings.ws_max_drafts_per_s:g} messages "
+                       "per second; messages are dropped until you slow down", "detail": None})
+        return True
+
+    async def on_frame(self, text: str | None, data: bytes | None) -> None:
+        """One websocket frame, text or binary: rate-limited first, then handled."""
+        if self.over_rate():
+            return
+        if text is None:
+            try:
+                text = (data or b"").decode("utf-8")
+            except UnicodeDecodeError:
+                self.error("not_json", "binary frames must be UTF-8 JSON")
+                return
+        await self.handle(text)
+
     async def handle(self, raw: str) -> None:
         """Validate one client frame and act on it; every failure becomes an error frame."""
         if len(raw.encode("utf-8")) > self.settings.ws_max_message_bytes:
@@ -91,9 +131,6 @@ class ReviewSession:
             return
         if message.type == "ping":
             self.send({"type": "pong"})
-            return
-        if not self.drafts.allow():
-            self.error("rate_limited", f"more than {self.settings.ws_max_drafts_per_s:g} messages per second")
             return
         try:
             if message.type == "draft":
@@ -123,7 +160,7 @@ class ReviewSession:
         websocket = self.websocket
         meta = client_meta(
             websocket.headers.get("user-agent"), websocket.client.host if websocket.client else None,
-            self.ip_salt,
+            self.ip_key,
         )
         meta.update(message.extra_meta())
         event = ReviewEvent(
@@ -137,32 +174,48 @@ class ReviewSession:
 
 async def review_socket(websocket: WebSocket) -> None:
     """The ``/ws`` endpoint."""
-    await websocket.accept()
-    session = ReviewSession(websocket)
+    if not await admit(websocket):
+        return
+    try:
+        await websocket.accept()
+        await _serve(websocket, ReviewSession(websocket))
+    finally:
+        release(websocket)
+
+
+async def _serve(websocket: WebSocket, session: ReviewSession) -> None:
     session.bridge.add_session(session.id, session.on_scored)
     session.metrics.ws_connections.inc()
-    sender = asyncio.create_task(_send_loop(websocket, session))
     session.send({"type": "hello", "session_id": session.id})
+    tasks = {
+        asyncio.create_task(_send_loop(websocket, session)),
+        asyncio.create_task(_receive_loop(websocket, session)),
+        asyncio.create_task(session.stalled.wait()),
+    }
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        session.bridge.remove_session(session.id)
+        session.metrics.ws_connections.dec()
+    if session.stalled.is_set():
+        session.metrics.ws_closed_slow.inc()
+        with contextlib.suppress(Exception):  # TimeoutError too: then uvicorn drops the connection
+            await asyncio.wait_for(
+                websocket.close(code=POLICY_VIOLATION, reason="not reading: outbox full"), STALLED_CLOSE_WAIT_S
+            )
+
+
+async def _receive_loop(websocket: WebSocket, session: ReviewSession) -> None:
     try:
         while True:
             frame = await websocket.receive()
             if frame["type"] == "websocket.disconnect":
-                break
-            text = frame.get("text")
-            if text is None:
-                data = frame.get("bytes") or b""
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError:
-                    session.error("not_json", "binary frames must be UTF-8 JSON")
-                    continue
-            await session.handle(text)
+                return
+            await session.on_frame(frame.get("text"), frame.get("bytes"))
     except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        session.bridge.remove_session(session.id)
-        session.metrics.ws_connections.dec()
-        sender.cancel()
+        return
 
 
 async def _send_loop(websocket: WebSocket, session: ReviewSession) -> None:

@@ -127,3 +127,65 @@ def test_admin_disabled_without_a_hash(make_client: Any) -> None:
 
 def test_open_redirect_is_refused(client: Any) -> None:
     assert login(client, next_path="https://evil.example/").headers["location"] == "/admin"
+
+
+def test_password_check_runs_off_the_event_loop(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pbkdf2 takes ~0.2 s of CPU: on the loop it would stall every websocket for that long."""
+    import asyncio
+
+    import web.admin
+    from web.passwords import verify_password
+
+    on_loop = []
+
+    def checking_verify(password: str, encoded: str) -> bool:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return verify_password(password, encoded)
+
+    monkeypatch.setattr(web.admin, "verify_password", checking_verify)
+    assert login(client, "wrong").status_code == 401
+    assert login(client).status_code == 303
+    assert on_loop == [False, False]
+
+
+def test_failed_logins_are_limited_for_all_clients_together(make_client: Any) -> None:
+    """Behind a proxy every client has the proxy's address; a global limit still stops guessing."""
+    client = make_client(admin_login_attempts=100, admin_login_global_attempts=3)
+    for _ in range(3):
+        assert login(client, "wrong").status_code == 401
+    blocked = login(client)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+
+
+def test_sessions_end_when_the_password_changes(make_client: Any) -> None:
+    from pydantic import SecretStr
+
+    from web.passwords import hash_password
+
+    first = make_client()
+    assert login(first).status_code == 303
+    cookies = dict(first.cookies)
+    restarted = make_client()  # same hash, same SESSION_SECRET: the session survives a restart
+    restarted.cookies.update(cookies)
+    assert restarted.get("/admin", follow_redirects=False).status_code == 200
+    changed = make_client(admin_password_hash=SecretStr(hash_password("a new password", iterations=1000)))
+    changed.cookies.update(cookies)
+    assert changed.get("/admin", follow_redirects=False).status_code == 303
+    assert changed.get("/admin/reviews.csv", follow_redirects=False).status_code == 303
+
+
+def test_a_forged_boolean_session_is_not_a_login(make_client: Any) -> None:
+    """Sessions from before the fingerprint (``admin: true``) no longer count."""
+    import base64
+    import json
+
+    from itsdangerous import TimestampSigner
+
+    client = make_client()
+    payload = base64.b64encode(json.dumps({"admin": True}).encode())
+    client.cookies.set("reviewpulse_session", TimestampSigner("test-secret").sign(payload).decode())
+    assert client.get("/admin", follow_redirects=False).status_code == 303

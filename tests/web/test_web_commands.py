@@ -30,6 +30,18 @@ def test_web_without_a_broker_says_how_to_get_one(tmp_path: Path, monkeypatch: p
     assert "set KAFKA_BOOTSTRAP" in result.output
 
 
+def test_web_off_loopback_needs_the_ip_hash_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("IP_HASH_SALT", "")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["web", "--host", "0.0.0.0", "--port", "0"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "set IP_HASH_SALT" in result.output
+
+
 def test_bench_typing_without_a_running_system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
@@ -70,6 +82,23 @@ def test_web_command_serves_a_replica(broker: str, tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert ready is not None and ready.json() == {"status": "ready", "broker": True, "storage": True}
         assert httpx.get(f"http://127.0.0.1:{port}/api/brands/random").json()["name"]
+        _assert_oversized_frames_close_the_socket(f"ws://127.0.0.1:{port}/ws", limit_bytes=20_000)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _assert_oversized_frames_close_the_socket(url: str, limit_bytes: int) -> None:
+    """uvicorn's ``ws_max_size`` is the message limit: the server closes with 1009 (message too big)."""
+    import json
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    with connect(url) as socket:
+        assert json.loads(socket.recv())["type"] == "hello"
+        socket.send(json.dumps({"type": "draft", "seq": 1, "text": "x" * limit_bytes}))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                socket.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

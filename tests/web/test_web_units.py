@@ -97,6 +97,6 @@ def test_catalogue_and_avatars() -> None:
 
 
 def test_ip_is_only_stored_hashed() -> None:
-    meta = client_meta("Mozilla/5.0", "198.51.100.4", "salt")
-    assert meta == {"user_agent": "Mozilla/5.0", "ip_hash": ip_hash("198.51.100.4", "salt")}
-    assert "198.51.100.4" not in str(meta) and ip_hash("198.51.100.4", "other") != meta["ip_hash"]
+    meta = client_meta("Mozilla/5.0", "198.51.100.4", b"key")
+    assert meta == {"user_agent": "Mozilla/5.0", "ip_hash": ip_hash("198.51.100.4", b"key")}
+    assert "198.51.100.4" not in str(meta) and ip_hash("198.51.100.4", b"other") != meta["ip_hash"]
