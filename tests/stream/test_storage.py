@@ -90,7 +90,7 @@ def test_stats_count_exactly(storage) -> None:
 def test_brands_latest_wins_and_random_pick(storage) -> None:
     name = f"Brand {uuid.uuid4().hex}"
     before = count_brands(storage)
-    storage.insert_brands([Brand(name=name, website="old.example"), Brand(name=name, website="new.example")])
+    storage.insert_brands([Brand(name=name, website="https://old.example"), Brand(name=name, website="https://new.example")])
     assert count_brands(storage) == before + 1
     picked = {random_brand(storage)["name"] for _ in range(5)}
     assert picked
