@@ -97,7 +97,7 @@ class Settings(BaseSettings):
         256, ge=1, description="frames queued per websocket; a client this far behind is closed"
     )
     ws_max_connections: int = Field(2000, ge=1, description="open websockets (/ws and /ws/live) per process")
-    ws_max_connections_per_ip: int = Field(20, ge=1, description="open websockets per client address")
+    ws_max_connections_per_ip: int = Field(50, ge=1, description="open websockets per client address")
     admin_login_global_attempts: int = Field(
         50, ge=1, description="failed admin logins from all clients together per window"
     )

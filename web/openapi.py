@@ -96,5 +96,16 @@ SPEC: dict[str, Any] = {
 }
 
 
+_LIMITED = {
+    "413": _json(_ERROR, "request body over HTTP_MAX_BODY_BYTES"),
+    "429": _json(_ERROR, "over this client's rate (API_REQUESTS_PER_S); see Retry-After"),
+}
+for _path in ("/api/predict", "/api/review", "/api/reviews"):
+    for _operation in SPEC["paths"][_path].values():
+        _operation["responses"].update(_LIMITED)
+SPEC["paths"]["/api/review"]["post"]["responses"]["415"] = _json(_ERROR, "the body must be application/json")
+SPEC["paths"]["/api/reviews"]["get"]["responses"]["503"] = _json(_ERROR, "the query went over a ClickHouse limit")
+
+
 async def openapi_json(request: Request) -> JSONResponse:
     return JSONResponse(SPEC)

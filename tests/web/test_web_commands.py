@@ -99,6 +99,6 @@ def _assert_oversized_frames_close_the_socket(url: str, limit_bytes: int) -> Non
         assert json.loads(socket.recv())["type"] == "hello"
         socket.send(json.dumps({"type": "draft", "seq": 1, "text": "x" * limit_bytes}))
         with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                socket.recv()
+            reply = socket.recv()
+            pytest.fail(f"the server answered instead of closing the socket: {reply}")
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
