@@ -10,10 +10,11 @@ STAMP := $(VENV)/.installed
 setup: $(STAMP)
 
 # torch first and pinned: the CPU build comes from a local file; an unpinned torch pulls CUDA wheels.
+# -c constraints.txt pins torch's own dependencies (sympy, networkx, jinja2, ...) too.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 

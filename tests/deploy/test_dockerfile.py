@@ -37,7 +37,7 @@ def test_runtime_runs_as_a_non_root_user() -> None:
 def test_torch_is_the_pinned_cpu_build() -> None:
     pinned = re.search(r'"torch==([\d.]+)"', (REPO / "pyproject.toml").read_text())
     assert pinned, "pyproject.toml pins torch"
-    assert f"pip install torch=={pinned.group(1)} --index-url" in DOCKERFILE
+    assert f"pip install -c constraints.txt torch=={pinned.group(1)} --index-url" in DOCKERFILE
     assert "ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in DOCKERFILE
 
 

@@ -27,12 +27,17 @@ def restore_logging() -> Iterator[None]:
     """Leave the root logger and the library levels as they were for the next test."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    levels = {name: logging.getLogger(name).level for name in (*SERVICE_LOGGERS, *LIBRARY_LOGGERS)}
+    names = (*SERVICE_LOGGERS, *LIBRARY_LOGGERS)
+    saved = {name: (logging.getLogger(name).level, logging.getLogger(name).propagate) for name in names}
+    for name in LIBRARY_LOGGERS:  # earlier tests' servers (uvicorn, Scrapy) may have changed them
+        logging.getLogger(name).setLevel(logging.NOTSET)
+        logging.getLogger(name).propagate = True
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-    for name, old in levels.items():
-        logging.getLogger(name).setLevel(old)
+    for name, (old_level, old_propagate) in saved.items():
+        logging.getLogger(name).setLevel(old_level)
+        logging.getLogger(name).propagate = old_propagate
 
 
 def emit_from_every_library() -> None:
@@ -92,7 +97,9 @@ def test_uvicorn_logs_through_the_shared_handler(capsys: pytest.CaptureFixture[s
 
     uvicorn.Config(app, **uvicorn_logging()).load()
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        assert logging.getLogger(name).handlers == [], f"{name} kept a handler of its own"
+        logger = logging.getLogger(name)
+        assert logger.propagate, f"{name} does not reach the root handler"
+        assert not [h for h in logger.handlers if type(h) is logging.StreamHandler], f"{name} has its own handler"
     logging.getLogger("uvicorn.error").info("Uvicorn running")
     assert json.loads(capsys.readouterr().err)["logger"] == "uvicorn.error"
 
