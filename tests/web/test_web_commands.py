@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -102,3 +103,11 @@ def _assert_oversized_frames_close_the_socket(url: str, limit_bytes: int) -> Non
             reply = socket.recv()
             pytest.fail(f"the server answered instead of closing the socket: {reply}")
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_run_serves_with_the_web_limits(running_system: Any) -> None:
+    """``reviewpulse run`` starts uvicorn with ``web.server.uvicorn_options`` too."""
+    _assert_oversized_frames_close_the_socket(running_system.web_url.replace("http://", "ws://") + "/ws",
+                                              limit_bytes=20_000)
