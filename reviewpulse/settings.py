@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     )
     ws_max_connections: int = Field(2000, ge=1, description="open websockets (/ws and /ws/live) per process")
     ws_max_connections_per_ip: int = Field(50, ge=1, description="open websockets per client address")
+    ws_send_timeout_s: float = Field(
+        30.0, gt=0, description="a websocket frame not written within this (client not reading) closes the socket"
+    )
     admin_login_global_attempts: int = Field(
         50, ge=1, description="failed admin logins from all clients together per window"
     )

@@ -2,12 +2,14 @@
 
 Each viewer has a bounded buffer that drops its OLDEST message when full, so a slow
 or stalled browser costs at most ``live_buffer_messages`` messages of memory and sees
-the newest reviews when it catches up; the server never queues without bound.
+the newest reviews when it catches up; the server never queues without bound. A viewer
+that takes no frame for ``WS_SEND_TIMEOUT_S`` has stopped reading and is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from stream.events import ScoredReview
-from web.ws_guard import admit, release
+from web.ws_guard import POLICY_VIOLATION, admit, release
 
 
 def live_message(event: ScoredReview) -> dict[str, Any]:
@@ -118,7 +120,12 @@ async def _serve_viewer(websocket: WebSocket) -> None:
                 getter.cancel()
                 break
             batch = getter.result()
-            await websocket.send_json({"type": "reviews", "reviews": batch, "dropped": viewer.dropped})
+            message = {"type": "reviews", "reviews": batch, "dropped": viewer.dropped}
+            await asyncio.wait_for(websocket.send_json(message), websocket.app.state.settings.ws_send_timeout_s)
+    except TimeoutError:  # the viewer stopped reading: close it rather than hold its socket for ever
+        metrics.ws_closed_slow.inc()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(code=POLICY_VIOLATION, reason="not reading"), 1.0)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -8,8 +8,9 @@ Scores older than the newest one sent are dropped here too.
 Bounds: every frame the client sends (pings and bad frames included) takes a token
 from one bucket (``WS_MAX_DRAFTS_PER_S``); frames over it are dropped with a single
 error frame per burst, so a flood cannot make the server write a flood back. The
-outbox holds at most ``WS_OUTBOX_MESSAGES`` frames: a client that stops reading is
-closed (1008), never buffered without limit.
+outbox holds at most ``WS_OUTBOX_MESSAGES`` frames, and a frame must be written within
+``WS_SEND_TIMEOUT_S``: a client that stops reading is closed (1008), never buffered
+without limit.
 """
 
 from __future__ import annotations
@@ -219,9 +220,12 @@ async def _receive_loop(websocket: WebSocket, session: ReviewSession) -> None:
 
 
 async def _send_loop(websocket: WebSocket, session: ReviewSession) -> None:
+    """Writes the outbox; a frame the client does not take within ``WS_SEND_TIMEOUT_S`` means it stalled."""
     try:
         while True:
             message = await session.outbox.get()
-            await websocket.send_text(json.dumps(message))
+            await asyncio.wait_for(websocket.send_text(json.dumps(message)), session.settings.ws_send_timeout_s)
+    except TimeoutError:
+        session.stalled.set()
     except (WebSocketDisconnect, RuntimeError):
         return

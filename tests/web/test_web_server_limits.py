@@ -94,6 +94,34 @@ def test_a_client_that_stops_reading_is_closed(broker: str, storage: Any, tmp_pa
         assert metric(address, "reviewpulse_web_ws_connections") == 0.0
 
 
+def test_a_live_viewer_that_stops_reading_is_closed(broker: str, storage: Any, tmp_path: Path) -> None:
+    from kafka import KafkaProducer
+
+    from reviewpulse.settings import Settings
+    from stream.events import Kind, ScoredReview
+
+    with serving(broker, storage, tmp_path, SMALL_BUFFER_BYTES, ws_send_timeout_s=0.5) as address:
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFFER_BYTES)
+        raw.connect(("127.0.0.1", int(address.rsplit(":", 1)[1])))
+        viewer = connect(f"ws://{address}/ws/live", sock=raw, max_queue=1, close_timeout=1)
+        producer = KafkaProducer(bootstrap_servers=broker)
+        published = 0
+        while metric(address, "reviewpulse_web_ws_closed_slow_total") < 1 and published < 3000:
+            for _ in range(50):  # stored reviews, as the worker announces them
+                review = ScoredReview(kind=Kind.scraped, text="x" * 2000, probs=[0.1, 0.2, 0.7], score=0.8,
+                                      label="good", suggested_rating=5, model_version="t")
+                producer.send(Settings().topic_scored, review.to_bytes())
+            producer.flush()
+            published += 50
+        closed = metric(address, "reviewpulse_web_ws_closed_slow_total")
+        producer.close()
+        with contextlib.suppress(OSError):
+            raw.shutdown(socket.SHUT_RDWR)
+        viewer.close()
+    assert closed == 1.0
+
+
 def test_uvicorn_closes_frames_over_the_message_limit(broker: str, storage: Any, tmp_path: Path) -> None:
     with serving(broker, storage, tmp_path, ws_max_message_bytes=1000) as address, \
             connect(f"ws://{address}/ws") as client:
