@@ -168,13 +168,23 @@ class BatchHandler:
         """Publish and wait for the broker; a message it can never take is logged and skipped."""
         messages = [(self.settings.topic_scored, s.key, s.to_bytes()) for s in scored]
         messages += [(self.settings.topic_dead, None, d.to_bytes()) for d in dead]
-        pending = [await self.send(topic, key, value) for topic, key, value in messages]
-        for (topic, _, value), result in zip(messages, await asyncio.gather(*pending, return_exceptions=True),
-                                             strict=True):
-            if isinstance(result, BaseException):
-                if not is_permanent(result):
-                    raise result
-                log.error("broker refused a %d-byte message for %s: %s", len(value), topic, result)
+        pending: list[tuple[str, int, Awaitable[Any]]] = []
+        for topic, key, value in messages:
+            try:
+                pending.append((topic, len(value), await self.send(topic, key, value)))
+            except Exception as error:  # noqa: BLE001 - classified in _refused
+                self._refused(topic, len(value), error)
+        results = await asyncio.gather(*(ack for _, _, ack in pending), return_exceptions=True)
+        for (topic, size, _), result in zip(pending, results, strict=True):
+            if isinstance(result, Exception):
+                self._refused(topic, size, result)
+
+    @staticmethod
+    def _refused(topic: str, size: int, error: Exception) -> None:
+        """A message the broker can never take is logged and skipped; any other failure is retried."""
+        if not is_permanent(error):
+            raise error
+        log.error("broker refused a %d-byte message for %s: %s", size, topic, error)
 
     async def _retry(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         return await retry_transient(what, call, self.settings.retry_max_delay_s)
