@@ -92,7 +92,7 @@ def discover(start_url: str, profile: SiteProfile, settings: Settings,
                                  f"--start-url and the site profile {profile.name!r}")
         log.info("discovery: %d sub-categories at %s", len(sub_categories), start_url)
         for category, sub_category, url in tqdm(sub_categories, desc="sub-categories", unit="sub",
-                                                 disable=not progress):
+                                                 disable=None if progress else True):  # None: off unless a terminal
             try:
                 for company in _walk_sub_category(driver, url, category, sub_category, profile, settings, result,
                                                   scope):
