@@ -38,8 +38,9 @@ def origin_allowed(origin: str | None, host: str | None, public_url: str) -> boo
         return (sent.scheme, _host_port(sent.scheme, sent.netloc)) == (
             public.scheme, _host_port(public.scheme, public.netloc)
         )
-    # Without PUBLIC_URL the scheme is unknown behind a TLS proxy: compare host and port only.
-    return bool(host) and sent.netloc.lower() == str(host).lower()
+    # Without PUBLIC_URL the scheme is unknown behind a TLS proxy: compare host and port only,
+    # reading a Host without a port as the origin scheme's default port.
+    return bool(host) and _host_port(sent.scheme, sent.netloc) == _host_port(sent.scheme, str(host))
 
 
 class ConnectionCaps:

@@ -100,3 +100,41 @@ def test_ip_is_only_stored_hashed() -> None:
     meta = client_meta("Mozilla/5.0", "198.51.100.4", b"key")
     assert meta == {"user_agent": "Mozilla/5.0", "ip_hash": ip_hash("198.51.100.4", b"key")}
     assert "198.51.100.4" not in str(meta) and ip_hash("198.51.100.4", b"other") != meta["ip_hash"]
+
+
+@pytest.mark.parametrize(("origin", "host", "public_url", "allowed"), [
+    (None, "a.example", "", True),  # not a browser
+    ("https://a.example", "a.example", "", True),
+    ("https://a.example", "a.example:443", "", True),
+    ("http://a.example:8000", "A.EXAMPLE:8000", "", True),
+    ("http://a.example", "a.example:8000", "", False),
+    ("https://evil.example", "a.example", "", False),
+    ("null", "a.example", "", False),
+    ("https://a.example", "internal:8000", "https://a.example", True),
+    ("https://a.example:443", "internal:8000", "https://a.example/", True),
+    ("http://a.example", "a.example", "https://a.example", False),
+    ("https://a.example.evil", "a.example", "https://a.example", False),
+])
+def test_origin_allowed(origin: str | None, host: str, public_url: str, allowed: bool) -> None:
+    from web.ws_guard import origin_allowed
+
+    assert origin_allowed(origin, host, public_url) is allowed
+
+
+def test_connection_caps() -> None:
+    from web.ws_guard import ConnectionCaps
+
+    caps = ConnectionCaps(max_total=3, max_per_ip=2)
+    assert [caps.acquire("a"), caps.acquire("a"), caps.acquire("a")] == [None, None, "too_many_from_ip"]
+    assert caps.acquire("b") is None and caps.acquire("c") == "too_many_connections"
+    caps.release("a")
+    assert caps.acquire("c") is None and caps.total == 3
+
+
+def test_json_depth_ignores_brackets_in_strings() -> None:
+    from web.json_body import JsonError, loads
+
+    assert loads('{"review": "' + "[" * 100 + '"}') == {"review": "[" * 100}
+    assert loads('{"a": "\\\\", "b": [[1]]}') == {"a": "\\", "b": [[1]]}
+    with pytest.raises(JsonError, match="nested deeper than 3 levels"):
+        loads("[[[[1]]]]", max_depth=3)
