@@ -87,7 +87,7 @@ class ReviewEvent(BaseModel):
 class ScoredReview(ReviewEvent):
     """A review event plus the model's verdict."""
 
-    probs: list[Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]] = Field(min_length=2, max_length=16)
+    probs: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=2, max_length=16)
     score: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
     label: Identifier = Field(max_length=100)
     suggested_rating: int = Field(ge=1, le=5)

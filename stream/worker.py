@@ -52,6 +52,14 @@ def shorten_fetch_wait(fetch_wait_ms: int) -> None:
     driver.AIOKafkaConsumerThread._create_worker_consumer = create_with_short_wait
 
 
+#: Messages an agent may hold unprocessed; Faust pauses fetching a partition at 1/1.25 of it.
+STREAM_BUFFER_MESSAGES = 4096
+#: Records one poll may return. Below the buffer's headroom over that pause mark (819), so
+#: a stalled agent (reviews waiting for ClickHouse) is paused before its buffer is full:
+#: a full buffer would block the consumer's delivery loop, and drafts with it.
+MAX_POLL_RECORDS = 500
+
+
 def faust_app(settings: Settings, bootstrap: str) -> Any:
     """A Faust app tuned for tansu and quick joins (topics are created by ``ensure_topics``)."""
     import faust
@@ -73,6 +81,8 @@ def faust_app(settings: Settings, bootstrap: str) -> Any:
         broker_commit_interval=1.0,
         producer_max_request_size=4 * settings.max_text_bytes + 65_536,
         consumer_max_fetch_size=8 * settings.max_text_bytes,
+        stream_buffer_maxsize=STREAM_BUFFER_MESSAGES,
+        broker_max_poll_records=MAX_POLL_RECORDS,
     )
 
 

@@ -88,6 +88,6 @@ def test_scored_review_numbers_must_be_finite() -> None:
     base = {**event.model_dump(), "label": "good", "suggested_rating": 5, "model_version": "v"}
     ScoredReview(**base, probs=[0.1, 0.2, 0.7], score=0.8)
     for probs, score in (([float("nan"), 0.5, 0.5], 0.5), ([0.1, 0.2, 0.7], float("nan")),
-                         ([float("inf"), 0.0, 0.0], 0.5), ([2.0, 0.0, 0.0], 0.5)):
+                         ([float("inf"), 0.0, 0.0], 0.5), ([0.1, 0.2, 0.7], 1.5)):
         with pytest.raises(ValidationError):
             ScoredReview(**base, probs=probs, score=score)

@@ -121,3 +121,16 @@ def test_worker_consumer_fetch_wait_is_short() -> None:
         return consumer._fetch_max_wait_ms
 
     assert asyncio.run(build()) == 17
+
+
+def test_a_stalled_agent_is_paused_before_its_buffer_blocks_the_others() -> None:
+    """Faust pauses a partition once its agent's buffer reaches maxsize / 1.25; one poll must
+    fit in the rest, or delivering it would block every topic (drafts stuck behind reviews)."""
+    from mode.utils.queues import FlowControlQueue
+
+    from stream.worker import faust_app
+
+    conf = faust_app(Settings(), "127.0.0.1:9").conf
+    pause_at = conf.stream_buffer_maxsize / FlowControlQueue.pressure_high_ratio
+    assert conf.broker_max_poll_records is not None
+    assert conf.broker_max_poll_records < conf.stream_buffer_maxsize - pause_at
