@@ -15,7 +15,11 @@ from typing import Any, TypeVar
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 T = TypeVar("T")
-LIMIT_ERRORS = {"TIMEOUT_EXCEEDED": "WEB_QUERY_TIMEOUT_S", "MEMORY_LIMIT_EXCEEDED": "WEB_QUERY_MAX_MEMORY_BYTES"}
+#: ClickHouse error names -> the setting to raise. TOO_SLOW: ClickHouse estimated it would time out.
+LIMIT_ERRORS = {
+    "TIMEOUT_EXCEEDED": "WEB_QUERY_TIMEOUT_S", "TOO_SLOW": "WEB_QUERY_TIMEOUT_S",
+    "MEMORY_LIMIT_EXCEEDED": "WEB_QUERY_MAX_MEMORY_BYTES",
+}
 
 
 class QueryOverLimit(RuntimeError):
