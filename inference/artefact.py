@@ -43,6 +43,19 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)
     weights_dtype: str = "float32"
     format_version: int = FORMAT_VERSION
+    #: Network shape beyond the paper's: ``word_buckets``/``word_dim`` of the word branch (0 = none).
+    architecture: dict = field(default_factory=dict)
+    #: ``class_bias`` added to the logits before softmax (see inference/calibration.py), and how it was fitted.
+    calibration: dict = field(default_factory=dict)
+
+
+def build_model(card: ModelCard) -> CharCNN:
+    """An untrained network with the shape ``card`` describes."""
+    return CharCNN(
+        len(Alphabet(card.alphabet)), len(card.classes), card.max_length,
+        word_buckets=int(card.architecture.get("word_buckets", 0)),
+        word_dim=int(card.architecture.get("word_dim", 0)),
+    )
 
 
 def save_artefact(model: CharCNN, card: ModelCard, directory: str | Path, half: bool = False) -> Path:
@@ -76,7 +89,7 @@ def load_artefact(directory: str | Path, device: str = "cpu") -> tuple[CharCNN, 
     """Rebuild the network from a model directory, in eval mode, weights in fp32."""
     card = read_card(directory)
     alphabet = Alphabet(card.alphabet)
-    model = CharCNN(len(alphabet), len(card.classes), card.max_length)
+    model = build_model(card)
     weights_path = Path(directory) / WEIGHTS_FILE
     if not weights_path.is_file():
         raise ArtefactError(f"{weights_path}: missing")

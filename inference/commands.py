@@ -20,17 +20,21 @@ def _fail(message: str) -> None:
 
 
 def train_command(
-    data: Annotated[Path, Opt(help="labelled CSV: a text column and 1-5 star ratings")],
+    data: Annotated[Path | None, Opt(help="labelled CSV: a text column and 1-5 star ratings")] = None,
+    resume: Annotated[Path | None, Opt(help="continue the run checkpointed in this directory (its own options)")] = None,
+    max_minutes: Annotated[float, Opt(min=0, help="stop cleanly at a checkpoint after this long (0 = no limit)")] = 0,
     text_column: Annotated[str, Opt(help="column holding the review text")] = "text",
     label_column: Annotated[str, Opt(help="column holding 1-5 stars")] = "rating",
     group_labels: Annotated[bool, Opt(help="1-2 bad / 3 average / 4-5 good (else 5 star classes)")] = True,
     ignore_center: Annotated[bool, Opt(help="drop 3-star rows: a binary bad/good model")] = False,
     balance: Annotated[bool, Opt(help="class-balanced sampling each epoch")] = False,
     validation_split: Annotated[float, Opt(min=0.0, max=0.9)] = 0.1,
+    prefix_rows: Annotated[int, Opt(min=0, help="split the first N rows as a file of N rows was split")] = 0,
     max_length: Annotated[int, Opt(min=123, help="input characters")] = 1014,
     dropout_input: Annotated[float, Opt(min=0.0, max=0.9, help="probability of blanking a character")] = 0.0,
     max_rows: Annotated[int | None, Opt(help="read at most this many rows")] = None,
     epochs: Annotated[int, Opt(min=1)] = 10,
+    epoch_rows: Annotated[int, Opt(min=0, help="rows drawn per epoch (0 = all training rows)")] = 0,
     batch_size: Annotated[int, Opt(min=1)] = 128,
     optimizer: Annotated[str, Opt(help="sgd or adam")] = "adam",
     lr: Annotated[float, Opt(help="learning rate")] = 0.001,
@@ -42,26 +46,47 @@ def train_command(
     output: Annotated[Path, Opt(help="models directory; the artefact goes to OUTPUT/MODEL_NAME")] = Path("models"),
     exclude_source: Annotated[list[str] | None, Opt(help="leave rows of this source out (repeatable)")] = None,
     half: Annotated[bool, Opt(help="store fp16 weights")] = False,
+    word_buckets: Annotated[int, Opt(min=0, help="hashed word n-gram side branch size (0 = pure char-CNN)")] = 0,
+    word_dim: Annotated[int, Opt(min=1, help="word branch embedding width")] = 32,
+    init_from: Annotated[Path | None, Opt(help="model directory to warm-start from")] = None,
+    device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
+    precision: Annotated[str, Opt(help="auto (bf16 where native), fp32 or bf16")] = "auto",
+    checkpoint_dir: Annotated[Path | None, Opt(help="default OUTPUT/MODEL_NAME.checkpoint")] = None,
+    checkpoint_minutes: Annotated[float, Opt(min=0.1, help="minutes between checkpoints")] = 10.0,
+    calibrate: Annotated[bool, Opt(help="fit class biases on the validation split")] = True,
 ) -> None:
-    """Train the char-CNN; keeps the best epoch by validation macro-F1 (TensorBoard logs inside)."""
+    """Train the char-CNN (resumable); keeps the best epoch by validation macro-F1."""
+    from inference.checkpoint import CheckpointError
     from inference.data import DataError
     from inference.train import TrainOptions, train
+    from inference.train import resume as resume_run
 
     if optimizer not in ("sgd", "adam"):
         _fail("--optimizer must be sgd or adam")
-    options = TrainOptions(
-        data=str(data), text_column=text_column, label_column=label_column, group_labels=group_labels,
-        ignore_center=ignore_center, balance=balance, validation_split=validation_split,
-        max_length=max_length, dropout_input=dropout_input, max_rows=max_rows, epochs=epochs,
-        batch_size=batch_size, optimizer=optimizer, lr=lr, schedule=schedule, patience=patience,
-        seed=seed, log_every=log_every, model_name=model_name, output=str(output),
-        exclude_sources=tuple(exclude_source or ()), half=half,
-    )
+    if precision not in ("auto", "fp32", "bf16"):
+        _fail("--precision must be auto, fp32 or bf16")
+    if resume is None and data is None:
+        _fail("give --data FILE to start a run, or --resume DIR to continue one")
     try:
-        directory = train(options)
-    except DataError as error:
+        if resume is not None:
+            directory = resume_run(resume, max_minutes)
+        else:
+            options = TrainOptions(
+                data=str(data), text_column=text_column, label_column=label_column, group_labels=group_labels,
+                ignore_center=ignore_center, balance=balance, validation_split=validation_split,
+                prefix_rows=prefix_rows, max_length=max_length, dropout_input=dropout_input, max_rows=max_rows,
+                epochs=epochs, epoch_rows=epoch_rows, batch_size=batch_size, optimizer=optimizer, lr=lr,
+                schedule=schedule, patience=patience, seed=seed, log_every=log_every, model_name=model_name,
+                output=str(output), exclude_sources=tuple(exclude_source or ()), half=half,
+                word_buckets=word_buckets, word_dim=word_dim, init_from=str(init_from or ""), device=device,
+                precision=precision, checkpoint_dir=str(checkpoint_dir or ""),
+                checkpoint_minutes=checkpoint_minutes, calibrate=calibrate,
+            )
+            directory = train(options, max_minutes)
+    except (DataError, CheckpointError) as error:
         _fail(str(error))
-    typer.echo(f"model written to {directory} (metrics in {directory / 'metrics.json'})")
+    if directory is not None:
+        typer.echo(f"model written to {directory} (metrics in {directory / 'metrics.json'})")
 
 
 def evaluate_command(
@@ -114,8 +139,48 @@ def bench_scorer_command(
     typer.echo(json.dumps(result) if as_json else format_table(result))
 
 
+def lodo_command(
+    like: Annotated[Path, Opt(help="model directory whose recorded training options are reused")],
+    domain: Annotated[list[str], Opt(help="source to hold out (repeatable; at least three make a table)")],
+    output: Annotated[Path, Opt(help="where the held-out models go")] = Path("var/lodo"),
+    data: Annotated[Path | None, Opt(help="corpus (default: the one the model was trained on)")] = None,
+    init_from: Annotated[Path | None, Opt(help="warm start (must not have seen the held-out domains)")] = None,
+    epochs: Annotated[int | None, Opt(min=1, help="override the recorded epochs")] = None,
+    epoch_rows: Annotated[int | None, Opt(min=0, help="override the recorded rows per epoch")] = None,
+    validation_split: Annotated[float | None, Opt(min=0.0, max=0.9)] = None,
+    sample_rows: Annotated[int, Opt(min=1, help="held-out rows scored per domain (seeded sample)")] = 3000,
+    max_minutes: Annotated[float, Opt(min=0, help="training time per domain (0 = no limit)")] = 0,
+    as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
+) -> None:
+    """Leave-one-domain-out: per held-out source, the CNN against TF-IDF trained on the same rows."""
+    from dataclasses import fields, replace
+
+    from inference.artefact import ArtefactError, read_card
+    from inference.data import DataError
+    from inference.domains import format_table, leave_one_domain_out
+    from inference.train import TrainOptions
+
+    try:
+        recorded = read_card(like).training
+    except ArtefactError as error:
+        _fail(str(error))
+    known = {f.name for f in fields(TrainOptions)}
+    options = TrainOptions(**{k: v for k, v in recorded.items() if k in known and k != "exclude_sources"},
+                           exclude_sources=tuple(recorded.get("exclude_sources") or ()))
+    overrides = {"epochs": epochs, "epoch_rows": epoch_rows, "validation_split": validation_split,
+                 "data": str(data) if data else None}
+    options = replace(options, output=str(output), init_from=str(init_from or ""), checkpoint_dir="",
+                      **{k: v for k, v in overrides.items() if v is not None})
+    try:
+        result = leave_one_domain_out(options, domain, sample_rows, max_minutes)
+    except (DataError, ValueError) as error:
+        _fail(str(error))
+    typer.echo(json.dumps(result) if as_json else format_table(result))
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("train")(train_command)
+    app.command("lodo")(lodo_command)
     app.command("evaluate")(evaluate_command)
     app.command("score")(score_command)
     bench.command("scorer")(bench_scorer_command)

@@ -7,11 +7,12 @@ on their data.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
-from inference.data import read_labelled_csv, split_rows
+from inference.data import read_labelled_csv
 from inference.metrics import classification_report
 from inference.scorer import Scorer
 
@@ -31,29 +32,33 @@ def model_predictions(scorer: Scorer, texts: list[str], progress: bool = True) -
     return predicted
 
 
-def baseline_predictions(scorer: Scorer, texts: list[str]) -> tuple[np.ndarray, str] | None:
-    """TF-IDF + logistic regression trained on the model's training split; None if unavailable."""
+def tfidf_baseline(texts: list[str], labels: list[int], balanced: bool = False):
+    """TF-IDF word 1-2 grams + logistic regression, the baseline every figure is compared with."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
 
-    training = scorer.card.training
-    data = training.get("data")
-    if not data or not Path(data).is_file():
-        return None
-    reviews = read_labelled_csv(
-        data, training.get("text_column", "text"), training.get("label_column", "rating"),
-        training.get("source_column", "source"), training.get("group_labels", True),
-        training.get("ignore_center", False), training.get("max_rows"),
+    model = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=200_000, sublinear_tf=True),
+        LogisticRegression(max_iter=1000, class_weight="balanced" if balanced else None),
     )
-    excluded = set(training.get("exclude_sources") or ())
-    if excluded:
-        reviews = reviews.subset([i for i, s in enumerate(reviews.sources) if s not in excluded])
-    train_rows, _ = split_rows(len(reviews), training.get("validation_split", 0.1), training.get("seed", 42))
-    vectoriser = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=200_000, sublinear_tf=True)
-    features = vectoriser.fit_transform([reviews.texts[i] for i in train_rows])
-    classifier = LogisticRegression(max_iter=1000, class_weight="balanced" if training.get("balance") else None)
-    classifier.fit(features, [reviews.labels[i] for i in train_rows])
-    return classifier.predict(vectoriser.transform(texts)), f"{data} (training split, {len(train_rows)} rows)"
+    return model.fit(texts, labels)
+
+
+def baseline_predictions(scorer: Scorer, texts: list[str]) -> tuple[np.ndarray, str] | None:
+    """The baseline trained on the model's own training split (from model.json); None if unavailable."""
+    from inference.corpus import split_reviews
+    from inference.train import TrainOptions
+
+    known = {f.name for f in fields(TrainOptions)}
+    training = {key: value for key, value in scorer.card.training.items() if key in known}
+    if not training.get("data") or not Path(training["data"]).is_file():
+        return None
+    options = TrainOptions(**{**training, "exclude_sources": tuple(training.get("exclude_sources") or ())})
+    reviews, train_rows, _ = split_reviews(options)
+    baseline = tfidf_baseline([reviews.texts[i] for i in train_rows], [reviews.labels[i] for i in train_rows],
+                              options.balance)
+    return baseline.predict(texts), f"{options.data} (training split, {len(train_rows)} rows)"
 
 
 def evaluate(

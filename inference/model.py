@@ -18,6 +18,10 @@ Two forward paths give the same numbers:
     the first 27*J + 96 columns only (J = ceil(longest/27)) and the constant tail
     is appended. Training computes the tail from one zero row per batch (so
     gradients are right); scoring caches it (:meth:`freeze_tail`).
+
+An optional word side branch (``word_buckets > 0``, see :mod:`inference.words`)
+averages hashed word n-gram embeddings and feeds them, next to the CNN's last
+hidden layer, into the output layer. Both paths take the same ``words`` argument.
 """
 
 from __future__ import annotations
@@ -49,29 +53,47 @@ def feature_columns(max_length: int) -> int:
     return length
 
 
+#: ``(flat bucket ids, per-text offsets)`` as :func:`inference.words.ngram_bags` makes them.
+WordBags = tuple[torch.Tensor, torch.Tensor]
+
+
 class CharCNN(nn.Module):
     """Zhang et al.'s small char-CNN over alphabet indices (0 = zero column)."""
 
     def __init__(
-        self, alphabet_size: int, classes: int, max_length: int = 1014, dropout: float = 0.5
+        self,
+        alphabet_size: int,
+        classes: int,
+        max_length: int = 1014,
+        dropout: float = 0.5,
+        word_buckets: int = 0,
+        word_dim: int = 0,
     ) -> None:
         super().__init__()
         self.alphabet_size = alphabet_size
         self.max_length = max_length
         self.features = feature_columns(max_length)
+        self.word_buckets = word_buckets if word_dim else 0
         channels = (alphabet_size,) + (FILTERS,) * 5
         self.convs = nn.ModuleList(
             nn.Conv1d(c, FILTERS, k) for c, k in zip(channels, KERNELS, strict=True)
         )
         self.fc1 = nn.Linear(FILTERS * self.features, HIDDEN)
         self.fc2 = nn.Linear(HIDDEN, HIDDEN)
-        self.fc3 = nn.Linear(HIDDEN, classes)
+        self.words = (
+            nn.EmbeddingBag(word_buckets, word_dim, mode="mean", padding_idx=0) if self.word_buckets else None
+        )
+        self.fc3 = nn.Linear(HIDDEN + (word_dim if self.words is not None else 0), classes)
         self.dropout = nn.Dropout(dropout)
         self.register_buffer("tail", torch.empty(0), persistent=False)
         for module in self.modules():
             if isinstance(module, (nn.Conv1d, nn.Linear)):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
                 nn.init.zeros_(module.bias)
+        if self.words is not None:
+            nn.init.normal_(self.words.weight, std=0.1)
+            with torch.no_grad():
+                self.words.weight[0].zero_()
 
     # -- shared pieces -------------------------------------------------------
     def _conv_stack_from(self, first: torch.Tensor) -> torch.Tensor:
@@ -85,9 +107,13 @@ class CharCNN(nn.Module):
                 x = F.max_pool1d(x, 3)
         return x
 
-    def _classify(self, features: torch.Tensor) -> torch.Tensor:
+    def _classify(self, features: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
         x = self.dropout(F.relu(self.fc1(features.flatten(1))))
         x = self.dropout(F.relu(self.fc2(x)))
+        if self.words is not None:
+            if words is None:
+                raise ValueError("this model has a word branch: pass words=ngram_bags(texts, ...)")
+            x = torch.cat((x, self.words(*words)), dim=1)
         return self.fc3(x)
 
     # -- reference path ------------------------------------------------------
@@ -96,10 +122,10 @@ class CharCNN(nn.Module):
         encoded = F.one_hot(indices, self.alphabet_size + 1)[..., 1:]
         return encoded.transpose(1, 2).to(self.convs[0].weight.dtype)
 
-    def forward_reference(self, indices: torch.Tensor) -> torch.Tensor:
+    def forward_reference(self, indices: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
         """Logits computed the paper's way: full one-hot input, every column."""
         x = self._conv_stack_from(self.convs[0](self.one_hot(indices)))
-        return self._classify(x)
+        return self._classify(x, words)
 
     # -- fast path -----------------------------------------------------------
     def _gathered_conv1(self, indices: torch.Tensor) -> torch.Tensor:
@@ -133,7 +159,9 @@ class CharCNN(nn.Module):
         with torch.no_grad():
             self.tail = self._zero_tail()
 
-    def forward(self, indices: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, indices: torch.Tensor, lengths: torch.Tensor | None = None, words: WordBags | None = None
+    ) -> torch.Tensor:
         """Logits for ``(B, max_length)`` indices; ``lengths`` (texts' columns) lets it skip padding."""
         if lengths is None or not len(lengths):
             needed = self.features
@@ -141,8 +169,8 @@ class CharCNN(nn.Module):
             needed = math.ceil(int(lengths.max()) / COLUMNS_PER_FEATURE)
         needed = min(max(needed, 1), self.features)
         if needed == self.features:
-            return self._classify(self._features(indices))
+            return self._classify(self._features(indices), words)
         columns = COLUMNS_PER_FEATURE * needed + FEATURE_CONTEXT
         head = self._features(indices[:, :columns])
         tail = self._zero_tail()[:, :, needed:].expand(indices.shape[0], -1, -1)
-        return self._classify(torch.cat((head, tail), dim=2))
+        return self._classify(torch.cat((head, tail), dim=2), words)

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from inference.artefact import ModelCard, load_artefact
 from inference.encoding import Alphabet
-from inference.model import CharCNN
+from inference.model import CharCNN, WordBags
+from inference.words import ngram_bags
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Scorer:
         self.alphabet = alphabet
         self.device = device
         self.model.freeze_tail()
+        bias = card.calibration.get("class_bias")
+        self.class_bias = torch.tensor(bias, dtype=torch.float32, device=device) if bias else None
 
     @classmethod
     def load(cls, directory: str | Path, device: str | None = None, threads: int = 0) -> Scorer:
@@ -90,10 +93,19 @@ class Scorer:
         with torch.inference_mode():
             for rows in np.array_split(order, min(max(passes, 1), len(texts))):
                 logits = self.model(
-                    torch.from_numpy(indices[rows]).to(self.device), torch.from_numpy(lengths[rows])
-                )
-                result[rows] = F.softmax(logits.float(), dim=1).cpu().numpy()
+                    torch.from_numpy(indices[rows]).to(self.device), torch.from_numpy(lengths[rows]),
+                    self._word_bags([texts[i] for i in rows]),
+                ).float()
+                if self.class_bias is not None:
+                    logits = logits + self.class_bias
+                result[rows] = F.softmax(logits, dim=1).cpu().numpy()
         return result
+
+    def _word_bags(self, texts: Sequence[str]) -> WordBags | None:
+        if not self.model.word_buckets:
+            return None
+        ids, offsets = ngram_bags(texts, self.model.word_buckets)
+        return torch.from_numpy(ids).to(self.device), torch.from_numpy(offsets).to(self.device)
 
     def score(self, texts: Sequence[str], passes: int = 1) -> list[Sentiment]:
         """Sentiment for each text; empty texts score, long ones are truncated."""

@@ -1,16 +1,20 @@
-"""Training loop for the char-CNN: seeded, length-bucketed, best epoch by macro-F1 kept.
+"""Training loop for the char-CNN: seeded, length-bucketed, resumable, best epoch kept.
 
 Batches hold texts of similar length (sorted within shuffled pools), so the fast
-forward crops most of the padding: on real reviews (median ~160 characters) an
+forward crops most of the padding: on real reviews (median ~140 characters) an
 epoch costs about a third of the full-width convolution work, with identical
 gradients. Everything random comes from ``--seed``.
+
+A run writes a checkpoint (inference/checkpoint.py) every ``checkpoint_minutes``
+and at each epoch end; :func:`resume` continues it and ends exactly where an
+uninterrupted run would. ``max_minutes`` stops a run cleanly at a checkpoint.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -22,9 +26,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from inference.artefact import ModelCard, save_artefact
-from inference.data import LabelledReviews, read_labelled_csv, sha256_of, split_rows
-from inference.encoding import DEFAULT_ALPHABET, Alphabet
+from inference.artefact import ModelCard, load_artefact, save_artefact
+from inference.calibration import calibration_report, fit_class_bias
+from inference.checkpoint import load_checkpoint, save_checkpoint
+from inference.corpus import Corpus, load_corpus
+from inference.hardware import autocast_dtype
 from inference.metrics import classification_report
 from inference.model import CharCNN
 
@@ -42,10 +48,14 @@ class TrainOptions:
     ignore_center: bool = False
     balance: bool = False
     validation_split: float = 0.1
+    #: Split the first N rows as a file of N rows was split (a corpus that grew by appending).
+    prefix_rows: int = 0
     max_length: int = 1014
     dropout_input: float = 0.0
     max_rows: int | None = None
     epochs: int = 10
+    #: Rows drawn per epoch (0 = every training row once): shorter epochs, more frequent validation.
+    epoch_rows: int = 0
     batch_size: int = 128
     optimizer: str = "adam"
     lr: float = 0.001
@@ -58,6 +68,18 @@ class TrainOptions:
     extra_characters: str = ""
     exclude_sources: tuple[str, ...] = ()
     half: bool = False
+    #: Hashed word n-gram side branch (inference/words.py); 0 buckets = the paper's pure char-CNN.
+    word_buckets: int = 0
+    word_dim: int = 32
+    #: Artefact to start from: matching tensors are copied, new ones (the word branch) start at zero weight.
+    init_from: str = ""
+    device: str = "cpu"
+    #: auto = bf16 autocast where the hardware runs it natively, else fp32.
+    precision: str = "auto"
+    #: Where checkpoints go; empty = OUTPUT/MODEL_NAME.checkpoint (git-ignored).
+    checkpoint_dir: str = ""
+    checkpoint_minutes: float = 10.0
+    calibrate: bool = True
 
 
 def seed_everything(seed: int) -> None:
@@ -81,26 +103,27 @@ def length_bucketed_batches(
     return batches
 
 
-def epoch_rows(labels: np.ndarray, balance: bool, rng: np.random.Generator) -> np.ndarray:
-    """Training rows for one epoch: all of them, or a class-balanced draw of the same size."""
-    if not balance:
+def epoch_rows(labels: np.ndarray, balance: bool, rng: np.random.Generator, size: int = 0) -> np.ndarray:
+    """Positions drawn for one epoch: all of them, ``size`` of them, or a class-balanced draw."""
+    size = size or len(labels)
+    if balance:
+        weights = 1.0 / np.bincount(labels)[labels]
+        return rng.choice(len(labels), size=size, replace=True, p=weights / weights.sum())
+    if size >= len(labels):
         return np.arange(len(labels))
-    counts = np.bincount(labels)
-    weights = 1.0 / counts[labels]
-    return rng.choice(len(labels), size=len(labels), replace=True, p=weights / weights.sum())
+    return rng.choice(len(labels), size=size, replace=False)
 
 
-def predict(model: CharCNN, encoded: np.ndarray, lengths: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities for pre-encoded rows, batched by length."""
+def predict_logits(model: CharCNN, corpus: Corpus, rows: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Raw logits for corpus rows, batched by length (eval mode, no calibration)."""
     model.eval()
-    order = np.argsort(lengths, kind="stable")
-    probabilities = np.zeros((len(lengths), model.fc3.out_features), dtype=np.float32)
+    order = rows[np.argsort(corpus.lengths[rows], kind="stable")]
+    logits = np.zeros((len(corpus.labels), model.fc3.out_features), dtype=np.float32)
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            logits = model(torch.from_numpy(encoded[rows].astype(np.int64)), torch.from_numpy(lengths[rows]))
-            probabilities[rows] = F.softmax(logits, dim=1).numpy()
-    return probabilities
+            batch = order[start : start + batch_size]
+            logits[batch] = model(*corpus.batch(batch, model.fc3.weight.device)).float().cpu().numpy()
+    return logits[rows]
 
 
 def make_optimizer(model: CharCNN, options: TrainOptions) -> torch.optim.Optimizer:
@@ -111,118 +134,182 @@ def make_optimizer(model: CharCNN, options: TrainOptions) -> torch.optim.Optimiz
     raise ValueError(f"--optimizer must be sgd or adam, not {options.optimizer!r}")
 
 
-def per_source_report(reviews: LabelledReviews, predicted: np.ndarray) -> dict:
+def warm_start(model: CharCNN, directory: str) -> None:
+    """Copy every tensor of the artefact whose shape fits; a wider output layer keeps the old columns."""
+    parent, _, _ = load_artefact(directory)
+    own = model.state_dict()
+    for name, value in parent.state_dict().items():
+        if name in own and own[name].shape == value.shape:
+            own[name] = value
+        elif name == "fc3.weight" and own[name].shape[0] == value.shape[0]:
+            widened = torch.zeros_like(own[name])
+            widened[:, : value.shape[1]] = value
+            own[name] = widened
+    model.load_state_dict(own)
+
+
+def per_source_report(corpus: Corpus, rows: np.ndarray, predicted: np.ndarray) -> dict:
+    sources = np.asarray(corpus.reviews.sources)[rows]
     report = {}
-    for source in sorted(set(reviews.sources)):
-        rows = [i for i, s in enumerate(reviews.sources) if s == source]
-        result = classification_report([reviews.labels[i] for i in rows], predicted[rows], reviews.classes)
+    for source in sorted(set(sources)):
+        mine = sources == source
+        result = classification_report(corpus.labels[rows][mine], predicted[mine], corpus.reviews.classes)
         report[source] = {"n": result["n"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"]}
     return report
 
 
-def train(options: TrainOptions) -> Path:
-    """Train, keep the best epoch by validation macro-F1, write the artefact; returns its directory."""
+def train(options: TrainOptions, max_minutes: float = 0.0, stop_after_steps: int = 0) -> Path | None:
+    """Train from the start; see :func:`run`."""
+    return run(options, None, max_minutes, stop_after_steps)
+
+
+def resume(checkpoint_dir: str | Path, max_minutes: float = 0.0, stop_after_steps: int = 0) -> Path | None:
+    """Continue the run whose checkpoint is in ``checkpoint_dir``, with its own options."""
+    state = load_checkpoint(checkpoint_dir)
+    options = TrainOptions(**{**state["options"], "exclude_sources": tuple(state["options"]["exclude_sources"])})
+    return run(options, state, max_minutes, stop_after_steps)
+
+
+def run(options: TrainOptions, state: dict | None, max_minutes: float, stop_after_steps: int) -> Path | None:
+    """Train until the last epoch (returns the artefact directory) or a stop (returns None).
+
+    A stop (``max_minutes`` elapsed, or ``stop_after_steps`` batches in this call)
+    writes a checkpoint first; :func:`resume` continues from it.
+    """
     seed_everything(options.seed)
-    reviews = read_labelled_csv(
-        options.data, options.text_column, options.label_column, options.source_column,
-        options.group_labels, options.ignore_center, options.max_rows,
-    )
-    if options.exclude_sources:
-        keep = [i for i, s in enumerate(reviews.sources) if s not in options.exclude_sources]
-        reviews = reviews.subset(keep)
-    alphabet = Alphabet(DEFAULT_ALPHABET, options.extra_characters)
-    encoded, lengths = alphabet.encode_batch(reviews.texts, options.max_length)
-    encoded = encoded.astype(np.int16)
-    labels = np.asarray(reviews.labels)
-    train_rows, validation_rows = map(np.asarray, split_rows(len(reviews), options.validation_split, options.seed))
-    if len(validation_rows) == 0:
-        validation_rows = train_rows
-    model = CharCNN(len(alphabet), len(reviews.classes), options.max_length)
+    corpus = load_corpus(options)
+    model = CharCNN(len(corpus.alphabet), len(corpus.reviews.classes), options.max_length,
+                    word_buckets=options.word_buckets, word_dim=options.word_dim).to(options.device)
+    if options.init_from and state is None:
+        warm_start(model, options.init_from)
     optimizer = make_optimizer(model, options)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(options.schedule, 1), gamma=0.5)
+    rng = np.random.default_rng(options.seed)
+    if state is None:
+        state = {"epoch": 1, "batch": 0, "step": 0, "best_f1": -1.0, "best_epoch": 0, "history": [],
+                 "loss_sum": 0.0, "loss_count": 0, "epoch_rng": rng.bit_generator.state}
+    else:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
     directory = Path(options.output) / options.model_name
     directory.mkdir(parents=True, exist_ok=True)
-    writer = _tensorboard(directory)
-    rng = np.random.default_rng(options.seed)
-    history: list[dict] = []
-    best_f1, best_epoch, step = -1.0, 0, 0
-    log.info("training on %d rows, validating on %d, classes %s", len(train_rows), len(validation_rows), reviews.classes)
-    for epoch in range(1, options.epochs + 1):
+    checkpoint_dir = Path(options.checkpoint_dir or directory.with_name(directory.name + ".checkpoint"))
+    dtype = autocast_dtype(options.device, options.precision)
+    started = time.monotonic()
+    last_checkpoint = started
+    steps_this_call = 0
+
+    def checkpoint() -> None:
+        save_checkpoint(checkpoint_dir, {
+            **state, "options": asdict(options), "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        })
+
+    log.info("training on %d rows, validating on %d, classes %s, autocast %s",
+             len(corpus.train_rows), len(corpus.validation_rows), corpus.reviews.classes, dtype or "off")
+    while state["epoch"] <= options.epochs:
+        epoch = state["epoch"]
+        rng.bit_generator.state = state["epoch_rng"]
+        train_labels = corpus.labels[corpus.train_rows]
+        rows = corpus.train_rows[epoch_rows(train_labels, options.balance, rng, options.epoch_rows)]
+        batches = length_bucketed_batches(corpus.lengths, rows, options.batch_size, rng)
         model.train()
-        started = time.monotonic()
-        rows = train_rows[epoch_rows(labels[train_rows], options.balance, rng)]
-        batches = length_bucketed_batches(lengths, rows, options.batch_size, rng)
-        loss_sum, loss_count = 0.0, 0
-        progress = tqdm(batches, desc=f"epoch {epoch}/{options.epochs}", unit="batch", dynamic_ncols=True)
-        for batch in progress:
-            indices = torch.from_numpy(encoded[batch].astype(np.int64))
-            if options.dropout_input > 0:
-                keep = torch.rand(indices.shape) >= options.dropout_input
-                indices = indices * keep
-            logits = model(indices, torch.from_numpy(lengths[batch]))
-            loss = F.cross_entropy(logits, torch.from_numpy(labels[batch]))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            loss_sum, loss_count = loss_sum + loss.item() * len(batch), loss_count + len(batch)
-            if step % max(options.log_every, 1) == 0:
-                progress.set_postfix(loss=f"{loss_sum / loss_count:.4f}")
-                if writer:
-                    writer.add_scalar("train/loss", loss.item(), step)
-        train_loss = loss_sum / max(loss_count, 1)
+        progress = tqdm(batches, desc=f"epoch {epoch}/{options.epochs}", unit="batch", dynamic_ncols=True,
+                        initial=state["batch"], total=len(batches))
+        for batch in batches[state["batch"] :]:
+            loss = _step(model, optimizer, corpus, batch, options, dtype)
+            state["batch"] += 1
+            state["step"] += 1
+            steps_this_call += 1
+            state["loss_sum"] += loss * len(batch)
+            state["loss_count"] += len(batch)
+            progress.update(1)
+            if state["step"] % max(options.log_every, 1) == 0:
+                progress.set_postfix(loss=f"{state['loss_sum'] / state['loss_count']:.4f}")
+            now = time.monotonic()
+            if (max_minutes and now - started >= max_minutes * 60) or steps_this_call == stop_after_steps:
+                progress.close()
+                checkpoint()
+                tqdm.write(f"stopped at epoch {epoch}, batch {state['batch']}: resume with "
+                           f"`reviewpulse train --resume {checkpoint_dir}`")
+                return None
+            if now - last_checkpoint >= options.checkpoint_minutes * 60:
+                checkpoint()
+                last_checkpoint = now
+        progress.close()
         scheduler.step()
-        probabilities = predict(model, encoded[validation_rows], lengths[validation_rows])
-        predicted = probabilities.argmax(1)
-        report = classification_report(labels[validation_rows], predicted, reviews.classes)
-        report.update(epoch=epoch, train_loss=round(train_loss, 4), seconds=round(time.monotonic() - started, 1),
-                      validation_loss=round(float(F.nll_loss(torch.log(torch.from_numpy(probabilities) + 1e-9),
-                                                             torch.from_numpy(labels[validation_rows]))), 4))
-        history.append(report)
-        if writer:
-            for key in ("accuracy", "macro_f1", "validation_loss"):
-                writer.add_scalar(f"validation/{key}", report[key], epoch)
-        log.info("epoch %d: loss %.4f, val accuracy %.4f, val macro-F1 %.4f",
-                 epoch, train_loss, report["accuracy"], report["macro_f1"])
-        tqdm.write(f"epoch {epoch}: val accuracy {report['accuracy']:.4f} macro-F1 {report['macro_f1']:.4f}")
-        if report["macro_f1"] > best_f1:
-            best_f1, best_epoch = report["macro_f1"], epoch
-            validation = reviews.subset(validation_rows.tolist())
-            metrics = {"validation": report, "validation_per_source": per_source_report(validation, predicted)}
-            card = _card(options, alphabet, reviews, metrics)
-            save_artefact(model, card, directory, half=options.half)
-        (directory / "metrics.json").write_text(
-            json.dumps({"best_epoch": best_epoch, "epochs": history}, indent=2) + "\n", encoding="utf-8")
-        if epoch - best_epoch >= options.patience:
+        _end_epoch(model, corpus, options, state, directory)
+        state.update(epoch=epoch + 1, batch=0, loss_sum=0.0, loss_count=0, epoch_rng=rng.bit_generator.state)
+        checkpoint()
+        last_checkpoint = time.monotonic()
+        if epoch - state["best_epoch"] >= options.patience:
             tqdm.write(f"no improvement for {options.patience} epochs: stopping early")
             break
-    if writer:
-        writer.close()
     return directory
 
 
-def _card(options: TrainOptions, alphabet: Alphabet, reviews: LabelledReviews, metrics: dict) -> ModelCard:
+def _step(model: CharCNN, optimizer: torch.optim.Optimizer, corpus: Corpus, batch: np.ndarray,
+          options: TrainOptions, dtype: torch.dtype | None) -> float:
+    indices, lengths, words = corpus.batch(batch, options.device)
+    if options.dropout_input > 0:
+        indices = indices * (torch.rand(indices.shape) >= options.dropout_input).to(indices.device)
+    with torch.autocast(options.device.split(":")[0], dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        logits = model(indices, lengths, words)
+    loss = F.cross_entropy(logits.float(), torch.from_numpy(corpus.labels[batch]).to(logits.device))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.item())
+
+
+def _end_epoch(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dict, directory: Path) -> None:
+    """Validate; on a new best macro-F1, calibrate and write the artefact."""
+    rows = corpus.validation_rows
+    log_probs = torch.log_softmax(torch.from_numpy(predict_logits(model, corpus, rows)), dim=1).numpy()
+    labels = corpus.labels[rows]
+    predicted = log_probs.argmax(1)
+    report = classification_report(labels, predicted, corpus.reviews.classes)
+    report.update(epoch=state["epoch"], train_loss=round(state["loss_sum"] / max(state["loss_count"], 1), 4),
+                  validation_loss=round(float(-log_probs[np.arange(len(labels)), labels].mean()), 4))
+    state["history"].append(report)
+    tqdm.write(f"epoch {state['epoch']}: val accuracy {report['accuracy']:.4f} macro-F1 {report['macro_f1']:.4f}")
+    if report["macro_f1"] > state["best_f1"]:
+        state["best_f1"], state["best_epoch"] = report["macro_f1"], state["epoch"]
+        metrics = {"validation": report, "validation_per_source": per_source_report(corpus, rows, predicted)}
+        card = _card(options, corpus, metrics)
+        if options.calibrate:
+            bias = fit_class_bias(log_probs, labels)
+            card.calibration = {"class_bias": [round(float(b), 6) for b in bias],
+                                "fitted_on": "validation split, classes balanced",
+                                **calibration_report(log_probs, labels, bias, list(corpus.reviews.classes))}
+        save_artefact(model, card, directory, half=options.half)
+    (directory / "metrics.json").write_text(
+        json.dumps({"best_epoch": state["best_epoch"], "epochs": state["history"]}, indent=2) + "\n",
+        encoding="utf-8")
+
+
+def _portable(path: str) -> str:
+    """A path relative to the working directory: model.json must not carry machine paths."""
+    return os.path.relpath(path) if path and Path(path).is_absolute() else path
+
+
+def _card(options: TrainOptions, corpus: Corpus, metrics: dict) -> ModelCard:
     created = datetime.now(UTC)
+    training = {**asdict(options), "rows": len(corpus.reviews), "rejected_rows": corpus.reviews.rejection_report()}
+    for key in ("data", "output", "init_from", "checkpoint_dir"):
+        training[key] = _portable(training[key])
     return ModelCard(
         name=options.model_name,
         version=f"{options.model_name}-{created:%Y%m%d%H%M}",
-        alphabet=alphabet.characters,
+        alphabet=corpus.alphabet.characters,
         max_length=options.max_length,
-        classes=list(reviews.classes),
+        classes=list(corpus.reviews.classes),
         created_at=created.isoformat(timespec="seconds"),
-        data_sha256=sha256_of(options.data),
-        training={**asdict(options), "rows": len(reviews)},
+        data_sha256=corpus.data_sha256,
+        training=training,
         metrics=metrics,
+        architecture={"word_buckets": options.word_buckets, "word_dim": options.word_dim if options.word_buckets else 0},
     )
-
-
-def _tensorboard(directory: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional at run time
-        return None
-    return SummaryWriter(str(directory / "tensorboard"))
-
-
-def steps_per_epoch(rows: int, batch_size: int) -> int:
-    return math.ceil(rows / batch_size)

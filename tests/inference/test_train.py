@@ -1,20 +1,24 @@
 """Training: loss goes down, a tiny set is fitted, the artefact and metrics are written."""
 
 import json
+from pathlib import Path
 
 import pytest
+import torch
 
+from inference import checkpoint as checkpoint_module
 from inference.artefact import load_artefact, read_card
+from inference.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from inference.data import read_labelled_csv
 from inference.evaluate import evaluate
-from inference.train import TrainOptions, train
+from inference.train import TrainOptions, resume, train
 
 
 @pytest.mark.slow
 def test_training_fits_fifty_examples(tmp_path, tiny_csv):
     options = TrainOptions(
         data=str(tiny_csv), validation_split=0.0, epochs=40, batch_size=10, lr=5e-4,
-        patience=40, schedule=100, output=str(tmp_path), model_name="tiny", log_every=1,
+        patience=40, schedule=100, output=str(tmp_path), model_name="tiny", log_every=1, max_length=256,
     )
     directory = train(options)
     history = json.loads((directory / "metrics.json").read_text())["epochs"]
@@ -52,3 +56,85 @@ def test_exclude_sources_leaves_rows_out(tmp_path, tiny_csv):
                            exclude_sources=("alpha",))
     card = read_card(train(options))
     assert card.training["rows"] == len(read_labelled_csv(tiny_csv)) // 2
+
+
+def resumable_options(tiny_csv, output, **overrides):
+    """Every random part on: balanced draws (numpy), dropout and input dropout (torch), the word branch."""
+    return TrainOptions(data=str(tiny_csv), epochs=3, batch_size=8, max_length=256, balance=True,
+                        dropout_input=0.1, word_buckets=512, word_dim=4, validation_split=0.2, seed=11,
+                        patience=10, schedule=1, output=str(output), **overrides)
+
+
+def test_resume_ends_exactly_where_an_uninterrupted_run_ends(tmp_path, tiny_csv):
+    straight = train(resumable_options(tiny_csv, tmp_path / "straight"))
+    assert straight is not None
+    interrupted = resumable_options(tiny_csv, tmp_path / "interrupted")
+    assert train(interrupted, stop_after_steps=3) is None  # mid-epoch 1
+    checkpoints = tmp_path / "interrupted" / "charcnn.checkpoint"
+    assert load_checkpoint(checkpoints)["batch"] == 3
+    assert resume(checkpoints, stop_after_steps=5) is None  # across the epoch 1 -> 2 boundary
+    assert resume(checkpoints) is not None
+
+    first, second = load_checkpoint(straight.with_name("charcnn.checkpoint")), load_checkpoint(checkpoints)
+    assert first["step"] == second["step"] and first["epoch"] == second["epoch"] == 4
+    for name, value in first["model"].items():
+        assert torch.equal(value, second["model"][name]), name
+    history = lambda directory: json.loads((directory / "metrics.json").read_text())["epochs"]  # noqa: E731
+    assert history(straight) == history(tmp_path / "interrupted" / "charcnn")
+
+
+def test_a_kill_while_writing_leaves_the_previous_checkpoint_usable(tmp_path, monkeypatch):
+    save_checkpoint(tmp_path, {"step": 1, "weights": torch.ones(3)})
+
+    def dies_halfway(state, handle):
+        handle.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint_module.torch, "save", dies_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path, {"step": 2, "weights": torch.zeros(3)})
+    state = load_checkpoint(tmp_path)
+    assert state["step"] == 1 and torch.equal(state["weights"], torch.ones(3))
+
+
+def test_missing_or_damaged_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint here"):
+        load_checkpoint(tmp_path)
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        load_checkpoint(tmp_path)
+
+
+def test_model_json_holds_no_absolute_paths_and_records_skipped_rows(tmp_path, tiny_csv):
+    bad = tmp_path / "with_bad_rows.csv"
+    bad.write_text(tiny_csv.read_text() + "no stars here,,alpha\n,5,alpha\n", encoding="utf-8")
+    directory = train(TrainOptions(data=str(bad.resolve()), epochs=1, batch_size=25, max_length=256,
+                                   output=str(tmp_path.resolve()), init_from=""))
+    text = (directory / "model.json").read_text()
+
+    def strings(value):
+        if isinstance(value, dict):
+            yield from (s for v in value.values() for s in strings(v))
+        elif isinstance(value, list):
+            yield from (s for v in value for s in strings(v))
+        elif isinstance(value, str):
+            yield value
+
+    card = json.loads(text)
+    assert not [s for s in strings(card) if Path(s).is_absolute()]
+    assert card["training"]["rejected_rows"]["rows"] == 2
+    assert card["training"]["rejected_rows"]["by_reason"] == {"bad rating": 1, "empty text": 1}
+    assert card["calibration"]["class_bias"][0] == 0.0 and "after" in card["calibration"]
+
+
+@pytest.mark.slow
+def test_leave_one_domain_out_holds_the_domain_out_of_training(tmp_path, tiny_csv):
+    from inference.domains import leave_one_domain_out
+
+    options = TrainOptions(data=str(tiny_csv), epochs=1, batch_size=25, max_length=256, output=str(tmp_path))
+    result = leave_one_domain_out(options, ["alpha"], sample_rows=10)
+    row = result["domains"][0]
+    assert row["domain"] == "alpha" and row["held_out_rows"] == 10
+    assert row["training_rows"] == 23  # beta's 25 rows less the 10% validation split
+    assert read_card(tmp_path / "lodo-alpha").training["exclude_sources"] == ["alpha"]
+    assert 0.0 <= row["cnn"]["macro_f1"] <= 1.0 and 0.0 <= row["tfidf"]["macro_f1"] <= 1.0
