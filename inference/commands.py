@@ -178,9 +178,24 @@ def lodo_command(
     typer.echo(json.dumps(result) if as_json else format_table(result))
 
 
+def baseline_command(
+    model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
+) -> None:
+    """The model against TF-IDF on the model's own validation split (rebuilt from model.json), as JSON."""
+    from inference.artefact import ArtefactError
+    from inference.data import DataError
+    from inference.domains import validation_comparison
+
+    try:
+        typer.echo(json.dumps(validation_comparison(model or get_settings().model_dir), indent=2))
+    except (ArtefactError, DataError) as error:
+        _fail(str(error))
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("train")(train_command)
     app.command("lodo")(lodo_command)
+    app.command("baseline")(baseline_command)
     app.command("evaluate")(evaluate_command)
     app.command("score")(score_command)
     bench.command("scorer")(bench_scorer_command)

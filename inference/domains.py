@@ -1,4 +1,6 @@
-"""Leave-one-domain-out: how the model does on a site it has never seen.
+"""Held-out figures next to TF-IDF on the same rows: the validation split, and unseen domains.
+
+Leave-one-domain-out tells how the model does on a site it has never seen.
 
 Users point ReviewPulse at review sites the model was not trained on, so options
 are judged per held-out domain: train without one source, score a seeded sample
@@ -64,6 +66,29 @@ def leave_one_domain_out(options: TrainOptions, domains: list[str], sample_rows:
     return {"domains": table,
             "mean_macro_f1": {name: round(float(np.mean([row[name]["macro_f1"] for row in table])), 4)
                               for name in ("cnn", "tfidf")}}
+
+
+def validation_comparison(model_dir: str | Path) -> dict:
+    """The model (raw and calibrated) and TF-IDF on the model's own validation split, per class."""
+    from dataclasses import fields
+
+    scorer = Scorer.load(model_dir)
+    known = {f.name for f in fields(TrainOptions)}
+    training = {k: v for k, v in scorer.card.training.items() if k in known}
+    options = TrainOptions(**{**training, "exclude_sources": tuple(training.get("exclude_sources") or ())})
+    reviews, train_rows, validation_rows = split_reviews(options)
+    texts = [reviews.texts[i] for i in validation_rows]
+    labels = [reviews.labels[i] for i in validation_rows]
+    classes = list(reviews.classes)
+    calibrated = scorer.probabilities(texts)
+    bias = np.asarray(scorer.card.calibration.get("class_bias") or np.zeros(len(classes)))
+    raw = (np.log(np.maximum(calibrated, 1e-30)) - bias).argmax(1)
+    baseline = tfidf_baseline([reviews.texts[i] for i in train_rows], [reviews.labels[i] for i in train_rows],
+                              options.balance)
+    return {"model": scorer.version, "validation_rows": len(texts), "training_rows": int(len(train_rows)),
+            "cnn_raw": _summary(classification_report(labels, raw, classes)),
+            "cnn": _summary(classification_report(labels, calibrated.argmax(1), classes)),
+            "tfidf": _summary(classification_report(labels, np.asarray(baseline.predict(texts)), classes))}
 
 
 def format_table(result: dict) -> str:

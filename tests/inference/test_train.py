@@ -138,3 +138,14 @@ def test_leave_one_domain_out_holds_the_domain_out_of_training(tmp_path, tiny_cs
     assert row["training_rows"] == 23  # beta's 25 rows less the 10% validation split
     assert read_card(tmp_path / "lodo-alpha").training["exclude_sources"] == ["alpha"]
     assert 0.0 <= row["cnn"]["macro_f1"] <= 1.0 and 0.0 <= row["tfidf"]["macro_f1"] <= 1.0
+
+
+def test_validation_comparison_rebuilds_the_models_own_split(tmp_path, tiny_csv):
+    from inference.domains import validation_comparison
+
+    directory = train(TrainOptions(data=str(tiny_csv), epochs=1, batch_size=25, max_length=256,
+                                   validation_split=0.2, output=str(tmp_path)))
+    result = validation_comparison(directory)
+    assert result["validation_rows"] == 10 and result["training_rows"] == 40
+    # without its biases the model predicts exactly what training measured on the same rows
+    assert result["cnn_raw"]["macro_f1"] == read_card(directory).metrics["validation"]["macro_f1"]
