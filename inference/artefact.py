@@ -47,6 +47,8 @@ class ModelCard:
     architecture: dict = field(default_factory=dict)
     #: ``class_bias`` added to the logits before softmax (see inference/calibration.py), and how it was fitted.
     calibration: dict = field(default_factory=dict)
+    #: The precision gate (inference/precision.py): bf16 vs fp32 label agreement and macro-F1, ``passed``.
+    precision: dict = field(default_factory=dict)
 
 
 def build_model(card: ModelCard) -> CharCNN:

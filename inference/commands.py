@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import typer
 from reviewpulse.settings import get_settings
 
 Opt = typer.Option
+#: stdin lines scored at a time by ``reviewpulse score`` (memory stays flat on a huge pipe).
+SCORE_BLOCK = 8192
 
 
 def _fail(message: str) -> None:
@@ -122,9 +125,10 @@ def score_command(
         scorer = Scorer.load(model or get_settings().model_dir)
     except ArtefactError as error:
         _fail(str(error))
-    lines = texts or [line.rstrip("\n") for line in sys.stdin]
-    for text, result in zip(lines, scorer.score(lines), strict=True):
-        typer.echo(json.dumps({"text": text, **result.__dict__}))
+    lines = iter(texts) if texts else (line.rstrip("\n") for line in sys.stdin)
+    while block := list(itertools.islice(lines, SCORE_BLOCK)):
+        for text, result in zip(block, scorer.score(block), strict=True):
+            typer.echo(json.dumps({"text": text, **result.__dict__}))
 
 
 def bench_scorer_command(

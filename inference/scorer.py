@@ -6,6 +6,7 @@ thread pool; torch parallelises each forward pass across ``threads`` cores itsel
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ import torch.nn.functional as F
 from inference.artefact import ModelCard, load_artefact
 from inference.encoding import Alphabet
 from inference.model import CharCNN, WordBags
+from inference.precision import resolve_precision
+from inference.slices import MAX_CELLS, input_columns, needed_features, plan_passes, unique_texts
 from inference.words import ngram_bags
 
 
@@ -47,23 +50,36 @@ def suggested_rating(score: float) -> int:
 class Scorer:
     """A loaded char-CNN ready to score batches of review texts."""
 
-    def __init__(self, model: CharCNN, card: ModelCard, alphabet: Alphabet, device: str = "cpu") -> None:
+    #: Most rows x input columns per forward pass (bounds activation memory; see inference/slices.py).
+    max_cells = MAX_CELLS
+
+    def __init__(
+        self, model: CharCNN, card: ModelCard, alphabet: Alphabet, device: str = "cpu", precision: str = "fp32"
+    ) -> None:
         self.model = model
         self.card = card
         self.alphabet = alphabet
         self.device = device
+        #: "fp32" or "bf16" (autocast), resolved from the requested one by :func:`resolve_precision`.
+        self.precision = resolve_precision(precision, card, device)
         self.model.freeze_tail()
         bias = card.calibration.get("class_bias")
         self.class_bias = torch.tensor(bias, dtype=torch.float32, device=device) if bias else None
 
     @classmethod
-    def load(cls, directory: str | Path, device: str | None = None, threads: int = 0) -> Scorer:
-        """Load an artefact directory; CUDA when present unless ``device`` says otherwise."""
+    def load(
+        cls, directory: str | Path, device: str | None = None, threads: int = 0, precision: str = "auto"
+    ) -> Scorer:
+        """Load an artefact directory; CUDA when present unless ``device`` says otherwise.
+
+        ``precision``: ``auto`` (bf16 only where the model card's precision gate passed
+        and the hardware runs bf16 natively, else fp32), ``fp32`` or ``bf16``.
+        """
         if threads > 0:
             torch.set_num_threads(threads)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model, card, alphabet = load_artefact(directory, device)
-        return cls(model, card, alphabet, device)
+        return cls(model, card, alphabet, device, precision)
 
     @property
     def version(self) -> str:
@@ -73,33 +89,45 @@ class Scorer:
     def classes(self) -> list[str]:
         return self.card.classes
 
-    def probabilities(self, texts: Sequence[str], passes: int = 1) -> np.ndarray:
-        """``(len(texts), classes)`` probabilities; one forward pass per batch by default.
+    def probabilities(self, texts: Sequence[str], passes: int | None = None) -> np.ndarray:
+        """``(len(texts), classes)`` probabilities, rows in the order of ``texts``.
 
-        ``passes > 1`` sorts the batch by length and runs that many passes over
-        length-similar slices: the fast forward then crops less padding away from
-        short texts (same outputs, less work when lengths are mixed).
+        Fast for any number of texts: duplicates are scored once, and the rest run in
+        length-sorted passes of bounded size (see :mod:`inference.slices`), each
+        encoded only when it runs, so memory does not grow with the list beyond the
+        result itself. ``passes`` is accepted for older callers and ignored: the
+        length-sorted plan replaced it. Raises ``TypeError`` for a str or a non-str item.
         """
-        if isinstance(texts, str):
-            raise TypeError("score() takes a list of texts, not a single str")
-        for position, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{position}] is {type(text).__name__}, expected str")
-        result = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
-        if not texts:
-            return result
-        indices, lengths = self.alphabet.encode_batch(texts, self.card.max_length)
-        order = np.argsort(lengths, kind="stable") if passes > 1 else np.arange(len(texts))
-        with torch.inference_mode():
-            for rows in np.array_split(order, min(max(passes, 1), len(texts))):
-                logits = self.model(
-                    torch.from_numpy(indices[rows]).to(self.device), torch.from_numpy(lengths[rows]),
-                    self._word_bags([texts[i] for i in rows]),
-                ).float()
-                if self.class_bias is not None:
-                    logits = logits + self.class_bias
-                result[rows] = F.softmax(logits, dim=1).cpu().numpy()
-        return result
+        unique, inverse = unique_texts(texts)
+        result = np.zeros((len(unique), len(self.classes)), dtype=np.float32)
+        max_length = self.card.max_length
+        lengths = np.fromiter((min(len(text), max_length) for text in unique), dtype=np.int64, count=len(unique))
+        with torch.inference_mode(), self._precision_context():
+            for rows in plan_passes(lengths, self.model.features, max_length, self.max_cells):
+                result[rows] = self._forward([unique[i] for i in rows])
+        return result[inverse]
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        """One pass: encode (cut before lower-casing, so a 10 MB text costs no more), run, softmax."""
+        max_length = self.card.max_length
+        encoded = [self.alphabet.encode(text[:max_length], max_length) for text in texts]
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+        longest = int(lengths.max()) if len(lengths) else 0
+        needed = int(needed_features(np.array([longest]), self.model.features)[0])
+        indices = np.zeros((len(texts), input_columns(needed, self.model.features, max_length)), dtype=np.int64)
+        for row, values in enumerate(encoded):
+            indices[row, : len(values)] = values
+        logits = self.model(
+            torch.from_numpy(indices).to(self.device), torch.from_numpy(lengths), self._word_bags(texts)
+        ).float()
+        if self.class_bias is not None:
+            logits = logits + self.class_bias
+        return F.softmax(logits, dim=1).cpu().numpy()
+
+    def _precision_context(self) -> contextlib.AbstractContextManager:
+        if self.precision == "bf16":
+            return torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def _word_bags(self, texts: Sequence[str]) -> WordBags | None:
         if not self.model.word_buckets:
@@ -107,8 +135,11 @@ class Scorer:
         ids, offsets = ngram_bags(texts, self.model.word_buckets)
         return torch.from_numpy(ids).to(self.device), torch.from_numpy(offsets).to(self.device)
 
-    def score(self, texts: Sequence[str], passes: int = 1) -> list[Sentiment]:
-        """Sentiment for each text; empty texts score, long ones are truncated."""
+    def score(self, texts: Sequence[str], passes: int | None = None) -> list[Sentiment]:
+        """Sentiment for each text, in order; empty texts score, long ones are truncated.
+
+        ``passes`` is ignored (kept so older callers still work); see :meth:`probabilities`.
+        """
         results = []
         for row in self.probabilities(texts, passes):
             probs = [float(p) for p in row]
