@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -93,7 +94,16 @@ async def _over_limit(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(str(exc), status_code=503)
 
 
-EXCEPTION_HANDLERS = {BadInput: _bad_input, TooManyRequests: _too_many, QueryOverLimit: _over_limit}
+async def _invalid_event(request: Request, exc: Exception) -> Response:
+    """An event the schema refuses (a field the request body could not check on its own) is the client's fault."""
+    assert isinstance(exc, ValidationError)
+    errors = [{"field": ".".join(str(p) for p in error["loc"]), "error": error["msg"]} for error in exc.errors()]
+    return JSONResponse({"error": "the review is not valid", "fields": errors}, status_code=422)
+
+
+EXCEPTION_HANDLERS = {
+    BadInput: _bad_input, TooManyRequests: _too_many, QueryOverLimit: _over_limit, ValidationError: _invalid_event,
+}
 
 
 def _secret(value: str, what: str) -> str:

@@ -138,3 +138,22 @@ def test_json_depth_ignores_brackets_in_strings() -> None:
     assert loads('{"a": "\\\\", "b": [[1]]}') == {"a": "\\", "b": [[1]]}
     with pytest.raises(JsonError, match="nested deeper than 3 levels"):
         loads("[[[[1]]]]", max_depth=3)
+
+
+def test_an_event_the_schema_refuses_answers_422_not_500() -> None:
+    import json as json_module
+
+    from pydantic import ValidationError
+    from starlette.requests import Request
+
+    from stream.events import Kind, ReviewEvent
+    from web.app import EXCEPTION_HANDLERS
+
+    try:
+        ReviewEvent(kind=Kind.review, text="fine", rating=9, source="api")
+    except ValidationError as error:
+        refused = error
+    request = Request({"type": "http", "method": "POST", "path": "/api/review", "headers": []})
+    response = asyncio.run(EXCEPTION_HANDLERS[ValidationError](request, refused))
+    assert response.status_code == 422
+    assert json_module.loads(response.body)["fields"][0]["field"] == "rating"
