@@ -34,7 +34,7 @@ from torch import nn
 
 FILTERS = 256
 KERNELS = (7, 7, 3, 3, 3, 3)
-POOLED_AFTER = (0, 1, 5)
+POOLED_AFTER = (0, 1, 5)  # conv1's pool is built into both forwards
 HIDDEN = 1024
 #: Input columns covered by one final feature column, and the extra context.
 COLUMNS_PER_FEATURE = 27
@@ -86,6 +86,9 @@ class CharCNN(nn.Module):
         self.fc3 = nn.Linear(HIDDEN + (word_dim if self.words is not None else 0), classes)
         self.dropout = nn.Dropout(dropout)
         self.register_buffer("tail", torch.empty(0), persistent=False)
+        # Scoring only (see freeze_tail): fc1's weight column-major, and fc1 of the padding tail.
+        self.register_buffer("fc1_by_column", torch.empty(0), persistent=False)
+        self.register_buffer("fc1_tail", torch.empty(0), persistent=False)
         for module in self.modules():
             if isinstance(module, (nn.Conv1d, nn.Linear)):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
@@ -98,17 +101,27 @@ class CharCNN(nn.Module):
     # -- shared pieces -------------------------------------------------------
     def _conv_stack_from(self, first: torch.Tensor) -> torch.Tensor:
         """Run ReLU/pools and convs 2..6 on conv1's output ``(B, 256, L-6)``."""
-        x = first
-        for layer, conv in enumerate(self.convs):
-            if layer > 0:
-                x = conv(x)
-            x = F.relu(x)
+        return self._upper_convs(F.relu(F.max_pool1d(first, 3)))
+
+    def _upper_convs(self, x: torch.Tensor) -> torch.Tensor:
+        """Convs 2..6 with their ReLUs and pools, on conv1's pooled, ReLU'd output.
+
+        Max-pool runs before ReLU: the two commute exactly (ReLU is monotonic) and
+        ReLU then touches a third of the values.
+        """
+        for layer in range(1, len(self.convs)):
+            x = self.convs[layer](x)
             if layer in POOLED_AFTER:
                 x = F.max_pool1d(x, 3)
+            x = F.relu(x, inplace=True)
         return x
 
     def _classify(self, features: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
-        x = self.dropout(F.relu(self.fc1(features.flatten(1))))
+        return self._classify_hidden(self.fc1(features.flatten(1)), words)
+
+    def _classify_hidden(self, hidden: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
+        """Everything after fc1's affine map: ReLU, dropout, fc2, the word branch, fc3."""
+        x = self.dropout(F.relu(hidden))
         x = self.dropout(F.relu(self.fc2(x)))
         if self.words is not None:
             if words is None:
@@ -129,23 +142,30 @@ class CharCNN(nn.Module):
 
     # -- fast path -----------------------------------------------------------
     def _gathered_conv1(self, indices: torch.Tensor) -> torch.Tensor:
-        """conv1 over one-hot input as a sum of gathered kernel columns."""
+        """conv1 over one-hot input, already max-pooled and ReLU'd: ``(B, 256, (L-6)//3)``.
+
+        Each output column is a sum of 7 kernel columns picked by the characters
+        under the window (an ``embedding_bag``). Every bag takes exactly one row
+        from each kernel offset's block, so conv1's bias is folded into offset 0's
+        rows. Pooling runs in the gather's own (B, L, 256) layout, before the one
+        transpose, on a third of the columns.
+        """
         conv1 = self.convs[0]
         kernel = conv1.weight.shape[-1]
         # (k, alphabet, filters), with a zero row for index 0 at the top of each k.
-        columns = conv1.weight.permute(2, 1, 0)
-        columns = F.pad(columns, (0, 0, 1, 0))
+        columns = F.pad(conv1.weight.permute(2, 1, 0), (0, 0, 1, 0))
+        columns = torch.cat((columns[:1] + conv1.bias, columns[1:]))
         table = columns.reshape(-1, columns.shape[-1])
         windows = indices.unfold(1, kernel, 1)  # (B, L-k+1, k)
         offsets = torch.arange(kernel, device=indices.device) * (self.alphabet_size + 1)
-        bags = (windows + offsets).reshape(-1, kernel)
-        summed = F.embedding_bag(bags, table, mode="sum")
-        batch = indices.shape[0]
-        out = summed.view(batch, -1, table.shape[-1]) + conv1.bias
-        return out.transpose(1, 2)
+        summed = F.embedding_bag((windows + offsets).reshape(-1, kernel), table, mode="sum")
+        batch, width = indices.shape[0], windows.shape[1]
+        pooled = width // 3
+        out = summed.view(batch, width, -1)[:, : pooled * 3].reshape(batch, pooled, 3, -1).amax(2)
+        return F.relu(out, inplace=not torch.is_grad_enabled()).transpose(1, 2)  # amax's backward reads its output
 
     def _features(self, indices: torch.Tensor) -> torch.Tensor:
-        return self._conv_stack_from(self._gathered_conv1(indices))
+        return self._upper_convs(self._gathered_conv1(indices))
 
     def _zero_tail(self) -> torch.Tensor:
         if self.tail.numel():
@@ -154,10 +174,22 @@ class CharCNN(nn.Module):
         return self._features(zeros)
 
     def freeze_tail(self) -> None:
-        """Cache the all-padding feature columns; call after loading weights, for inference."""
+        """Cache the all-padding feature columns and fc1's response to them; call after loading weights.
+
+        ``fc1_tail[n]`` is fc1's bias plus its weights times feature columns n.. of
+        the padding tail, so in eval mode fc1 multiplies only the ``n`` columns a
+        pass computed. Costs one column-major copy of fc1's weight (36 MB for the
+        paper's model).
+        """
         self.tail = torch.empty(0)
+        self.fc1_tail = torch.empty(0)
         with torch.no_grad():
             self.tail = self._zero_tail()
+            by_column = self.fc1.weight.view(HIDDEN, FILTERS, self.features).permute(0, 2, 1)
+            per_column = torch.einsum("hfc,cf->fh", by_column, self.tail[0])  # (features, HIDDEN)
+            suffix = per_column.flip(0).cumsum(0).flip(0)
+            self.fc1_tail = torch.cat((suffix, suffix.new_zeros(1, HIDDEN))) + self.fc1.bias
+            self.fc1_by_column = by_column.contiguous()
 
     def forward(
         self, indices: torch.Tensor, lengths: torch.Tensor | None = None, words: WordBags | None = None
@@ -168,9 +200,21 @@ class CharCNN(nn.Module):
         else:
             needed = math.ceil(int(lengths.max()) / COLUMNS_PER_FEATURE)
         needed = min(max(needed, 1), self.features)
+        if self.fc1_tail.numel() and not self.training:
+            return self._frozen_forward(indices, needed, words)
         if needed == self.features:
             return self._classify(self._features(indices), words)
         columns = COLUMNS_PER_FEATURE * needed + FEATURE_CONTEXT
         head = self._features(indices[:, :columns])
         tail = self._zero_tail()[:, :, needed:].expand(indices.shape[0], -1, -1)
         return self._classify(torch.cat((head, tail), dim=2), words)
+
+    def _frozen_forward(self, indices: torch.Tensor, needed: int, words: WordBags | None) -> torch.Tensor:
+        """Eval-mode forward after :meth:`freeze_tail`: conv stack and fc1 over the first ``needed`` columns."""
+        columns = min(COLUMNS_PER_FEATURE * needed + FEATURE_CONTEXT, self.max_length)
+        if needed == self.features:
+            columns = self.max_length
+        head = self._features(indices[:, :columns])[:, :, :needed]
+        flat = head.transpose(1, 2).reshape(indices.shape[0], needed * FILTERS)
+        weight = self.fc1_by_column[:, :needed].reshape(HIDDEN, needed * FILTERS)
+        return self._classify_hidden(F.linear(flat, weight) + self.fc1_tail[needed], words)

@@ -44,3 +44,28 @@ def test_fast_forward_gradients_match_reference():
     model(indices, lengths).sum().backward()
     for expected, param in zip(reference, model.parameters(), strict=True):
         assert torch.allclose(expected, param.grad, atol=1e-4, rtol=1e-3)
+
+
+def test_frozen_forward_with_fc1_tail_equals_reference_at_every_width():
+    torch.manual_seed(2)
+    model = CharCNN(70, 3).eval()
+    texts = [""] + ["word, " * (27 * n // 6 + 1) for n in range(1, 36)]  # every needed column count 1..34
+    indices, lengths = Alphabet().encode_batch(texts)
+    indices, lengths = torch.from_numpy(indices), torch.from_numpy(lengths)
+    model.freeze_tail()
+    assert model.fc1_tail.shape == (35, 1024)
+    with torch.no_grad():
+        reference = model.forward_reference(indices)
+        each = torch.cat([model(indices[i : i + 1], lengths[i : i + 1]) for i in range(len(texts))])
+        together = model(indices, lengths)
+    assert torch.allclose(reference, each, atol=1e-5)
+    assert torch.allclose(reference, together, atol=1e-5)
+
+
+def test_training_mode_ignores_the_frozen_fc1_tail():
+    torch.manual_seed(3)
+    model = CharCNN(70, 3, dropout=0.0)
+    model.freeze_tail()
+    indices, lengths = Alphabet().encode_batch(["fine"])
+    model(torch.from_numpy(indices), torch.from_numpy(lengths)).sum().backward()
+    assert model.fc1.weight.grad is not None and model.fc1.weight.grad.abs().sum() > 0
