@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,11 +48,21 @@ class Settings(BaseSettings):
 
     # worker
     worker_id: str = "reviewpulse-worker"
+    topic_control: str = Field("models.control", description="promote/rollback events every worker reads")
+    shadow_scoring: bool = Field(
+        False, description="also score stored reviews with the newest candidate model (shadow_scores table)"
+    )
+    registry_token: SecretStr = Field(
+        SecretStr(""), description="bearer token of the /api/models endpoints; `run` makes one (run.json, 0600)"
+    )
     batch_size: int = Field(64, ge=1, description="reviews scored per forward pass, at most")
     batch_window_ms: int = Field(5, ge=0, description="how long a micro-batch waits to fill (drafts: latency)")
     scorer_threads: int = Field(0, ge=0, description="torch threads; 0 = all cores")
     scorer_passes: int = Field(
-        4, ge=1, description="forward passes per batch over length-sorted slices (less padding, same scores)"
+        4, ge=1, description="ignored: the scorer plans its own length-sorted passes (kept so old configs load)"
+    )
+    scorer_precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="auto = bf16 where model.json's precision gate passed and the chip runs bf16 natively"
     )
     max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
     retry_max_delay_s: float = Field(

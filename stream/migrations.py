@@ -64,6 +64,26 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             MODIFY COLUMN ip_hash String TTL toDateTime(scored_at) + INTERVAL 180 DAY,
             MODIFY COLUMN meta Map(String, String) TTL toDateTime(scored_at) + INTERVAL 180 DAY""",
     ]),
+    # The model registry (stream/registry.py): one row per model (latest update wins), the
+    # promotion history, and what a shadow candidate said about each stored review.
+    (4, "model registry, promotions, shadow scores", [
+        """CREATE TABLE IF NOT EXISTS models (
+            version String, path String, status LowCardinality(String), parent_version String,
+            created_at DateTime64(3, 'UTC'), training_rows UInt64, sources String, data_hash String,
+            metrics String, holdout_metrics String, promoted_by String,
+            promoted_at Nullable(DateTime64(3, 'UTC')), note String, updated_at DateTime64(6, 'UTC')
+        ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY version""",
+        """CREATE TABLE IF NOT EXISTS model_promotions (
+            at DateTime64(6, 'UTC'), seq UInt64, action LowCardinality(String), version String,
+            previous_version String, by String, note String
+        ) ENGINE = MergeTree ORDER BY (at, seq)""",
+        """CREATE TABLE IF NOT EXISTS shadow_scores (
+            id String, model_version LowCardinality(String), active_version LowCardinality(String),
+            p_bad Float32, p_avg Float32, p_good Float32, score Float32, label LowCardinality(String),
+            active_label LowCardinality(String), source LowCardinality(String), rating Nullable(UInt8),
+            scored_at DateTime64(3, 'UTC')
+        ) ENGINE = ReplacingMergeTree(scored_at) ORDER BY (model_version, id)""",
+    ]),
 ]
 
 

@@ -14,12 +14,15 @@ import ipaddress
 import json
 import logging
 import os
+import secrets
 import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from reviewpulse.logs import ensure_logging, uvicorn_logging
 from reviewpulse.settings import Settings
@@ -49,6 +52,14 @@ def load_scorer(settings: Settings) -> Any:
         return Scorer.load(settings.model_dir, device="cpu", threads=settings.scorer_threads)
     except ArtefactError as error:
         raise SetupError(f"{error}; set MODEL_DIR to a trained model (reviewpulse train ...)") from error
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by this user only (run.json holds the registry token)."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def running_pid(settings: Settings) -> int | None:
@@ -210,6 +221,8 @@ def run_system(settings: Settings, host: str, port: int) -> None:
         if settings.secure_cookies and is_loopback(host):
             # Plain HTTP on this machine only: browsers would drop Secure cookies, so no admin login.
             settings = settings.model_copy(update={"secure_cookies": False})
+        token = settings.registry_token.get_secret_value() or secrets.token_urlsafe(32)
+        settings = settings.model_copy(update={"registry_token": SecretStr(token)})
         storage = open_storage(settings)
         migrate(storage)
         worker = ReviewWorker(settings, bootstrap, storage, load_scorer(settings))
@@ -217,7 +230,7 @@ def run_system(settings: Settings, host: str, port: int) -> None:
         web_host = f"[{host}]" if ":" in host else host
         run_info = {
             "broker": bootstrap, "web": f"http://{web_host}:{sock.getsockname()[1]}", "pid": os.getpid(),
-            "data_dir": str(Path(settings.data_dir).resolve()),
+            "data_dir": str(Path(settings.data_dir).resolve()), "registry_token": token,
         }
         def force_exit() -> None:
             settings.run_file.unlink(missing_ok=True)
@@ -225,7 +238,7 @@ def run_system(settings: Settings, host: str, port: int) -> None:
                 broker.stop()
 
         def ready() -> None:
-            settings.run_file.write_text(json.dumps(run_info), encoding="utf-8")
+            write_private(settings.run_file, json.dumps(run_info))
             print(f"ReviewPulse is running: open {run_info['web']}  (Ctrl-C stops)", flush=True)
 
         run_faust(worker.app, web_service(web_app(settings, storage), sock, settings),

@@ -18,7 +18,17 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
         settings.topic_scored: settings.scored_partitions,
         settings.topic_dead: settings.dead_partitions,
         settings.topic_brands: 1,
+        settings.topic_control: 1,
     }
+
+
+def topic_configs(name: str, settings: Settings) -> dict[str, str]:
+    """Per-topic configuration: drafts expire; the control topic keeps the last event per key."""
+    if name == settings.topic_drafts:
+        return {"retention.ms": str(settings.drafts_retention_ms)}
+    if name == settings.topic_control:
+        return {"cleanup.policy": "compact"}
+    return {}
 
 
 def ensure_topics(bootstrap: str, settings: Settings) -> None:
@@ -35,8 +45,7 @@ def ensure_topics(bootstrap: str, settings: Settings) -> None:
             if name in existing:
                 continue
             try:
-                configs = {"retention.ms": str(settings.drafts_retention_ms)} if name == settings.topic_drafts else {}
-                admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs)])
+                admin.create_topics([NewTopic(name, partitions, 1, topic_configs=topic_configs(name, settings))])
                 log.info("created topic %s (%d partitions)", name, partitions)
             except TopicAlreadyExistsError:
                 pass

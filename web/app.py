@@ -29,7 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from dashboards import LivePusher, live_enabled
 from reviewpulse.settings import Settings
-from web import admin, api, pages
+from web import admin, api, models_api, pages
 from web.brands import seed_brands
 from web.client_meta import ip_hash_key
 from web.filters import BadInput
@@ -64,6 +64,11 @@ def _routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/api/reviews", api.reviews),
         Route("/api/brands/random", api.random_brand),
         Route("/api/stats", api.stats_endpoint),
+        Route("/api/models", models_api.list_models, methods=["GET"]),
+        Route("/api/models", models_api.register_model, methods=["POST"]),
+        Route("/api/models/promote", models_api.promote_model, methods=["POST"]),
+        Route("/api/models/rollback", models_api.rollback_model, methods=["POST"]),
+        Route("/api/models/{version}", models_api.get_model, methods=["GET"]),
         Route("/healthz", api.healthz),
         Route("/readyz", api.readyz),
         Route("/metrics", metrics_endpoint),

@@ -1,0 +1,136 @@
+"""``registry_client(settings)``: the model registry from any process, running system or not.
+
+chDB allows one process per data directory, so while ``reviewpulse run`` holds it, other
+commands (``reviewpulse models ...``, ``reviewpulse retrain``) cannot open the storage.
+They ask the running server instead: run.json names its web address and a random
+``registry_token`` (the file is written with mode 0600, so only its owner can read the
+token), and the ``/api/models`` endpoints accept that token as ``Authorization: Bearer``
+(or an admin session). Without a running system — or against a ClickHouse server, where
+any number of processes may connect — the client opens the storage itself.
+
+Both clients have the methods of :class:`stream.registry.Registry`: ``register``, ``get``,
+``list``, ``active``, ``promote``, ``rollback``, ``history``, plus ``close()`` (or use them
+as context managers). ``promote``/``rollback`` publish the switch to ``models.control``
+either way (the server publishes it itself). Errors: ValueError for an unknown version or
+a bad record (the message lists the known versions), :class:`RegistryUnavailable` when the
+running server cannot be reached or refuses the token.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from reviewpulse.settings import Settings
+from stream.broker import read_run_file, resolve_bootstrap
+from stream.registry import ModelRecord, Registry
+
+HTTP_TIMEOUT_S = 30.0
+
+
+class RegistryUnavailable(RuntimeError):
+    """The running system's registry endpoints did not answer or refused the token."""
+
+
+class _Closing:
+    def close(self) -> None:  # pragma: no cover - overridden where there is something to close
+        pass
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class HttpRegistry(_Closing):
+    """The registry of a running ``reviewpulse run`` (or ``reviewpulse web``), over HTTP."""
+
+    def __init__(self, web_url: str, token: str) -> None:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.web_url = web_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.web_url, headers=headers, timeout=HTTP_TIMEOUT_S)
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        import httpx
+
+        try:
+            response = self.http.request(method, path, json=body)
+        except httpx.HTTPError as error:
+            raise RegistryUnavailable(f"the running system at {self.web_url} did not answer: {error}") from error
+        if response.status_code in (401, 403):
+            raise RegistryUnavailable(f"{self.web_url} refused the registry token ({response.text[:200]}); "
+                                      "is run.json from this system, or REGISTRY_TOKEN set to its token?")
+        try:
+            data = response.json()
+        except ValueError:
+            data = {"error": response.text[:500]}
+        if response.status_code == 404 and method == "GET" and path.startswith("/api/models/"):
+            return None
+        if response.status_code >= 400:
+            raise ValueError(data.get("error") if isinstance(data, dict) else str(data))
+        return data
+
+    def register(self, record: ModelRecord) -> None:
+        self._call("POST", "/api/models", record.to_dict())
+
+    def get(self, version: str) -> ModelRecord | None:
+        data = self._call("GET", f"/api/models/{version}")
+        return ModelRecord.from_dict(data) if data else None
+
+    def list(self) -> list[ModelRecord]:
+        return [ModelRecord.from_dict(m) for m in self._call("GET", "/api/models")["models"]]
+
+    def active(self) -> ModelRecord:
+        return ModelRecord.from_dict(self._call("GET", "/api/models")["active"])
+
+    def history(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/api/models")["history"])
+
+    def promote(self, version: str, by: str, note: str = "") -> ModelRecord:
+        return ModelRecord.from_dict(self._call("POST", "/api/models/promote",
+                                                {"version": version, "by": by, "note": note}))
+
+    def rollback(self, by: str, note: str = "") -> ModelRecord:
+        return ModelRecord.from_dict(self._call("POST", "/api/models/rollback", {"by": by, "note": note}))
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class LocalRegistry(_Closing):
+    """The registry over storage this process opens (no running system, or a ClickHouse server)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from stream.control import kafka_publisher
+        from stream.migrations import migrate
+        from stream.runtime import check_data_dir_free
+        from stream.storage import open_storage
+
+        check_data_dir_free(settings)
+        self.storage = open_storage(settings)
+        migrate(self.storage)
+        bootstrap = resolve_bootstrap(settings)
+        #: False when no broker is configured: the table changes, running workers are not told.
+        self.publishes = bool(bootstrap)
+        self.registry = Registry(self.storage, settings, kafka_publisher(bootstrap, settings) if bootstrap else None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.registry, name)
+
+    def close(self) -> None:
+        self.storage.close()
+
+
+def registry_client(settings: Settings) -> HttpRegistry | LocalRegistry:
+    """The running system's registry when run.json names a live one, else the storage's own."""
+    from stream.runtime import running_pid
+
+    info = read_run_file(settings) or {}
+    if info.get("web") and running_pid(settings) is not None:
+        token = str(info.get("registry_token") or settings.registry_token.get_secret_value())
+        return HttpRegistry(str(info["web"]), token)
+    return LocalRegistry(settings)

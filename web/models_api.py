@@ -1,0 +1,125 @@
+"""``/api/models``: the model registry over HTTP, for ``stream.registry_client.HttpRegistry``.
+
+Not public. Every endpoint (reads too: they show artefact paths) needs either
+``Authorization: Bearer <REGISTRY_TOKEN>`` — ``reviewpulse run`` makes a random token per
+start and writes it to run.json (mode 0600), so commands of the same user on the same
+machine can use it — or an admin session (``/admin`` login). POSTs take only
+``application/json``, which a cross-site form cannot send.
+
+* ``GET /api/models`` -> ``{"models": [...], "active": {...}, "history": [...]}``
+* ``GET /api/models/{version}`` -> the record, 404 when unknown
+* ``POST /api/models`` (a ModelRecord as JSON) -> 201: registered as a candidate
+* ``POST /api/models/promote {"version", "by", "note"}`` and ``POST /api/models/rollback {"by", "note"}``
+  -> the now active record; the server publishes the switch to ``models.control``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from stream.registry import ModelRecord, Registry
+from web import json_body
+from web.api import error_response, require_json
+
+
+def _authorised(request: Request) -> bool:
+    from web.admin import _logged_in
+
+    token = request.app.state.settings.registry_token.get_secret_value()
+    sent = request.headers.get("authorization", "")
+    if token and sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].encode(), token.encode()):
+        return True
+    return "session" in request.scope and _logged_in(request)
+
+
+def _registry(request: Request) -> Registry:
+    state = request.app.state
+    if getattr(state, "registry", None) is None:
+        from stream.control import kafka_publisher
+
+        settings = state.settings
+        state.registry = Registry(state.storage, settings, kafka_publisher(settings.kafka_bootstrap, settings))
+    return state.registry  # type: ignore[no-any-return]
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    require_json(request)
+    try:
+        data = json_body.loads(await request.body())
+    except json_body.JsonError as error:
+        raise ValueError(f"request body must be JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise ValueError("request body must be a JSON object")
+    return data
+
+
+def _unauthorised() -> JSONResponse:
+    return error_response(401, "the registry needs `Authorization: Bearer <registry_token from run.json>` "
+                               "or an admin session")
+
+
+async def _answer(request: Request, call: Any, *args: Any, status: int = 200) -> JSONResponse:
+    if not _authorised(request):
+        return _unauthorised()
+    registry = _registry(request)
+    try:
+        result = await request.app.state.storage.run(call(registry), *args)
+    except ValueError as error:
+        return error_response(404 if "unknown model version" in str(error) else 400, str(error))
+    return JSONResponse(result, status_code=status)
+
+
+async def list_models(request: Request) -> JSONResponse:
+    def overview(registry: Registry) -> Any:
+        return lambda: {"models": [m.to_dict() for m in registry.list()], "active": registry.active().to_dict(),
+                        "history": registry.history()}
+    return await _answer(request, overview)
+
+
+async def get_model(request: Request) -> JSONResponse:
+    version = request.path_params["version"]
+
+    def one(registry: Registry) -> Any:
+        def get() -> Any:
+            record = registry.get(version)
+            if record is None:
+                raise ValueError(f"unknown model version {version!r}")
+            return record.to_dict()
+        return get
+    return await _answer(request, one)
+
+
+async def register_model(request: Request) -> JSONResponse:
+    if not _authorised(request):
+        return _unauthorised()
+    try:
+        record = ModelRecord.from_dict(await _body(request))
+    except (TypeError, ValueError) as error:
+        return error_response(400, f"not a model record: {error}")
+    return await _answer(request, lambda r: lambda: (r.register(record), record.to_dict())[1], status=201)
+
+
+async def promote_model(request: Request) -> JSONResponse:
+    if not _authorised(request):
+        return _unauthorised()
+    try:
+        body = await _body(request)
+    except ValueError as error:
+        return error_response(400, str(error))
+    version, by, note = str(body.get("version", "")), str(body.get("by") or "api"), str(body.get("note", ""))
+    return await _answer(request, lambda r: lambda: r.promote(version, by, note).to_dict())
+
+
+async def rollback_model(request: Request) -> JSONResponse:
+    if not _authorised(request):
+        return _unauthorised()
+    try:
+        body = await _body(request)
+    except ValueError as error:
+        return error_response(400, str(error))
+    by, note = str(body.get("by") or "api"), str(body.get("note", ""))
+    return await _answer(request, lambda r: lambda: r.rollback(by, note).to_dict())
