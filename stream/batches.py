@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from reviewpulse.settings import Settings
 from stream.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
+from stream.hotswap import ModelSlot, scorer_loader
 from stream.processing import DraftSessions, dead_letter, latest_drafts, parse, score
 from stream.sink import insert_isolating, is_permanent, retry_transient
 from stream.storage import Storage
@@ -56,7 +57,10 @@ class BatchHandler:
     def __init__(self, settings: Settings, storage: Storage, scorer: Any, send: Send) -> None:
         self.settings = settings
         self.storage = storage
-        self.scorer = scorer
+        #: The model in use; a promote loads the next one in the background (stream.hotswap).
+        self.models = scorer if isinstance(scorer, ModelSlot) else ModelSlot(scorer, scorer_loader(settings))
+        #: A candidate scored beside the active model when SHADOW_SCORING is on (stream.shadow).
+        self.shadow: ModelSlot | None = None
         self.send = send
         self.drafts = DraftSessions()
         self.scorer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
@@ -71,6 +75,9 @@ class BatchHandler:
         published = [s for s in scored if s.id not in rejected]
         await self._retry("publish", lambda: self._publish(published, letters))
         self.scored_count += len(published)
+        if self.shadow is not None and reviews:
+            stored = [r for r in reviews if r.id not in rejected]
+            self._in_background(lambda: self._shadow_score(stored), "shadow scores")
 
     async def handle_drafts(self, messages: Sequence[Incoming]) -> None:
         events, dead, origin = self._parse(messages)
@@ -128,23 +135,38 @@ class BatchHandler:
 
     async def _score(self, events: list[ReviewEvent], dead: list[DeadLetter],
                      origin: dict[str, Incoming]) -> list[ScoredReview]:
-        """All events in one go; if that fails, one by one, dead-lettering those that fail alone."""
+        """All events in one go; if that fails, one by one, dead-lettering those that fail alone.
+
+        The whole batch is scored by one model: a model switch happens here, between batches.
+        """
         if not events:
             return []
+        scorer = self.models.current()
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self.scorer_pool, score, self.scorer, events, self.settings.scorer_passes
+                self.scorer_pool, score, scorer, events, self.settings.scorer_passes
             )
         except Exception:  # noqa: BLE001 - find the culprit: score one by one
             log.exception("batch scoring failed; scoring %d events one by one", len(events))
         scored = []
         for event in events:
             try:
-                scored += await loop.run_in_executor(self.scorer_pool, score, self.scorer, [event])
+                scored += await loop.run_in_executor(self.scorer_pool, score, scorer, [event])
             except Exception as error:  # noqa: BLE001
                 dead.append(self._letter(origin[event.id], f"scorer failed: {type(error).__name__}: {error}"))
         return scored
+
+    async def _shadow_score(self, reviews: list[ScoredReview]) -> None:
+        """Score stored reviews with the shadow candidate too and store its answers (one attempt)."""
+        from stream.shadow import insert_shadow_scores
+
+        candidate = self.shadow.current() if self.shadow is not None else None
+        if candidate is None or not reviews or candidate.version == reviews[0].model_version:
+            return
+        loop = asyncio.get_running_loop()
+        verdicts = await loop.run_in_executor(self.scorer_pool, score, candidate, reviews)
+        await self.storage.run(insert_shadow_scores, self.storage, reviews, verdicts)
 
     async def _insert(self, insert: Callable[[Sequence[Any]], None], rows: Sequence[Any]) -> None:
         await self.storage.run(insert, rows)
@@ -189,16 +211,16 @@ class BatchHandler:
     async def _retry(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         return await retry_transient(what, call, self.settings.retry_max_delay_s)
 
-    def _in_background(self, work: Callable[[], Awaitable[None]]) -> None:
+    def _in_background(self, work: Callable[[], Awaitable[None]], what: str = "dead letters of drafts") -> None:
         if len(self._background) >= MAX_BACKGROUND_WRITES:
-            log.error("dead-letter writes are backing up; these stay on the dead-letter topic only")
+            log.error("background writes are backing up; %s are skipped (dead letters stay on their topic)", what)
             return
 
         async def once() -> None:
             try:
                 await work()
             except Exception as error:  # noqa: BLE001 - one attempt: the topic holds the letters
-                log.error("dead letters of drafts not stored (%s: %s)", type(error).__name__, error)
+                log.error("%s not stored (%s: %s)", what, type(error).__name__, error)
 
         task = asyncio.ensure_future(once())
         self._background.add(task)

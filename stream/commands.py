@@ -166,3 +166,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("import")(import_command)
     app.command("stats")(stats_command)
     bench.command("pipeline")(bench_pipeline_command)
+    from stream import models_commands
+
+    models_commands.register(app)
+    from stream import retrain_commands
+
+    retrain_commands.register(app)

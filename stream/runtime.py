@@ -54,6 +54,28 @@ def load_scorer(settings: Settings) -> Any:
         raise SetupError(f"{error}; set MODEL_DIR to a trained model (reviewpulse train ...)") from error
 
 
+def load_active_scorer(settings: Settings, storage: Storage) -> Any:
+    """The registry's active model (a promote survives restarts); MODEL_DIR if that cannot load."""
+    from inference.scorer import Scorer
+    from stream.registry import Registry
+
+    try:
+        record = Registry(storage, settings).active()
+    except Exception as error:  # noqa: BLE001 - MODEL_DIR itself is checked below
+        log.error("cannot read the model registry (%s); scoring with MODEL_DIR", error)
+        return load_scorer(settings)
+    if Path(record.path).resolve() == Path(settings.model_dir).resolve():
+        return load_scorer(settings)
+    try:
+        scorer = Scorer.load(record.path, device="cpu", threads=settings.scorer_threads)
+    except Exception as error:  # noqa: BLE001 - ArtefactError or worse: the shipped model still works
+        log.error("active model %s (%s) cannot be loaded (%s); scoring with MODEL_DIR %s instead",
+                  record.version, record.path, error, settings.model_dir)
+        return load_scorer(settings)
+    log.info("scoring with the registry's active model %s (%s)", record.version, record.path)
+    return scorer
+
+
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` readable by this user only (run.json holds the registry token)."""
     path.unlink(missing_ok=True)
@@ -202,7 +224,7 @@ def run_worker(settings: Settings, bootstrap: str) -> None:
     storage = open_storage(settings)
     try:
         migrate(storage)
-        worker = ReviewWorker(settings, bootstrap, storage, load_scorer(settings))
+        worker = ReviewWorker(settings, bootstrap, storage, load_active_scorer(settings, storage))
         run_faust(worker.app, log_level=settings.log_level)
     finally:
         storage.close()
@@ -225,7 +247,7 @@ def run_system(settings: Settings, host: str, port: int) -> None:
         settings = settings.model_copy(update={"registry_token": SecretStr(token)})
         storage = open_storage(settings)
         migrate(storage)
-        worker = ReviewWorker(settings, bootstrap, storage, load_scorer(settings))
+        worker = ReviewWorker(settings, bootstrap, storage, load_active_scorer(settings, storage))
         sock = listening_socket(host, port)
         web_host = f"[{host}]" if ":" in host else host
         run_info = {

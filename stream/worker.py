@@ -25,6 +25,7 @@ from typing import Any
 
 from reviewpulse.settings import Settings
 from stream.batches import BatchHandler, Incoming
+from stream.hotswap import ModelSlot, follow_control, scorer_loader
 from stream.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,12 @@ class ReviewWorker:
     def __init__(self, settings: Settings, bootstrap: str, storage: Storage, scorer: Any) -> None:
         self.settings = settings
         self.app = faust_app(settings, bootstrap)
+        self.bootstrap = bootstrap
+        self.storage = storage
         self.handler = BatchHandler(settings, storage, scorer, self._send)
+        if settings.shadow_scoring:
+            self.handler.shadow = ModelSlot(None, scorer_loader(settings), "shadow model")
+        self.app.task(self._follow_control)
         self._agent("score-reviews", settings.topic_raw, self.handler.handle_reviews, settings.batch_size)
         self._agent("score-drafts", settings.topic_drafts, self.handler.handle_drafts, settings.batch_size)
         self._agent("store-brands", settings.topic_brands, self.handler.handle_brands, 500, window_ms=1000)
@@ -114,6 +120,24 @@ class ReviewWorker:
     @property
     def scored_count(self) -> int:
         return self.handler.scored_count
+
+    @property
+    def models(self) -> ModelSlot:
+        """The model in use (and the one loading): see ``stream.hotswap``."""
+        return self.handler.models
+
+    async def _follow_control(self) -> None:
+        """Apply promote/rollback events for as long as the worker runs; reconnect after a failure."""
+        while True:
+            try:
+                await follow_control(self.settings, self.bootstrap, self.storage, self.handler.models,
+                                     self.handler.shadow)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - keep following; the registry is re-read on reconnect
+                log.error("following %s failed (%s: %s); retrying", self.settings.topic_control,
+                          type(error).__name__, error)
+                await asyncio.sleep(2.0)
 
     def _agent(self, name: str, topic: str, handle: Callable[[list[Incoming]], Awaitable[None]],
                size: int, window_ms: int | None = None) -> None:

@@ -1,0 +1,147 @@
+"""``reviewpulse models list | show | promote | rollback``: the model registry from the shell.
+
+They work with or without a running system (``stream.registry_client``: over HTTP to
+``reviewpulse run`` with the token from run.json, else straight to ClickHouse). promote
+and rollback publish to ``models.control``, so every running worker switches between two
+micro-batches without a restart.
+
+Gates: ``promote`` refuses a candidate whose record carries a failed gate verdict
+(``metrics["gates"]``, an ``inference.gates.Verdict.as_dict()`` that ``reviewpulse retrain``
+records) or none at all; ``--force`` promotes anyway and the history says so.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from reviewpulse.settings import Settings, get_settings
+from stream.registry import ModelRecord
+
+log = logging.getLogger(__name__)
+Opt = typer.Option
+DataDir = Annotated[Path | None, Opt("--data-dir", help="where run.json and chDB live (default: DATA_DIR, ./var)")]
+models_app = typer.Typer(help="The model registry: list, show, promote, roll back.", no_args_is_help=True)
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = get_settings()
+    return settings.model_copy(update={"data_dir": data_dir}) if data_dir else settings
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def _client(settings: Settings) -> Any:
+    from stream.registry_client import registry_client
+
+    try:
+        return registry_client(settings)
+    except RuntimeError as error:
+        _fail(str(error))
+
+
+def _headline(metrics: dict) -> str:
+    """Macro-F1 on the fixed validation set / in-domain hold-out, as far as the record has them."""
+    for key in ("fixed", "validation"):
+        value = metrics.get(key, {})
+        if isinstance(value, dict) and "macro_f1" in value:
+            return f"{float(value['macro_f1']):.4f}"
+    return "-"
+
+
+def gate_refusal(record: ModelRecord) -> list[str]:
+    """Why the gates refuse ``record`` (empty: it passed)."""
+    verdict = record.metrics.get("gates")
+    if not isinstance(verdict, dict):
+        return [f"no gate verdict recorded for {record.version} (reviewpulse retrain records one)"]
+    if verdict.get("passed"):
+        return []
+    return [str(reason) for reason in verdict.get("reasons", [])] or ["the gates refused it"]
+
+
+@models_app.command("list")
+def list_command(data_dir: DataDir = None, as_json: Annotated[bool, Opt("--json", help="print JSON")] = False) -> None:
+    """Every registered model, newest first; * marks the active one."""
+    with _client(_settings(data_dir)) as client:
+        records = client.list()
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in records]))
+        return
+    typer.echo(f"  {'version':<32} {'status':<9} {'created (UTC)':<16} {'rows':>7} {'val F1':>7} "
+               f"{'hold F1':>7}  parent")
+    for r in records:
+        mark = "*" if r.status == "active" else " "
+        typer.echo(f"{mark} {r.version:<32} {r.status:<9} {r.created_at:%Y-%m-%d %H:%M} {r.training_rows:>7} "
+                   f"{_headline(r.metrics):>7} {_headline({'fixed': r.holdout_metrics}):>7}  {r.parent_version}")
+
+
+@models_app.command("show")
+def show_command(version: str, data_dir: DataDir = None) -> None:
+    """Everything the registry knows about VERSION (JSON)."""
+    with _client(_settings(data_dir)) as client:
+        record = client.get(version)
+        if record is None:
+            known = ", ".join(r.version for r in client.list())
+            _fail(f"unknown model version {version!r}; known versions: {known}")
+    typer.echo(json.dumps(record.to_dict(), indent=2))
+
+
+@models_app.command("promote")
+def promote_command(
+    version: str,
+    force: Annotated[bool, Opt("--force", help="promote even if the gates refuse it (logged)")] = False,
+    by: Annotated[str, Opt(help="who promotes (history)")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Make VERSION the active model; every running worker switches to it between two batches."""
+    by = by or f"{getpass.getuser()} (cli)"
+    with _client(_settings(data_dir)) as client:
+        record = client.get(version)
+        if record is None:
+            known = ", ".join(r.version for r in client.list())
+            _fail(f"unknown model version {version!r}; known versions: {known}")
+        refusal = gate_refusal(record)
+        note = ""
+        if refusal and not force:
+            _fail("the gates refuse " + version + ":\n  " + "\n  ".join(refusal) + "\n--force promotes anyway", 1)
+        if refusal:
+            note = "forced past the gates: " + "; ".join(refusal)
+            log.warning("%s promoted with --force by %s: %s", version, by, note)
+        try:
+            active = client.promote(version, by, note)
+        except ValueError as error:
+            _fail(str(error))
+        _told(client)
+    typer.echo(f"active model: {active.version}" + (" (forced past the gates)" if note else ""))
+
+
+@models_app.command("rollback")
+def rollback_command(
+    by: Annotated[str, Opt(help="who rolls back (history)")] = "", data_dir: DataDir = None,
+) -> None:
+    """Return to the model that was active before the current one."""
+    with _client(_settings(data_dir)) as client:
+        try:
+            active = client.rollback(by or f"{getpass.getuser()} (cli)")
+        except ValueError as error:
+            _fail(str(error))
+        _told(client)
+    typer.echo(f"active model: {active.version}")
+
+
+def _told(client: Any) -> None:
+    if getattr(client, "publishes", True) is False:
+        typer.secho("note: no broker (KAFKA_BOOTSTRAP empty, no run.json): the registry changed; "
+                    "workers load the active model when they start", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
