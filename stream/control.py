@@ -47,13 +47,14 @@ def kafka_publisher(bootstrap: str, settings: Settings) -> Callable[[dict[str, A
     """A ``publish(event)`` that waits until the broker has the event (kafka-python, thread-safe)."""
     from kafka import KafkaProducer
 
-    producer: list[Any] = []
-
     def publish(event: dict[str, Any]) -> None:
-        if not producer:
-            producer.append(KafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="reviewpulse-control"))
         key, value = encode(event)
-        producer[0].send(settings.topic_control, key=key, value=value).get(timeout=settings.kafka_publish_timeout_s)
+        # One producer per event: promotes are rare, and no idle connection outlives the call.
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="reviewpulse-control")
+        try:
+            producer.send(settings.topic_control, key=key, value=value).get(timeout=settings.kafka_publish_timeout_s)
+        finally:
+            producer.close(timeout=5)
         log.info("published %s %s to %s", event["action"], event["version"], settings.topic_control)
 
     return publish

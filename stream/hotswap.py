@@ -62,7 +62,7 @@ class ModelSlot:
         with self._lock:
             if self._ready is not None and self._ready[0] == self._generation:
                 previous, self._scorer = self.version, self._ready[1]
-                log.warning("%s switched from %s to %s", self.name, previous or "none", self.version)
+                log.info("%s switched from %s to %s", self.name, previous or "none", self.version)
             self._ready = None
             return self._scorer
 
