@@ -116,6 +116,22 @@ class Settings(BaseSettings):
         50, ge=1, description="failed admin logins from all clients together per window"
     )
 
+    # learning loop
+    retrain_every_rows: int = Field(
+        0, ge=0, description="retrain in the background after this many new labelled rows; 0 = off"
+    )
+    auto_promote: bool = Field(False, description="promote an automatic candidate when it passes the gates")
+    retrain_check_interval_s: float = Field(300.0, gt=0, description="how often the running system counts new labels")
+    retrain_min_rows: int = Field(300, ge=1, description="fewest usable labelled rows `reviewpulse retrain` accepts")
+    retrain_max_rows: int = Field(50_000, ge=1, description="newest labelled rows a retrain reads, at most")
+    retrain_corpus: str = Field(
+        "", description="CSV to replay and draw the fixed validation set from; empty = the model's training.data"
+    )
+    admin_label_weight: float = Field(3.0, gt=0, description="how many stars-labelled rows one admin label counts as")
+    gate_overall_margin: float = Field(0.01, ge=0, description="fixed-set macro-F1 a candidate may lose overall")
+    gate_domain_margin: float = Field(0.03, ge=0, description="fixed-set macro-F1 a candidate may lose on one source")
+    gate_min_gain: float = Field(0.0, ge=0, description="hold-out macro-F1 a candidate must gain (strictly more)")
+
     # Grafana
     grafana_url: str = ""
     grafana_token: SecretStr = SecretStr("")

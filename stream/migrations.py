@@ -84,6 +84,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             scored_at DateTime64(3, 'UTC')
         ) ENGINE = ReplacingMergeTree(scored_at) ORDER BY (model_version, id)""",
     ]),
+    # Labels an admin set in the label queue (web/labels.py); the latest per review wins and
+    # weighs more than stars in the next retrain (stream/labelled.py).
+    (5, "admin labels", [
+        """CREATE TABLE IF NOT EXISTS review_labels (
+            id String, label LowCardinality(String), labelled_by String,
+            model_version LowCardinality(String), labelled_at DateTime64(3, 'UTC')
+        ) ENGINE = ReplacingMergeTree(labelled_at) ORDER BY id""",
+    ]),
 ]
 
 

@@ -29,7 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from dashboards import LivePusher, live_enabled
 from reviewpulse.settings import Settings
-from web import admin, api, models_api, pages
+from web import admin, api, labels, models_api, pages, quality, training_api
 from web.brands import seed_brands
 from web.client_meta import ip_hash_key
 from web.filters import BadInput
@@ -59,6 +59,10 @@ def _routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/admin/login", admin.login, methods=["POST"]),
         Route("/admin/logout", admin.logout, methods=["POST"]),
         Route("/admin/reviews.csv", admin.export_csv),
+        Route("/admin/labels", labels.label_queue_page, methods=["GET"]),
+        Route("/admin/labels", labels.set_label_action, methods=["POST"]),
+        Route("/admin/models", quality.model_quality_page),
+        Route("/api/training/rows", training_api.training_rows),
         Route("/api/predict", api.predict, methods=["POST"]),
         Route("/api/review", api.submit_review, methods=["POST"]),
         Route("/api/reviews", api.reviews),

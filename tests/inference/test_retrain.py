@@ -1,0 +1,107 @@
+"""Retraining and gates with a small real char-CNN (input length 256) and seeded labelled rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference.data import star_to_class
+from inference.gates import FIXED_SET_FILE, EvalSet, GateRules, fixed_validation_set, judge, measure
+from inference.retrain import LabelledRow, RetrainError, RetrainOptions, build_candidate, clean_rows
+from inference.scorer import Scorer
+from tests.inference.retrain_data import labelled, small_model, write_corpus
+
+FAST = RetrainOptions(epochs=6, min_rows=50, word_buckets=1 << 12, word_dim=16, progress=False)
+
+
+def true_class_probability(model_dir: Path, rows: list[LabelledRow]) -> float:
+    probs = Scorer.load(model_dir, device="cpu").probabilities([r.text for r in rows])
+    return float(np.mean([p[star_to_class(r.rating)] for p, r in zip(probs, rows, strict=True)]))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("corpus") / "corpus.csv", 400, seed=3)
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> Path:
+    return small_model(tmp_path_factory.mktemp("base"), corpus, rows=400)
+
+
+def test_clean_rows_counts_what_it_skips() -> None:
+    rows = [LabelledRow("fine", 3, "a"), LabelledRow("bad", 1, "a"), LabelledRow("   ", 5, "a"),
+            LabelledRow("x", 0, "a"), LabelledRow("y", 6, "a"), LabelledRow("z", True, "a"),  # type: ignore[arg-type]
+            LabelledRow("only good", 5, "b"), LabelledRow("also good", 4, "b")]
+    kept, skipped = clean_rows(rows)
+    assert [r.text for r in kept] == ["fine", "bad"]
+    assert skipped["by_reason"] == {"empty text": 1, "rating outside 1-5": 3, "source with only one class": 2}
+    assert skipped["rows"] == 6 and skipped["single_class_sources"] == ["b"]
+
+
+def test_too_few_rows_are_refused_with_the_fix(tmp_path: Path, base_model: Path) -> None:
+    rows = labelled(40, seed=1) + [LabelledRow("", 5, "airline_site")]
+    with pytest.raises(RetrainError, match=r"only 40 usable labelled rows .* below --min-rows 50"):
+        build_candidate(base_model, rows, tmp_path / "c", "small-r1", FAST, None, "no replay")
+
+
+def test_retrain_moves_predictions_toward_the_stars(tmp_path: Path, base_model: Path, corpus: Path) -> None:
+    rows = labelled(300, seed=11)
+    replay = labelled(200, seed=12, source="hotels")
+    candidate = build_candidate(base_model, rows, tmp_path / "small-r1", "small-r1", FAST, replay, "test replay")
+    assert Scorer.load(candidate.path, device="cpu").version == "small-r1"
+    assert candidate.replay == {"rows": 200, "note": "test replay"}
+    assert candidate.training_rows == 300 - len(candidate.holdout) + 200
+    before = true_class_probability(base_model, rows)
+    after = true_class_probability(candidate.path, rows)
+    assert after > before + 0.2, (before, after)
+    held = candidate.holdout
+    assert held and all(r.source == "airline_site" for r in held)
+    # the hold-out was never trained on, and the candidate beats its parent there too
+    evaluation = EvalSet([r.text for r in held], [star_to_class(r.rating) for r in held], [r.source for r in held])
+    assert measure(Scorer.load(candidate.path, device="cpu"), evaluation)["macro_f1"] > \
+        measure(Scorer.load(base_model, device="cpu"), evaluation)["macro_f1"]
+    assert (candidate.path / "holdout.csv").is_file()
+
+
+def test_a_worse_candidate_is_refused_with_the_reason(tmp_path: Path, base_model: Path, corpus: Path) -> None:
+    good = build_candidate(base_model, labelled(300, seed=21), tmp_path / "good", "small-good", FAST,
+                           None, "none")
+    # stars flipped (1 <-> 5): better on its own (flipped) hold-out, worse on the fixed validation set
+    worse = build_candidate(good.path, labelled(300, seed=22, flip=True), tmp_path / "worse", "small-worse",
+                            FAST, None, "none")
+    from inference.artefact import read_card
+
+    fixed = fixed_validation_set(tmp_path / FIXED_SET_FILE, read_card(base_model), str(corpus), per_source=100)
+    assert (tmp_path / FIXED_SET_FILE).is_file() and len(fixed.texts) > 50
+    held = worse.holdout
+    holdout = EvalSet([r.text for r in held], [star_to_class(r.rating) for r in held], [r.source for r in held])
+    scores = {}
+    for name, path in (("good", good.path), ("worse", worse.path)):
+        scorer = Scorer.load(path, device="cpu")
+        scores[name] = {"fixed": measure(scorer, fixed), "holdout": measure(scorer, holdout)}
+    verdict = judge(scores["worse"], scores["good"], GateRules())
+    assert not verdict.passed
+    assert any(reason.startswith("fixed validation set") and "may fall by at most 0.01" in reason
+               for reason in verdict.reasons), verdict.reasons
+    same = judge(scores["good"], scores["good"], GateRules())  # as good is not better
+    assert not same.passed and [r.split(":")[0] for r in same.reasons] == ["in-domain hold-out"]
+
+
+def test_judge_reasons() -> None:
+    def figures(f1: float, per_source: dict[str, float], hold: float) -> dict:
+        return {"fixed": {"n": 500, "macro_f1": f1, "per_source": {s: {"n": 100, "macro_f1": v}
+                                                                  for s, v in per_source.items()}},
+                "holdout": {"n": 200, "macro_f1": hold}}
+
+    active = figures(0.70, {"yelp": 0.70, "apps": 0.60}, 0.55)
+    assert judge(figures(0.70, {"yelp": 0.69, "apps": 0.62}, 0.60), active, GateRules()).passed
+    verdict = judge(figures(0.695, {"yelp": 0.60, "apps": 0.62}, 0.60), active, GateRules())
+    assert not verdict.passed
+    assert verdict.reasons == ["fixed validation set, yelp: macro-F1 0.6000 vs active 0.7000 "
+                               "(a domain may fall by at most 0.03)"]
+    verdict = judge(figures(0.70, {"yelp": 0.70}, 0.55), active, GateRules())
+    assert verdict.reasons == ["in-domain hold-out: macro-F1 0.5500 vs active 0.5500 (must rise by more than 0.0)"]
+    assert "no fixed validation set" in judge({"holdout": {"n": 1, "macro_f1": 1}}, active, GateRules()).reasons[0]

@@ -1,0 +1,43 @@
+"""``/admin/models``: model quality — acceptance per version over time, hold-out macro-F1, promotions.
+
+Admin-only. Figures come from ``stream.model_quality`` (stored reviews) and the model
+registry (``stream.registry``: every version with its metrics, and the promotion history).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from stream.model_quality import acceptance_by_version, acceptance_totals
+from web.admin import _logged_in, _login_redirect
+
+
+async def model_quality_page(request: Request) -> Response:
+    if not _logged_in(request):
+        return _login_redirect(request)
+    state = request.app.state
+    storage = state.storage
+
+    def load() -> dict:
+        from web.models_api import _registry
+
+        registry = _registry(request)
+        totals = acceptance_totals(storage)
+        models = []
+        for record in registry.list():
+            models.append({
+                "version": record.version, "status": record.status, "parent": record.parent_version,
+                "created_at": record.created_at.isoformat()[:19] if record.created_at else "",
+                "training_rows": record.training_rows, "sources": record.sources,
+                "holdout_f1": record.holdout_metrics.get("macro_f1"),
+                "holdout_active_f1": (record.holdout_metrics.get("active") or {}).get("macro_f1"),
+                "fixed_f1": record.metrics.get("macro_f1"),
+                "gates": (record.metrics.get("gates") or {}).get("passed"),
+                "acceptance": totals.get(record.version, {}).get("acceptance_rate"),
+                "rated": totals.get(record.version, {}).get("rated", 0), "note": record.note,
+            })
+        return {"models": models, "history": registry.history(), "daily": acceptance_by_version(storage)}
+
+    context = await storage.run(load)
+    return state.templates.TemplateResponse(request, "quality.html", context)

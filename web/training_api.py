@@ -1,0 +1,35 @@
+"""``GET /api/training/rows``: labelled reviews for ``reviewpulse retrain`` while ``run`` holds chDB.
+
+Not public (it returns every labelled review's text): the same ``Authorization: Bearer
+<registry_token>`` as ``/api/models`` (run.json), or an admin session. Parameters:
+``source`` (repeatable), ``since`` (ISO date or datetime, UTC; stored since), ``limit``
+(at most ``RETRAIN_MAX_ROWS``). Answers ``{"rows": [{text, rating, source, weight, admin}]}``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from stream.labelled import labelled_rows
+from web.api import error_response
+from web.filters import BadInput, parse_datetime
+from web.models_api import _authorised, _unauthorised
+
+
+async def training_rows(request: Request) -> JSONResponse:
+    if not _authorised(request):
+        return _unauthorised()
+    settings = request.app.state.settings
+    params = request.query_params
+    since = parse_datetime("since", params["since"]) if params.get("since") else None
+    try:
+        limit = min(int(params.get("limit") or settings.retrain_max_rows), settings.retrain_max_rows)
+    except ValueError:
+        raise BadInput("limit", "must be a whole number") from None
+    if limit < 1:
+        return error_response(422, "limit must be at least 1", "limit")
+    storage = request.app.state.storage
+    rows = await storage.run(labelled_rows, storage, params.getlist("source") or None, since, limit,
+                             settings.admin_label_weight)
+    return JSONResponse({"rows": rows})
