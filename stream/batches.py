@@ -165,8 +165,8 @@ class BatchHandler:
         if candidate is None or not reviews or candidate.version == reviews[0].model_version:
             return
         loop = asyncio.get_running_loop()
-        verdicts = await loop.run_in_executor(self.scorer_pool, score, candidate, reviews)
-        await self.storage.run(insert_shadow_scores, self.storage, reviews, verdicts)
+        verdicts = await loop.run_in_executor(self.scorer_pool, candidate.score, [r.text for r in reviews])
+        await self.storage.run(insert_shadow_scores, self.storage, reviews, verdicts, candidate.version)
 
     async def _insert(self, insert: Callable[[Sequence[Any]], None], rows: Sequence[Any]) -> None:
         await self.storage.run(insert, rows)

@@ -17,20 +17,22 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from stream.events import ScoredReview
+from stream.events import ScoredReview, utc_now
 from stream.storage import _three_probs
 
 SHADOW_COLUMNS = ("id", "model_version", "active_version", "p_bad", "p_avg", "p_good", "score", "label",
                   "active_label", "source", "rating", "scored_at")
 
 
-def insert_shadow_scores(storage: Any, reviews: Sequence[ScoredReview], shadow: Sequence[ScoredReview]) -> None:
-    """Rows of ``shadow_scores``: ``shadow[i]`` is the candidate's verdict on ``reviews[i]``."""
+def insert_shadow_scores(storage: Any, reviews: Sequence[ScoredReview], verdicts: Sequence[Any],
+                         version: str) -> None:
+    """Rows of ``shadow_scores``: ``verdicts[i]`` (an ``inference.scorer.Sentiment``) is ``version``'s on ``reviews[i]``."""
+    scored_at = utc_now().astimezone(UTC)
     rows = []
-    for review, verdict in zip(reviews, shadow, strict=True):
+    for review, verdict in zip(reviews, verdicts, strict=True):
         p_bad, p_avg, p_good = _three_probs(verdict.probs)
-        rows.append([review.id, verdict.model_version, review.model_version, p_bad, p_avg, p_good, verdict.score,
-                     verdict.label, review.label, review.source, review.rating, verdict.scored_at.astimezone(UTC)])
+        rows.append([review.id, version, review.model_version, p_bad, p_avg, p_good, min(max(verdict.score, 0.0), 1.0),
+                     verdict.label, review.label, review.source, review.rating, scored_at])
     if rows:
         storage.client.insert("shadow_scores", rows, column_names=SHADOW_COLUMNS)
 
