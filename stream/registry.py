@@ -120,20 +120,24 @@ class Registry:
     def shipped(self) -> ModelRecord:
         """The MODEL_DIR entry, registered on first use (active while nothing else was promoted)."""
         if self._shipped_version is None:
-            from inference.artefact import read_card
-
-            card = read_card(self.settings.model_dir)
-            if self.get(check_version(card.version)) is None:
-                self._write(ModelRecord(
-                    version=card.version, path=str(Path(self.settings.model_dir).resolve()),
-                    status="active" if not self._stack() else "retired", created_at=_parse_time(card.created_at),
-                    training_rows=int(card.training.get("rows", 0) or 0), data_hash=card.data_sha256,
-                    metrics=dict(card.metrics), note="shipped model (MODEL_DIR, read-only)",
-                ))
-            self._shipped_version = card.version
+            record = self._shipped_record()
+            if self.get(record.version) is None:
+                self._write(record)
+            self._shipped_version = record.version
         record = self.get(self._shipped_version)
         assert record is not None
         return record
+
+    def _shipped_record(self) -> ModelRecord:
+        from inference.artefact import read_card
+
+        card = read_card(self.settings.model_dir)
+        return ModelRecord(
+            version=check_version(card.version), path=str(Path(self.settings.model_dir).resolve()),
+            status="active" if not self._stack() else "retired", created_at=_parse_time(card.created_at),
+            training_rows=int(card.training.get("rows", 0) or 0), data_hash=card.data_sha256,
+            metrics=dict(card.metrics), note="shipped model (MODEL_DIR, read-only)",
+        )
 
     def get(self, version: str) -> ModelRecord | None:
         rows = self.storage.query(
@@ -148,10 +152,17 @@ class Registry:
         return [_record(row) for row in rows]
 
     def active(self) -> ModelRecord:
-        """The model workers should score with: top of the promotion stack, else the shipped one."""
+        """The model workers should score with: top of the promotion stack, else the shipped one.
+
+        Reads only (a worker's ClickHouse user may not write ``models``): the shipped model is
+        described from MODEL_DIR when it is not registered yet.
+        """
         stack = self._stack()
         record = self.get(stack[-1]) if stack else None
-        return record or self.shipped()
+        if record is None:
+            shipped = self._shipped_record()
+            record = self.get(shipped.version) or shipped
+        return record
 
     def history(self) -> list[dict[str, Any]]:
         """Promotions and rollbacks, newest first: ``at, action, version, previous_version, by, note``."""

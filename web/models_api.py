@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from clickhouse_connect.driver.exceptions import DatabaseError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -70,6 +71,9 @@ async def _answer(request: Request, call: Any, *args: Any, status: int = 200) ->
         result = await request.app.state.storage.run(call(registry), *args)
     except ValueError as error:
         return error_response(404 if "unknown model version" in str(error) else 400, str(error))
+    except DatabaseError as error:  # e.g. the scaled-out web user may only read
+        return error_response(503, f"ClickHouse refused the registry change ({str(error)[:300]}); in the "
+                                   "scaled-out deployment run `reviewpulse models` with the owner's CLICKHOUSE_URL")
     return JSONResponse(result, status_code=status)
 
 

@@ -111,7 +111,9 @@ def test_worker_is_insert_only_and_may_insert_what_it_writes(users: dict[str, ET
     worker = grants(users["reviewpulse_worker"])
     inserts = {g.split(" ON reviewpulse.")[1] for g in worker if g.startswith("INSERT ON reviewpulse.")}
     assert called_inserts("stream") <= inserts
-    assert worker - STARTUP_CHECK_GRANTS == {f"INSERT ON reviewpulse.{table}" for table in inserts}
+    # ...and reads the model registry: which model is active (stream/hotswap.py).
+    registry_reads = {"SELECT ON reviewpulse.models", "SELECT ON reviewpulse.model_promotions"}
+    assert worker - STARTUP_CHECK_GRANTS == {f"INSERT ON reviewpulse.{table}" for table in inserts} | registry_reads
     assert "SELECT ON reviewpulse.*" not in worker
 
 
