@@ -120,7 +120,9 @@ def test_worker_is_insert_only_and_may_insert_what_it_writes(users: dict[str, ET
 def test_web_reads_and_inserts_only_the_catalogue(users: dict[str, ET.Element]) -> None:
     web = grants(users["reviewpulse_web"])
     assert called_inserts("web") == {"brands"}
-    assert web - STARTUP_CHECK_GRANTS == {"SELECT ON reviewpulse.*", "INSERT ON reviewpulse.brands"}
+    # the admin label queue (web/labels.py -> stream/label_queue.set_label) stores admin labels
+    assert web - STARTUP_CHECK_GRANTS == {"SELECT ON reviewpulse.*", "INSERT ON reviewpulse.brands",
+                                          "INSERT ON reviewpulse.review_labels"}
 
 
 def test_granted_tables_are_tables_the_migrations_create(users: dict[str, ET.Element]) -> None:
