@@ -50,6 +50,8 @@ def _client(settings: Settings) -> Any:
 
 def _headline(metrics: dict) -> str:
     """Macro-F1 on the fixed validation set / in-domain hold-out, as far as the record has them."""
+    if isinstance(metrics.get("macro_f1"), int | float):
+        return f"{float(metrics['macro_f1']):.4f}"
     for key in ("fixed", "validation"):
         value = metrics.get(key, {})
         if isinstance(value, dict) and "macro_f1" in value:
@@ -57,14 +59,17 @@ def _headline(metrics: dict) -> str:
     return "-"
 
 
-def gate_refusal(record: ModelRecord) -> list[str]:
-    """Why the gates refuse ``record`` (empty: it passed)."""
+def gate_refusal(record: ModelRecord, active: ModelRecord) -> list[str]:
+    """Why the gates refuse ``record`` (empty: it passed, against the model active now)."""
     verdict = record.metrics.get("gates")
     if not isinstance(verdict, dict):
         return [f"no gate verdict recorded for {record.version} (reviewpulse retrain records one)"]
-    if verdict.get("passed"):
-        return []
-    return [str(reason) for reason in verdict.get("reasons", [])] or ["the gates refused it"]
+    if not verdict.get("passed"):
+        return [str(reason) for reason in verdict.get("reasons", [])] or ["the gates refused it"]
+    judged_against = (record.metrics.get("active") or {}).get("version")
+    if judged_against and judged_against != active.version:
+        return [f"judged against {judged_against}, but {active.version} is active now; retrain to judge again"]
+    return []
 
 
 @models_app.command("list")
@@ -108,7 +113,7 @@ def promote_command(
         if record is None:
             known = ", ".join(r.version for r in client.list())
             _fail(f"unknown model version {version!r}; known versions: {known}")
-        refusal = gate_refusal(record)
+        refusal = gate_refusal(record, client.active())
         note = ""
         if refusal and not force:
             _fail("the gates refuse " + version + ":\n  " + "\n  ".join(refusal) + "\n--force promotes anyway", 1)
