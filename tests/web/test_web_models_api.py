@@ -60,3 +60,22 @@ def test_an_admin_session_may_use_the_registry_and_bad_records_answer_400(make_c
     refused = client.post("/api/models", json={"version": "x-1", "path": str(tmp_path)})
     assert refused.status_code == 400 and "model.json: missing" in refused.json()["error"]
     assert client.post("/api/models", json={"path": "no version"}).status_code == 400
+
+
+def test_the_admin_table_shows_which_model_scored_each_review(client: Any, storage: Any) -> None:
+    from datetime import UTC, datetime
+
+    from stream.events import Kind, ScoredReview
+
+    brand, now = f"Models-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
+    storage.insert_reviews([
+        ScoredReview(kind=Kind.review, text=f"scored by {version}", brand=brand, rating=4, source="web",
+                     probs=[0.1, 0.2, 0.7], score=0.8, label="good", suggested_rating=5, model_version=version,
+                     ts=now, scored_at=now)
+        for version in ("charcnn-before-swap", "charcnn-after-swap")
+    ])
+    login(client)
+    page = client.get("/admin", params={"brand": brand}).text
+    assert "<th>model</th>" in page
+    assert page.count('class="nowrap model-version">charcnn-') == 2
+    assert "charcnn-before-swap" in page and "charcnn-after-swap" in page
