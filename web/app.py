@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from dashboards import LivePusher, live_enabled
 from reviewpulse.settings import Settings
+from stream.autoretrain import AutoRetrainer
 from web import admin, api, labels, models_api, pages, quality, training_api
 from web.brands import seed_brands
 from web.client_meta import ip_hash_key
@@ -143,11 +144,15 @@ def create_app(settings: Settings, raw_storage: Any) -> Starlette:
             await bridge.stop()
             raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {error}") from error
         push_task = asyncio.create_task(pusher.run()) if pusher else None
+        retrain_task = asyncio.create_task(AutoRetrainer(settings, raw_storage).run()) \
+            if settings.retrain_every_rows else None
         try:
             yield
         finally:
             if push_task:
                 push_task.cancel()
+            if retrain_task:
+                retrain_task.cancel()
             await bridge.stop()
 
     session_secret = _secret(settings.session_secret.get_secret_value(), "SESSION_SECRET")
