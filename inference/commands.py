@@ -98,16 +98,17 @@ def evaluate_command(
     text_column: str = "text",
     label_column: str = "rating",
     baseline: Annotated[bool, Opt(help="also train and score a TF-IDF + logistic-regression baseline")] = True,
+    gate_texts: Annotated[int, Opt(min=0, help="rows the bf16-vs-fp32 precision gate scores (0 = skip)")] = 1000,
     as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Accuracy, macro-F1, per-class report and confusion matrix on a labelled CSV."""
+    """Accuracy, macro-F1, per-class report, confusion matrix and the precision gate on a labelled CSV."""
     from inference.artefact import ArtefactError
     from inference.data import DataError
     from inference.evaluate import evaluate, format_report
 
     try:
         report = evaluate(model or get_settings().model_dir, data, text_column, label_column, baseline,
-                          progress=not as_json)
+                          progress=not as_json, gate_texts=gate_texts)
     except (DataError, ArtefactError) as error:
         _fail(str(error))
     typer.echo(json.dumps(report) if as_json else format_report(report))
@@ -133,13 +134,22 @@ def score_command(
 
 def bench_scorer_command(
     model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
-    seconds: Annotated[float, Opt(help="time per configuration")] = 3.0,
+    data: Annotated[Path | None, Opt(help="CSV of your texts (default: the training file, else generated)")] = None,
+    text_column: Annotated[str, Opt(help="column of --data holding the text")] = "text",
+    sample: Annotated[int, Opt(min=1, help="texts drawn (seeded) from --data")] = 3000,
+    subset: Annotated[int, Opt(min=1, help="texts of the sample the slow paths (per-request, bf16) score")] = 300,
+    repeats: Annotated[int, Opt(min=1, help="passes per configuration; the median is reported")] = 3,
+    seed: int = 7,
     as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Reviews/s at batch 1, 8, 32, 128 vs the original per-request path, same run."""
-    from inference.bench import format_table, run_scorer_bench
+    """Reviews/s of score(texts) on real-length texts, fp32 and bf16, vs the per-request path, same run."""
+    from inference.bench import BenchDataError, format_table, run_scorer_bench
 
-    result = run_scorer_bench(model or get_settings().model_dir, seconds=seconds, progress=not as_json)
+    try:
+        result = run_scorer_bench(model or get_settings().model_dir, data, text_column, sample, subset, repeats,
+                                  seed, progress=not as_json)
+    except BenchDataError as error:
+        _fail(str(error))
     typer.echo(json.dumps(result) if as_json else format_table(result))
 
 

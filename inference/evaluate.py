@@ -14,6 +14,7 @@ import numpy as np
 
 from inference.data import read_labelled_csv
 from inference.metrics import classification_report
+from inference.precision import CANDIDATES, GATE_TEXTS, precision_gate
 from inference.scorer import Scorer
 
 #: Texts handed to the scorer at a time: only for the progress bar; the scorer sorts and slices each block.
@@ -67,8 +68,13 @@ def evaluate(
     label_column: str = "rating",
     baseline: bool = True,
     progress: bool = True,
+    gate_texts: int = GATE_TEXTS,
 ) -> dict:
-    """Report for the model (and the baseline) on a labelled CSV grouped like the model's classes."""
+    """Report for the model (and the baseline) on a labelled CSV grouped like the model's classes.
+
+    Also runs the precision gate (bf16 against fp32) on a seeded sample of
+    ``gate_texts`` rows (0 = skip), next to what ``model.json`` recorded.
+    """
     scorer = Scorer.load(model_dir)
     classes = scorer.classes
     reviews = read_labelled_csv(
@@ -78,6 +84,9 @@ def evaluate(
     report = classification_report(reviews.labels, model_predictions(scorer, reviews.texts, progress), classes)
     report["model"] = {"dir": str(model_dir), "version": scorer.version}
     report["data"] = str(data)
+    report["precision"] = {"used": scorer.precision, "recorded": scorer.card.precision}
+    if gate_texts:
+        report["precision"]["gate"] = precision_gate(scorer, reviews.texts, reviews.labels, gate_texts)
     if baseline:
         result = baseline_predictions(scorer, reviews.texts)
         if result is not None:
@@ -96,6 +105,7 @@ def format_report(report: dict) -> str:
     if "baseline" in report:
         base = report["baseline"]
         lines.append(f"  baseline tfidf+logreg: accuracy {base['accuracy']:.4f}   macro-F1 {base['macro_f1']:.4f}")
+    lines.extend(_precision_lines(report.get("precision", {})))
     lines.append(f"  {'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for name, row in report["per_class"].items():
         lines.append(f"  {name:<10}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1']:>10.4f}{row['support']:>10}")
@@ -103,3 +113,20 @@ def format_report(report: dict) -> str:
     for name, row in zip(report["classes"], report["confusion"], strict=True):
         lines.append(f"  {name:<10}" + "".join(f"{v:>8}" for v in row))
     return "\n".join(lines)
+
+
+def _precision_lines(precision: dict) -> list[str]:
+    if not precision:
+        return []
+    lines = [f"  scored in {precision['used']} (SCORER_PRECISION)"]
+    for source in ("gate", "recorded"):
+        gate = precision.get(source) or {}
+        for name in CANDIDATES:
+            if "label_agreement" in gate.get(name, {}):
+                row = gate[name]
+                lines.append(
+                    f"  {name} gate ({'this file' if source == 'gate' else 'model.json'}, {gate['texts']} texts): "
+                    f"labels agree {row['label_agreement']:.2%}, macro-F1 {row['macro_f1']:.4f} vs fp32 "
+                    f"{gate['fp32_macro_f1']:.4f} -> {'passed' if row['passed'] else 'failed'}"
+                )
+    return lines

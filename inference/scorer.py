@@ -68,15 +68,20 @@ class Scorer:
 
     @classmethod
     def load(
-        cls, directory: str | Path, device: str | None = None, threads: int = 0, precision: str = "auto"
+        cls, directory: str | Path, device: str | None = None, threads: int = 0, precision: str | None = None
     ) -> Scorer:
         """Load an artefact directory; CUDA when present unless ``device`` says otherwise.
 
         ``precision``: ``auto`` (bf16 only where the model card's precision gate passed
-        and the hardware runs bf16 natively, else fp32), ``fp32`` or ``bf16``.
+        and the hardware runs bf16 natively, else fp32), ``fp32`` or ``bf16``; None
+        reads the ``SCORER_PRECISION`` setting (default ``auto``).
         """
         if threads > 0:
             torch.set_num_threads(threads)
+        if precision is None:
+            from reviewpulse.settings import get_settings
+
+            precision = get_settings().scorer_precision
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model, card, alphabet = load_artefact(directory, device)
         return cls(model, card, alphabet, device, precision)

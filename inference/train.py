@@ -33,6 +33,7 @@ from inference.corpus import Corpus, load_corpus
 from inference.hardware import autocast_dtype
 from inference.metrics import classification_report
 from inference.model import CharCNN
+from inference.precision import record_precision_gate
 
 log = logging.getLogger(__name__)
 POOL_BATCHES = 50
@@ -286,6 +287,8 @@ def _end_epoch(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dic
                                 "fitted_on": "validation split, classes balanced",
                                 **calibration_report(log_probs, labels, bias, list(corpus.reviews.classes))}
         save_artefact(model, card, directory, half=options.half)
+    if state["epoch"] == options.epochs or state["epoch"] - state["best_epoch"] >= options.patience:  # last epoch
+        record_precision_gate(directory, [corpus.reviews.texts[i] for i in rows], labels)  # bf16 gate, model.json
     (directory / "metrics.json").write_text(
         json.dumps({"best_epoch": state["best_epoch"], "epochs": state["history"]}, indent=2) + "\n",
         encoding="utf-8")
