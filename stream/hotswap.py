@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 Loader = Callable[[str], Any]
 #: Class counts the ``reviews`` table can store ([bad, good] or [bad, average, good]).
 STORABLE_CLASSES = (2, 3)
+#: Nice value of the loader thread: it runs when the scorer leaves a core idle.
+LOADER_NICENESS = 19
 
 
 class ModelSlot:
@@ -88,6 +91,7 @@ class ModelSlot:
             self._ready = (self._generation, None)
 
     def _load_until_settled(self) -> None:
+        lower_thread_priority()
         while True:
             with self._lock:
                 wanted, self._wanted = self._wanted, None
@@ -118,6 +122,19 @@ class ModelSlot:
             raise ArtefactError(f"{path}: {len(scorer.classes)} classes; the reviews table stores 2 or 3")
         scorer.score(["warm up the new model before it takes over"])
         return scorer
+
+
+def lower_thread_priority(niceness: int = LOADER_NICENESS) -> None:
+    """Make the calling thread (and the torch/OpenMP threads it starts) yield the CPU to scoring.
+
+    Loading a model is seconds of torch work (the padding-tail caches are computed at load);
+    at normal priority it takes half of a 2-core machine from the scorer, and typing latency
+    with it. Linux gives each thread its own nice value, inherited by the threads it creates.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError) as error:  # not Linux, or not allowed: load at normal priority
+        log.debug("model loader keeps normal priority (%s)", error)
 
 
 def scorer_loader(settings: Settings) -> Loader:
