@@ -106,6 +106,33 @@ for _path in ("/api/predict", "/api/review", "/api/reviews"):
 SPEC["paths"]["/api/review"]["post"]["responses"]["415"] = _json(_ERROR, "the body must be application/json")
 SPEC["paths"]["/api/reviews"]["get"]["responses"]["503"] = _json(_ERROR, "the query went over a ClickHouse limit")
 
+# The model registry (web/models_api.py): bearer REGISTRY_TOKEN (run.json) or an admin session.
+_TOKEN = {"401": _json(_ERROR, "no registry token (run.json's registry_token) and no admin session")}
+_RECORD = {"type": "object", "description": "a stream.registry.ModelRecord"}
+SPEC["paths"].update({
+    "/api/models": {
+        "get": {"summary": "Registered models, the active one, the promotion history",
+                "responses": {"200": _json({"type": "object"}, "models, active, history"), **_TOKEN}},
+        "post": {"summary": "Register a candidate", "requestBody": {"content": {"application/json": {
+                 "schema": _RECORD}}}, "responses": {"201": _json(_RECORD, "registered"),
+                 "400": _json(_ERROR, "not a model artefact or a bad record"), **_TOKEN}},
+    },
+    "/api/models/{version}": {"get": {
+        "summary": "One model", "parameters": [{"name": "version", "in": "path", "required": True,
+                                                "schema": {"type": "string"}}],
+        "responses": {"200": _json(_RECORD, "the record"), "404": _json(_ERROR, "unknown"), **_TOKEN}}},
+    "/api/models/promote": {"post": {
+        "summary": "Make a version active; every worker switches between two batches",
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+            "version": {"type": "string"}, "by": {"type": "string"}, "note": {"type": "string"}}}}}},
+        "responses": {"200": _json(_RECORD, "now active"), "404": _json(_ERROR, "unknown; lists the known ones"),
+                      **_TOKEN}}},
+    "/api/models/rollback": {"post": {
+        "summary": "Back to the model active before the current one",
+        "responses": {"200": _json(_RECORD, "now active"), "400": _json(_ERROR, "nothing to roll back to"),
+                      **_TOKEN}}},
+})
+
 
 async def openapi_json(request: Request) -> JSONResponse:
     return JSONResponse(SPEC)
