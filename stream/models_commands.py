@@ -122,7 +122,7 @@ def promote_command(
             log.warning("%s promoted with --force by %s: %s", version, by, note)
         try:
             active = client.promote(version, by, note)
-        except ValueError as error:
+        except (ValueError, RuntimeError) as error:  # RuntimeError: ControlNotPublished, RegistryUnavailable
             _fail(str(error))
         _told(client)
     typer.echo(f"active model: {active.version}" + (" (forced past the gates)" if note else ""))
@@ -136,7 +136,7 @@ def rollback_command(
     with _client(_settings(data_dir)) as client:
         try:
             active = client.rollback(by or f"{getpass.getuser()} (cli)")
-        except ValueError as error:
+        except (ValueError, RuntimeError) as error:
             _fail(str(error))
         _told(client)
     typer.echo(f"active model: {active.version}")

@@ -14,12 +14,15 @@ as it is (async code: ``await storage.run(registry.promote, ...)``). Processes t
 open the storage (chDB: one process per data directory) use
 ``stream.registry_client.registry_client(settings)``, which has the same methods.
 ``promote`` and ``rollback`` call ``publish(event)`` (see ``stream.control``) so workers
-switch models; without ``publish`` only the table changes.
+switch models; without ``publish`` only the table changes. When publishing fails the
+table has changed anyway and :class:`ControlNotPublished` says so; promoting the active
+version again re-publishes it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,6 +32,8 @@ from typing import Any
 
 from reviewpulse.settings import Settings
 from stream.storage import Storage
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("candidate", "active", "retired")
 #: Versions become directory names and topic payloads: letters, digits, ``._-``, at most 128.
@@ -103,6 +108,10 @@ def check_artefact(path: str | Path) -> str:
     from inference.artefact import read_card
 
     return read_card(path).version
+
+
+class ControlNotPublished(RuntimeError):
+    """The registry changed, but the control event did not reach the broker; the message says what to do."""
 
 
 class Registry:
@@ -193,8 +202,11 @@ class Registry:
                                 "promoted_by": existing.promoted_by if existing else "",
                                 "promoted_at": existing.promoted_at if existing else None})
         self._write(record)
-        if self.publish and not existing:
-            self.publish({"action": "register", "version": record.version, "path": record.path})
+        if not existing:
+            try:  # only shadow scoring listens; a candidate is registered with or without it
+                self._publish({"action": "register", "version": record.version, "path": record.path})
+            except ControlNotPublished as error:
+                log.warning("%s", error)
 
     def promote(self, version: str, by: str, note: str = "") -> ModelRecord:
         """Make ``version`` active (the previous active one becomes retired) and tell the workers.
@@ -207,7 +219,8 @@ class Registry:
             known = ", ".join(r.version for r in self.list())
             raise ValueError(f"unknown model version {version!r}; known versions: {known}")
         current = self.active()
-        if current.version == target.version:
+        if current.version == target.version:  # nothing changes; tell the workers again
+            self._publish({"action": "activate", "version": current.version, "path": current.path, "by": by})
             return current
         self._log("promote", target.version, current.version, by, note)
         return self._switch(current, target, by)
@@ -228,9 +241,20 @@ class Registry:
         self._write(ModelRecord(**{**asdict(current), "status": "retired"}))
         target = ModelRecord(**{**asdict(target), "status": "active", "promoted_by": by, "promoted_at": now})
         self._write(target)
-        if self.publish:
-            self.publish({"action": "activate", "version": target.version, "path": target.path, "by": by})
+        self._publish({"action": "activate", "version": target.version, "path": target.path, "by": by})
         return target
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        if self.publish is None:
+            return
+        try:
+            self.publish(event)
+        except Exception as error:  # noqa: BLE001 - any broker failure: the table changed, say so
+            raise ControlNotPublished(
+                f"the registry now says {event['action']} {event['version']}, but running workers were not told "
+                f"({type(error).__name__}: {error}); they load the active model when they start, or run "
+                f"`reviewpulse models promote {event['version']}` again once the broker answers"
+            ) from error
 
     def _stack(self) -> list[str]:
         """Versions made active by promotions, minus those rolled back (oldest first; shipped implied)."""

@@ -70,8 +70,11 @@ class HttpRegistry(_Closing):
             data = {"error": response.text[:500]}
         if response.status_code == 404 and method == "GET" and path.startswith("/api/models/"):
             return None
+        message = data.get("error") if isinstance(data, dict) else str(data)
+        if response.status_code == 503:
+            raise RegistryUnavailable(str(message))
         if response.status_code >= 400:
-            raise ValueError(data.get("error") if isinstance(data, dict) else str(data))
+            raise ValueError(message)
         return data
 
     def register(self, record: ModelRecord) -> None:

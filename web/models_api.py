@@ -22,7 +22,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from stream.registry import ModelRecord, Registry
+from stream.registry import ControlNotPublished, ModelRecord, Registry
 from web import json_body
 from web.api import error_response, require_json
 
@@ -71,6 +71,8 @@ async def _answer(request: Request, call: Any, *args: Any, status: int = 200) ->
         result = await request.app.state.storage.run(call(registry), *args)
     except ValueError as error:
         return error_response(404 if "unknown model version" in str(error) else 400, str(error))
+    except ControlNotPublished as error:
+        return error_response(503, str(error))
     except DatabaseError as error:  # e.g. the scaled-out web user may only read
         return error_response(503, f"ClickHouse refused the registry change ({str(error)[:300]}); in the "
                                    "scaled-out deployment run `reviewpulse models` with the owner's CLICKHOUSE_URL")

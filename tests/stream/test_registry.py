@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reviewpulse.settings import Settings
-from stream.registry import ModelRecord, Registry, artefact_dir
+from stream.registry import ControlNotPublished, ModelRecord, Registry, artefact_dir
 from tests.stream.models import artefact_copy
 
 
@@ -96,12 +96,27 @@ def test_promote_retires_the_previous_model_and_rollback_walks_back(registry, tm
     assert history[2]["note"] == "forced past the gates: test" and history[2]["by"] == "bob"
 
 
-def test_promoting_the_active_model_again_changes_nothing(registry) -> None:
+def test_promoting_the_active_model_again_changes_nothing_but_tells_the_workers_again(registry) -> None:
     reg, events = registry
     active = reg.active()
     count = len(reg.history())
     assert reg.promote(active.version, by="test").version == active.version
-    assert len(reg.history()) == count and not events
+    assert len(reg.history()) == count
+    assert events == [{"action": "activate", "version": active.version, "path": active.path, "by": "test"}]
+
+
+def test_a_broker_failure_after_the_change_says_what_happened(storage, tiny_model_dir, tmp_path) -> None:
+    def broker_down(event: dict) -> None:
+        raise TimeoutError("no broker")
+
+    reg = Registry(storage, Settings(model_dir=tiny_model_dir), broker_down)
+    version = unique("unpublished")
+    reg.register(candidate(tmp_path, tiny_model_dir, version))  # only shadow scoring misses the news
+    assert reg.get(version) is not None
+    with pytest.raises(ControlNotPublished, match=rf"activate {version}, but running workers were not told"):
+        reg.promote(version, by="test")
+    assert reg.active().version == version
+    Registry(storage, Settings(model_dir=tiny_model_dir)).rollback(by="test")
 
 
 def test_artefacts_live_under_the_data_dir(tmp_path) -> None:
