@@ -194,6 +194,8 @@ def lodo_command(
 
 def baseline_command(
     model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
+    split_of: Annotated[Path | None, Opt(help="use this model's validation split instead of the model's own")] = None,
+    tfidf: Annotated[bool, Opt(help="also train and score the TF-IDF baseline")] = True,
 ) -> None:
     """The model against TF-IDF on the model's own validation split (rebuilt from model.json), as JSON."""
     from inference.artefact import ArtefactError
@@ -201,7 +203,7 @@ def baseline_command(
     from inference.domains import validation_comparison
 
     try:
-        typer.echo(json.dumps(validation_comparison(model or get_settings().model_dir), indent=2))
+        typer.echo(json.dumps(validation_comparison(model or get_settings().model_dir, split_of, tfidf), indent=2))
     except (ArtefactError, DataError) as error:
         _fail(str(error))
 

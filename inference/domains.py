@@ -68,13 +68,21 @@ def leave_one_domain_out(options: TrainOptions, domains: list[str], sample_rows:
                               for name in ("cnn", "tfidf")}}
 
 
-def validation_comparison(model_dir: str | Path) -> dict:
-    """The model (raw and calibrated) and TF-IDF on the model's own validation split, per class."""
+def validation_comparison(model_dir: str | Path, split_of: str | Path | None = None, tfidf: bool = True) -> dict:
+    """The model (raw and calibrated) and TF-IDF on a validation split, per class.
+
+    The split is the model's own, or that of the model in ``split_of`` (to compare an
+    older model on a newer model's validation rows; TF-IDF then trains on that model's
+    training rows).
+    """
     from dataclasses import fields
+
+    from inference.artefact import read_card
 
     scorer = Scorer.load(model_dir)
     known = {f.name for f in fields(TrainOptions)}
-    training = {k: v for k, v in scorer.card.training.items() if k in known}
+    recorded = read_card(split_of).training if split_of else scorer.card.training
+    training = {k: v for k, v in recorded.items() if k in known}
     options = TrainOptions(**{**training, "exclude_sources": tuple(training.get("exclude_sources") or ())})
     reviews, train_rows, validation_rows = split_reviews(options)
     texts = [reviews.texts[i] for i in validation_rows]
@@ -83,12 +91,15 @@ def validation_comparison(model_dir: str | Path) -> dict:
     calibrated = scorer.probabilities(texts)
     bias = np.asarray(scorer.card.calibration.get("class_bias") or np.zeros(len(classes)))
     raw = (np.log(np.maximum(calibrated, 1e-30)) - bias).argmax(1)
-    baseline = tfidf_baseline([reviews.texts[i] for i in train_rows], [reviews.labels[i] for i in train_rows],
-                              options.balance)
-    return {"model": scorer.version, "validation_rows": len(texts), "training_rows": int(len(train_rows)),
-            "cnn_raw": _summary(classification_report(labels, raw, classes)),
-            "cnn": _summary(classification_report(labels, calibrated.argmax(1), classes)),
-            "tfidf": _summary(classification_report(labels, np.asarray(baseline.predict(texts)), classes))}
+    result = {"model": scorer.version, "split_of": str(split_of or model_dir), "validation_rows": len(texts),
+              "training_rows": int(len(train_rows)),
+              "cnn_raw": _summary(classification_report(labels, raw, classes)),
+              "cnn": _summary(classification_report(labels, calibrated.argmax(1), classes))}
+    if tfidf:
+        baseline = tfidf_baseline([reviews.texts[i] for i in train_rows], [reviews.labels[i] for i in train_rows],
+                                  options.balance)
+        result["tfidf"] = _summary(classification_report(labels, np.asarray(baseline.predict(texts)), classes))
+    return result
 
 
 def format_table(result: dict) -> str:
