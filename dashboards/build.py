@@ -2,7 +2,8 @@
 
 Two dashboards in one folder: *Overview* (traffic, sentiment, latency, dead letters, the live
 panel) for operators, and *Model quality* (score distribution, brands, stars vs suggestion)
-for analysts. Uids and panel ids are fixed here, so ``reviewpulse dashboards push`` and the
+for analysts, with a *Learning loop* row (acceptance per model version, hold-out macro-F1 of
+each registered version, promotion history). Uids and panel ids are fixed here, so ``reviewpulse dashboards push`` and the
 provisioned files always update the same objects. ``reviewpulse dashboards render`` writes
 them to ``dashboards/json/`` (committed; Grafana's file provisioning reads that folder).
 """
@@ -94,6 +95,17 @@ def model_quality() -> dashboard.Dashboard:
                                 width=16))
         .with_panel(table_panel("Model versions in use", q.MODEL_VERSIONS,
                                 "Which model scored the reviews in the time range.", width=8))
+        .with_row(dashboard.Row("Learning loop"))
+        .with_panel(rate_panel("Suggestion acceptance per model version", q.ACCEPTANCE_BY_VERSION,
+                               "Share of reviews submitted on / whose stars equal the suggested stars, "
+                               "one series per model version.", unit="percentunit", width=24))
+        .with_panel(table_panel("Models: macro-F1 on the in-domain hold-out", q.MODEL_HOLDOUT_F1,
+                                "From the registry: each version's hold-out macro-F1 next to its parent's on "
+                                "the same rows, and on the fixed validation set (reviewpulse retrain).",
+                                width=14))
+        .with_panel(table_panel("Promotion history", q.PROMOTIONS,
+                                "Every promote and rollback, newest first (forced ones say so in the note).",
+                                width=10))
     )
 
 

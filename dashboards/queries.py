@@ -144,7 +144,36 @@ WHERE $__timeFilter(ts)
 ORDER BY ts DESC
 LIMIT 50""", ("ts", "topic", "partition", "offset", "error", "raw_start"), "table")
 
+# Learning loop. Acceptance: a person who submits a review on / saw the suggested stars and kept
+# them (only kind 'review': crawled and imported stars were never shown a suggestion).
+ACCEPTANCE_BY_VERSION = PanelQuery("acceptance_by_version", f"""
+SELECT $__timeInterval(scored_at) AS time, model_version,
+       countIf(rating = suggested_rating) / count() AS acceptance_rate
+FROM reviews FINAL
+WHERE $__timeFilter(scored_at) AND kind = 'review' AND rating IS NOT NULL AND {BRAND_FILTER}
+GROUP BY time, model_version
+ORDER BY time, model_version""", ("time", "model_version", "acceptance_rate"))
+
+# models (stream/registry.py) keeps metrics as JSON text: macro-F1 on the in-domain hold-out, the
+# parent's on the same rows, and on the fixed validation set.
+MODEL_HOLDOUT_F1 = PanelQuery("model_holdout_f1", """
+SELECT version, status, parent_version, created_at, training_rows,
+       round(JSONExtractFloat(holdout_metrics, 'macro_f1'), 4) AS holdout_macro_f1,
+       round(JSONExtractFloat(holdout_metrics, 'active', 'macro_f1'), 4) AS parent_holdout_macro_f1,
+       round(JSONExtractFloat(metrics, 'macro_f1'), 4) AS fixed_set_macro_f1
+FROM models FINAL
+ORDER BY created_at DESC
+LIMIT 100""", ("version", "status", "parent_version", "created_at", "training_rows", "holdout_macro_f1",
+               "parent_holdout_macro_f1", "fixed_set_macro_f1"), "table")
+
+PROMOTIONS = PanelQuery("promotions", """
+SELECT at, action, version, previous_version, by, note
+FROM model_promotions
+ORDER BY at DESC, seq DESC
+LIMIT 100""", ("at", "action", "version", "previous_version", "by", "note"), "table")
+
 ALL: tuple[PanelQuery, ...] = (
     REVIEWS_PER_MINUTE, SENTIMENT_MIX, TOTALS, SCORE_DISTRIBUTION, BRAND_SCORES, AGREEMENT, CONFUSION,
     MODEL_VERSIONS, CURRENT_MODEL, SCORING_LATENCY, DEAD_LETTERS_PER_MINUTE, RECENT_DEAD_LETTERS,
+    ACCEPTANCE_BY_VERSION, MODEL_HOLDOUT_F1, PROMOTIONS,
 )

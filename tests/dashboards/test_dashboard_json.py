@@ -55,6 +55,9 @@ def test_every_panel_uses_the_provisioned_data_source_or_grafana_live() -> None:
     live_panels = 0
     for dashboard in build_all().values():
         for panel in dashboard["panels"]:
+            if panel["type"] == "row":  # a row only groups the panels below it (the learning loop)
+                assert panel["title"] and not panel.get("targets")
+                continue
             assert panel["title"] and panel["description"]
             for target in panel["targets"]:
                 if target["datasource"]["uid"] == "grafana":

@@ -7,6 +7,7 @@ figures can be checked exactly even though other tests share the database.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from dashboards import queries
 from dashboards.build import build_all
 from dashboards.macros import ALL, QueryContext, expand
 from stream.events import DeadLetter, ScoredReview
+from stream.registry import MODEL_COLUMNS
 
 RUN = uuid.uuid4().hex[:10]
 BRAND, OTHER_BRAND, SOURCE = f"dash-brand-{RUN}", f"dash-other-{RUN}", f"dash-source-{RUN}"
@@ -50,6 +52,17 @@ def loaded(storage: Any) -> Any:
                DeadLetter(raw="{}", error="not json: Expecting value", topic=f"t-{RUN}", ts=START),
                DeadLetter(raw='{"rating": 9}', error="validation: rating <= 5", topic=f"t-{RUN}", ts=START)]
     storage.insert_dead_letters(letters)
+    # a registered model and its promotion (stream/registry.py tables) for the learning-loop row
+    version = f"dash-model-{RUN}"
+    metrics = json.dumps({"macro_f1": 0.61, "per_source": {}})
+    holdout = json.dumps({"macro_f1": 0.74, "active": {"version": "base", "macro_f1": 0.52}})
+    storage.client.insert("models", [[version, "/m", "retired", "base", START, 1200, "{}", "h", metrics, holdout,
+                                      "test", START, "note", START]], column_names=MODEL_COLUMNS)
+    # promoted and rolled back again: the registry's promotion stack (other tests share it) is unchanged
+    storage.client.insert("model_promotions", [
+        [START, 0, "promote", version, "base", "test", "passed the gates"],
+        [START + timedelta(seconds=1), 0, "rollback", "base", version, "test", "back"],
+    ], column_names=("at", "seq", "action", "version", "previous_version", "by", "note"))
     return storage
 
 
@@ -137,3 +150,20 @@ def test_every_clickhouse_target_in_the_dashboards_is_a_tested_query() -> None:
                 assert target["queryType"] == tested[target["rawSql"]].query_type
                 used.add(target["rawSql"])
     assert used == set(tested), "a query in dashboards.queries is on no panel"
+
+
+def test_learning_loop_row(loaded: Any) -> None:
+    """Acceptance per version (kind 'review' only), hold-out macro-F1 from the registry, promotions."""
+    acceptance = run(loaded, queries.ACCEPTANCE_BY_VERSION)
+    # BRAND's five rated v1 reviews (3 kept the suggestion), then OTHER_BRAND's one a minute later; the
+    # crawled review and the unrated v2 one do not count
+    assert [(row["model_version"], round(row["acceptance_rate"], 4)) for row in acceptance] == [
+        ("v1", 0.6), ("v1", 1.0)]
+    assert [round(row["acceptance_rate"], 4) for row in run(loaded, queries.ACCEPTANCE_BY_VERSION, BRAND)] == [0.6]
+    version = f"dash-model-{RUN}"
+    models = {row["version"]: row for row in run(loaded, queries.MODEL_HOLDOUT_F1)}
+    assert (models[version]["holdout_macro_f1"], models[version]["parent_holdout_macro_f1"],
+            models[version]["fixed_set_macro_f1"]) == (0.74, 0.52, 0.61)
+    promotions = [row for row in run(loaded, queries.PROMOTIONS) if version in (row["version"], row["previous_version"])]
+    assert [(row["action"], row["version"], row["note"]) for row in promotions] == [
+        ("rollback", "base", "back"), ("promote", version, "passed the gates")]
