@@ -34,7 +34,7 @@ from inference.base_corpus import base_max_rows, base_training
 from inference.data import star_to_class
 
 STRATEGIES = ("head", "finetune")
-DEFAULT_EPOCHS = {"head": 30, "finetune": 3}
+DEFAULT_EPOCHS = {"head": 10, "finetune": 3}
 
 
 class RetrainError(ValueError):
@@ -123,6 +123,16 @@ def split_holdout(rows: list[LabelledRow], fraction: float, seed: int) -> tuple[
     return train, holdout
 
 
+def training_mix(kept: list[LabelledRow], options: RetrainOptions, replay: list[LabelledRow] | None
+                 ) -> tuple[list[LabelledRow], list[LabelledRow], list[LabelledRow]]:
+    """(in-domain training rows, hold-out, replayed corpus rows), seeded: the rows a candidate learns from."""
+    train_rows, holdout = split_holdout(kept, options.holdout_fraction, options.seed)
+    count = options.replay_rows or len(train_rows)
+    replayed = random.Random(options.seed).sample(replay, min(count, options.max_replay_rows, len(replay))) \
+        if replay else []
+    return train_rows, holdout, replayed
+
+
 def data_hash(rows: list[LabelledRow]) -> str:
     """SHA-256 of the training mix, independent of row order."""
     digest = hashlib.sha256()
@@ -156,10 +166,7 @@ def build_candidate(active_dir: str | Path, rows: list[LabelledRow], output_dir:
             f"only {len(kept)} usable labelled rows (of {len(rows)}; skipped {skipped['by_reason'] or 'none'}), "
             f"below --min-rows {options.min_rows}: label or import more reviews, widen --source/--since, "
             f"or lower --min-rows")
-    train_rows, holdout = split_holdout(kept, options.holdout_fraction, options.seed)
-    count = options.replay_rows or len(train_rows)
-    replayed = random.Random(options.seed).sample(replay, min(count, options.max_replay_rows, len(replay))) \
-        if replay else []
+    train_rows, holdout, replayed = training_mix(kept, options, replay)
     mix = train_rows + replayed
     output_dir = Path(output_dir)
     if options.strategy == "head":
@@ -204,7 +211,7 @@ def _train_head(active_dir: str | Path, train_rows: list[LabelledRow], replayed:
         classes=list(card.classes), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         architecture={"word_buckets": model.word_buckets, "word_dim": head.words.embedding_dim},
         calibration={"class_bias": [round(float(b), 6) for b in bias],
-                     "fitted_on": "retrain dev rows (in-domain + replay), classes balanced"},
+                     "fitted_on": "retrain dev rows (in-domain + replay), classes balanced"} if bias.any() else {},
     )
     save_artefact(model, new_card, output_dir)
     return report

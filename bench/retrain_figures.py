@@ -1,0 +1,114 @@
+"""The learning-loop figure: a model that never saw a source, retrained on N of its labelled reviews.
+
+For each N: the first N reviews of a seeded shuffle of SOURCE's rows in the corpus are the
+labelled rows ``reviewpulse retrain`` would have fetched; the candidate is built with the same
+code it runs (``inference.retrain.build_candidate``, replay from the parent's own corpus) from
+PARENT, and scored on EVAL_ROWS other reviews of the same source, before and after, next to
+TF-IDF + logistic regression trained on exactly the candidate's training rows (in-domain
+training split + replay). Run from the repository root:
+
+    .venv/bin/python -m bench.retrain_figures --source skytrax_airlines --sizes 500,1000,3000
+
+``var/parent-v1`` is the shipped v1 model (trained on the first 127,427 rows of
+reviews_train.csv, which hold none of the v2 sources).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from inference.artefact import read_card
+from inference.data import star_to_class
+from inference.evaluate import tfidf_baseline
+from inference.metrics import classification_report
+from inference.retrain import LabelledRow, RetrainOptions, build_candidate, clean_rows, training_mix
+from inference.scorer import Scorer
+
+csv.field_size_limit(sys.maxsize)
+
+
+def source_rows(corpus: Path, source: str, skip_rows: int) -> list[LabelledRow]:
+    """SOURCE's rows after the first ``skip_rows`` (the parent's own corpus prefix), file order."""
+    rows = []
+    with corpus.open(encoding="utf-8", newline="") as handle:
+        for number, row in enumerate(csv.DictReader(handle)):
+            if number >= skip_rows and row["source"] == source:
+                rows.append(LabelledRow(row["text"], int(float(row["rating"])), source))
+    return rows
+
+
+def macro_f1(predicted: np.ndarray, rows: list[LabelledRow]) -> float:
+    labels = [star_to_class(r.rating) for r in rows]
+    return float(classification_report(labels, predicted, ["bad", "average", "good"])["macro_f1"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--source", default="skytrax_airlines")
+    parser.add_argument("--parent", default="var/parent-v1")
+    parser.add_argument("--corpus", default="../shared/data/reviews_train.csv")
+    parser.add_argument("--sizes", default="500,1000,3000")
+    parser.add_argument("--eval-rows", type=int, default=3000)
+    parser.add_argument("--strategy", default="head")
+    parser.add_argument("--epochs", type=int, default=0)
+    parser.add_argument("--json", dest="as_json", action="store_true")
+    args = parser.parse_args()
+
+    from stream.retraining import replay_rows
+
+    card = read_card(args.parent)
+    rows = source_rows(Path(args.corpus), args.source, int(card.training.get("rows") or 0))
+    random.Random(0).shuffle(rows)
+    evaluation, pool = rows[: args.eval_rows], rows[args.eval_rows:]
+    replay, note = replay_rows(card, args.corpus)
+    texts = [r.text for r in evaluation]
+    started = time.monotonic()
+    before = macro_f1(Scorer.load(args.parent, device="cpu").probabilities(texts).argmax(1), evaluation)
+    parent_per_s = len(texts) / (time.monotonic() - started)
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        options = RetrainOptions(strategy=args.strategy, epochs=args.epochs, min_rows=1, progress=False)
+        labelled = pool[:size]
+        with tempfile.TemporaryDirectory() as tmp:
+            candidate = build_candidate(args.parent, labelled, Path(tmp) / "candidate", f"bench-{size}", options,
+                                        replay, note)
+            scorer = Scorer.load(candidate.path, device="cpu")
+            started = time.monotonic()
+            after = macro_f1(scorer.probabilities(texts).argmax(1), evaluation)
+            scoring_s = time.monotonic() - started
+        train_rows, _, replayed = training_mix(clean_rows(labelled)[0], options, replay)
+        mix = train_rows + replayed
+        started = time.monotonic()
+        tfidf = tfidf_baseline([r.text for r in mix], [star_to_class(r.rating) for r in mix], balanced=True)
+        tfidf_s = time.monotonic() - started
+        results.append({
+            "n": size, "trained_in_domain": len(train_rows), "replayed": len(replayed),
+            "before": round(before, 4), "after": round(after, 4),
+            "tfidf": round(macro_f1(np.asarray(tfidf.predict(texts)), evaluation), 4),
+            "retrain_s": candidate.seconds, "tfidf_fit_s": round(tfidf_s, 1),
+            "candidate_scoring_reviews_per_s": round(len(texts) / scoring_s, 1),
+        })
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    summary = {"source": args.source, "parent": card.version, "eval_rows": len(evaluation), "replay": note,
+               "parent_scoring_reviews_per_s": round(parent_per_s, 1),
+               "strategy": args.strategy, "results": results}
+    if args.as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    print("| N | CNN before | CNN after retrain | TF-IDF (same rows) | retrain time |")
+    print("|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['n']:,} | {r['before']:.3f} | {r['after']:.3f} | {r['tfidf']:.3f} | {r['retrain_s']:.0f} s |")
+
+
+if __name__ == "__main__":
+    main()
