@@ -67,10 +67,12 @@ def review(tag: str, i: int) -> bytes:
 
 
 def send_steadily(bootstrap: str, tag: str, count: int, every: int = 20, pause_s: float = 0.05,
-                  sent: list[int] | None = None) -> None:
-    """``count`` reviews, review i on partition i % PARTITIONS, ``every`` at a time with a pause between."""
+                  sent: list[int] | None = None, stop: threading.Event | None = None) -> None:
+    """``count`` reviews (or until ``stop``), review i on partition i % PARTITIONS, ``every`` at a time."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     for i in range(count):
+        if stop is not None and stop.is_set():
+            break
         producer.send(SETTINGS.topic_raw, value=review(tag, i), partition=i % PARTITIONS)
         if sent is not None:
             sent.append(i)
@@ -113,16 +115,31 @@ def test_promote_under_a_steady_stream_switches_every_worker_at_a_batch_boundary
         warm_up_both_workers(system.bootstrap, {"tiny-untrained", "tiny-w2"})
         register(system, tiny_model_dir, "tiny-v2")
 
-        count, sent = 2000, []
-        stream = threading.Thread(target=send_steadily, args=(system.bootstrap, "swap", count),
-                                  kwargs={"sent": sent})
+        # The stream goes on until every partition (so both workers) has answered with the
+        # promoted model, then for 200 more reviews: however slow the machine, the promote lands
+        # in the middle of it.
+        sent: list[int] = []
+        stop_sending = threading.Event()
+        stream = threading.Thread(target=send_steadily, args=(system.bootstrap, "swap", 100_000),
+                                  kwargs={"sent": sent, "stop": stop_sending, "every": 10})
         stream.start()
-        while len(sent) < 300:
-            time.sleep(0.05)
-        promoted = models(system, "promote", "tiny-v2", "--force")
-        stream.join()
-        assert promoted.returncode == 0, promoted.stderr
-        assert "active model: tiny-v2" in promoted.stdout
+        try:
+            while len(sent) < 300:
+                time.sleep(0.05)
+            promoted = models(system, "promote", "tiny-v2", "--force")
+            assert promoted.returncode == 0, promoted.stderr
+            assert "active model: tiny-v2" in promoted.stdout
+            read_until(system.bootstrap, [SETTINGS.topic_scored], lambda got: {
+                int(v["id"].split("-")[1]) % PARTITIONS for _, v in got
+                if v["id"].startswith("swap-") and v["model_version"] == "tiny-v2"} == set(range(PARTITIONS)),
+                timeout_s=300)
+            switched_at = len(sent)
+            while len(sent) < switched_at + 200:
+                time.sleep(0.05)
+        finally:
+            stop_sending.set()
+            stream.join()
+        count = len(sent)
 
         events = scored(system.bootstrap, {f"swap-{i}" for i in range(count)})
         copies = Counter(e["id"] for e in events)
