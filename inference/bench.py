@@ -109,10 +109,10 @@ def _configurations(scorer: Scorer, texts: list[str], subset: list[str]) -> list
 
 def run_scorer_bench(
     model_dir: str | Path, data: str | Path | None = None, text_column: str = "text", sample: int = 3000,
-    subset: int = 300, repeats: int = 3, seed: int = 7, progress: bool = True,
+    subset: int = 300, repeats: int = 3, seed: int = 7, threads: int = 0, progress: bool = True,
 ) -> dict:
     """Measure every configuration ``repeats`` times (round-robin); returns a JSON-ready dict."""
-    scorer = Scorer.load(model_dir, device="cpu", precision="fp32")
+    scorer = Scorer.load(model_dir, device="cpu", threads=threads, precision="fp32")
     texts = sample_texts(sample, seed, data, text_column)
     small = random.Random(seed + 1).sample(texts, min(subset, len(texts)))
     configurations = _configurations(scorer, texts, small)

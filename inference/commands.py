@@ -140,6 +140,7 @@ def bench_scorer_command(
     subset: Annotated[int, Opt(min=1, help="texts of the sample the slow paths (per-request, bf16) score")] = 300,
     repeats: Annotated[int, Opt(min=1, help="passes per configuration; the median is reported")] = 3,
     seed: int = 7,
+    threads: Annotated[int, Opt(min=0, help="torch threads (0 = torch's default, all cores)")] = 0,
     as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
 ) -> None:
     """Reviews/s of score(texts) on real-length texts, fp32 and bf16, vs the per-request path, same run."""
@@ -147,7 +148,7 @@ def bench_scorer_command(
 
     try:
         result = run_scorer_bench(model or get_settings().model_dir, data, text_column, sample, subset, repeats,
-                                  seed, progress=not as_json)
+                                  seed, threads, progress=not as_json)
     except BenchDataError as error:
         _fail(str(error))
     typer.echo(json.dumps(result) if as_json else format_table(result))

@@ -19,7 +19,7 @@ from inference.artefact import ModelCard, load_artefact
 from inference.encoding import Alphabet
 from inference.model import CharCNN, WordBags
 from inference.precision import resolve_precision
-from inference.slices import MAX_CELLS, input_columns, needed_features, plan_passes, unique_texts
+from inference.slices import MAX_CELLS, PASS_OVERHEAD_CELLS, input_columns, needed_features, plan_passes, unique_texts
 from inference.words import ngram_bags
 
 
@@ -52,6 +52,8 @@ class Scorer:
 
     #: Most rows x input columns per forward pass (bounds activation memory; see inference/slices.py).
     max_cells = MAX_CELLS
+    #: Fixed cost of one pass in rows x columns: higher merges more lengths into fewer passes.
+    pass_overhead_cells = PASS_OVERHEAD_CELLS
 
     def __init__(
         self, model: CharCNN, card: ModelCard, alphabet: Alphabet, device: str = "cpu", precision: str = "fp32"
@@ -108,7 +110,7 @@ class Scorer:
         max_length = self.card.max_length
         lengths = np.fromiter((min(len(text), max_length) for text in unique), dtype=np.int64, count=len(unique))
         with torch.inference_mode(), self._precision_context():
-            for rows in plan_passes(lengths, self.model.features, max_length, self.max_cells):
+            for rows in plan_passes(lengths, self.model.features, max_length, self.max_cells, self.pass_overhead_cells):
                 result[rows] = self._forward([unique[i] for i in rows])
         return result[inverse]
 

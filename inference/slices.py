@@ -17,9 +17,10 @@ import numpy as np
 
 from inference.model import COLUMNS_PER_FEATURE, FEATURE_CONTEXT
 
-#: Fixed cost of one forward pass, in (row x input column) units of work; measured
-#: on a 2-core CPU, where a pass costs about as much as 4,096 extra cells.
-PASS_OVERHEAD_CELLS = 4096
+#: Fixed cost of one forward pass, in (row x input column) units of work. On the
+#: 2-core CPU it ranged from ~4,000 (idle) to ~65,000 cells (cores shared with a
+#: training run); 16,384 (64 short reviews) did best on the worker's batches of 64.
+PASS_OVERHEAD_CELLS = 16384
 #: Most rows x input columns in one pass: 32 full-length texts, ~125 MB of activations.
 MAX_CELLS = 32768
 
