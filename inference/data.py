@@ -15,6 +15,8 @@ import math
 import random
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,6 @@ GROUPED_CLASSES = ("bad", "average", "good")
 BINARY_CLASSES = ("bad", "good")
 STAR_CLASSES = ("1", "2", "3", "4", "5")
 
-csv.field_size_limit(sys.maxsize)
 _SURROGATES = re.compile("[\udc80-\udcff]")
 
 
@@ -97,6 +98,16 @@ def _row_problem(row: dict, text_column: str) -> str | None:
     return None
 
 
+@contextmanager
+def _any_cell_size() -> Iterator[None]:
+    """Long reviews are fine in a training file; the limit is process-wide, so put it back after."""
+    previous = csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def read_labelled_csv(
     path: str | Path,
     text_column: str = "text",
@@ -111,7 +122,7 @@ def read_labelled_csv(
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     reviews = LabelledReviews(classes=class_names(group_labels, ignore_center))
-    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+    with _any_cell_size(), path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         if not header:

@@ -90,3 +90,12 @@ def test_split_is_seeded_and_disjoint():
     train_b, val_b = split_rows(100, 0.2, seed=3)
     assert (train_a, val_a) == (train_b, val_b)
     assert len(val_a) == 20 and not set(train_a) & set(val_a)
+
+
+def test_reading_a_corpus_leaves_the_csv_cell_limit_as_it_was(tmp_path):
+    import csv
+
+    before = csv.field_size_limit()
+    reviews = read_labelled_csv(write(tmp_path, b"text,rating\n" + b"y" * 200_000 + b",5\n"))
+    assert len(reviews.texts[0]) == 200_000
+    assert csv.field_size_limit() == before
