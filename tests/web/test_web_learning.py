@@ -38,6 +38,7 @@ def test_label_queue_lists_and_one_click_sets_a_label(client: Any, storage: Any,
     assert client.post("/admin/labels", data={"id": queued["unsure"], "label": "good"},
                        follow_redirects=False).status_code == 303
     login(client, next_path="/admin/labels")
+    assert 'href="/admin/labels"' in client.get("/admin").text
     page = client.get("/admin/labels")
     assert page.status_code == 200
     least_sure = page.text.split('id="least-sure"')[1].split("</table>")[0]
