@@ -105,3 +105,18 @@ def test_judge_reasons() -> None:
     verdict = judge(figures(0.70, {"yelp": 0.70}, 0.55), active, GateRules())
     assert verdict.reasons == ["in-domain hold-out: macro-F1 0.5500 vs active 0.5500 (must rise by more than 0.0)"]
     assert "no fixed validation set" in judge({"holdout": {"n": 1, "macro_f1": 1}}, active, GateRules()).reasons[0]
+
+
+@pytest.mark.slow
+def test_finetune_strategy_trains_the_whole_network_through_train(tmp_path: Path, base_model: Path) -> None:
+    from dataclasses import replace
+
+    from inference.artefact import read_card
+
+    rows = labelled(200, seed=41)
+    options = replace(FAST, strategy="finetune", epochs=1)
+    candidate = build_candidate(base_model, rows, tmp_path / "small-ft", "small-ft", options, None, "no replay")
+    card = read_card(candidate.path)
+    assert card.version == "small-ft" and card.architecture["word_buckets"] == FAST.word_buckets
+    assert card.training["retrain"]["strategy"] == "finetune" and card.training["rows"] == candidate.training_rows
+    assert Scorer.load(candidate.path, device="cpu").probabilities([rows[0].text]).shape == (1, 3)
