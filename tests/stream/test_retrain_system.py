@@ -78,9 +78,11 @@ def test_retrain_from_the_running_system_moves_predictions_toward_the_stars(
     assert candidate.version == report["version"]
     texts = [row.text for row in rows]
     truth = [star_to_class(row.rating) for row in rows]
-    before = Scorer.load(base, device="cpu").probabilities(texts)[np.arange(len(texts)), truth].mean()
-    after = candidate.probabilities(texts)[np.arange(len(texts)), truth].mean()
-    assert after > before + 0.2, (before, after)
+    parent_probs, candidate_probs = Scorer.load(base, device="cpu").probabilities(texts), candidate.probabilities(texts)
+    before = parent_probs[np.arange(len(texts)), truth].mean()
+    after = candidate_probs[np.arange(len(texts)), truth].mean()
+    assert after > before + 0.1, (before, after)  # the stars' class became likelier
+    assert (candidate_probs.argmax(1) == truth).mean() > max((parent_probs.argmax(1) == truth).mean(), 0.9)
 
     info = json.loads((running.data_dir / "run.json").read_text())
     models = httpx.get(f"{running.web_url}/api/models", headers={"Authorization": f"Bearer {info['registry_token']}"},
