@@ -192,6 +192,9 @@ def _train_head(active_dir: str | Path, train_rows: list[LabelledRow], replayed:
     texts = [r.text for r in mix]
     labels = _labels(mix)
     weights = np.asarray([r.weight for r in mix], dtype=np.float64)
+    if replayed and len(replayed) > len(train_rows):
+        # more replay keeps other domains; in-domain rows still weigh as much in total as the replay
+        weights[: len(train_rows)] *= len(replayed) / len(train_rows)
     # dev rows (best epoch, calibration): 10% of each part, seeded
     rng = np.random.default_rng(options.seed)
     dev_mask = np.zeros(len(mix), dtype=bool)
