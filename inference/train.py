@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -235,7 +236,7 @@ def run(options: TrainOptions, state: dict | None, max_minutes: float, stop_afte
                 progress.close()
                 checkpoint()
                 tqdm.write(f"stopped at epoch {epoch}, batch {state['batch']}: resume with "
-                           f"`reviewpulse train --resume {checkpoint_dir}`")
+                           f"`reviewpulse train --resume {checkpoint_dir}`", file=sys.stderr)
                 return None
             if now - last_checkpoint >= options.checkpoint_minutes * 60:
                 checkpoint()
@@ -247,7 +248,7 @@ def run(options: TrainOptions, state: dict | None, max_minutes: float, stop_afte
         checkpoint()
         last_checkpoint = time.monotonic()
         if epoch - state["best_epoch"] >= options.patience:
-            tqdm.write(f"no improvement for {options.patience} epochs: stopping early")
+            tqdm.write(f"no improvement for {options.patience} epochs: stopping early", file=sys.stderr)
             break
     return directory
 
@@ -276,7 +277,8 @@ def _end_epoch(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dic
     report.update(epoch=state["epoch"], train_loss=round(state["loss_sum"] / max(state["loss_count"], 1), 4),
                   validation_loss=round(float(-log_probs[np.arange(len(labels)), labels].mean()), 4))
     state["history"].append(report)
-    tqdm.write(f"epoch {state['epoch']}: val accuracy {report['accuracy']:.4f} macro-F1 {report['macro_f1']:.4f}")
+    tqdm.write(f"epoch {state['epoch']}: val accuracy {report['accuracy']:.4f} macro-F1 {report['macro_f1']:.4f}",
+               file=sys.stderr)
     if report["macro_f1"] > state["best_f1"]:
         state["best_f1"], state["best_epoch"] = report["macro_f1"], state["epoch"]
         metrics = {"validation": report, "validation_per_source": per_source_report(corpus, rows, predicted)}

@@ -105,6 +105,24 @@ def warm_up_both_workers(bootstrap: str, versions: set[str], timeout_s: float = 
     raise AssertionError(f"both workers never answered (wanted {versions})")
 
 
+def wait_until_every_worker_scores_with(bootstrap: str, version: str, timeout_s: float = 300) -> None:
+    """Send rounds of reviews over every partition until all of a round come back from ``version``.
+
+    A worker loads a new model in the background at low priority, so on a loaded machine one
+    worker may switch many seconds after the other; the predict path only shows one of them.
+    """
+    deadline = time.monotonic() + timeout_s
+    round_ = 0
+    while time.monotonic() < deadline:
+        tag = f"settle{round_}"
+        send_steadily(bootstrap, tag, 4 * PARTITIONS)
+        seen = {e["model_version"] for e in scored(bootstrap, {f"{tag}-{i}" for i in range(4 * PARTITIONS)}, 60)}
+        if seen == {version}:
+            return
+        round_ += 1
+    raise AssertionError(f"the workers never all scored with {version}")
+
+
 def test_promote_under_a_steady_stream_switches_every_worker_at_a_batch_boundary(
     running_system: RunningSystem, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -159,12 +177,11 @@ def test_promote_under_a_steady_stream_switches_every_worker_at_a_batch_boundary
         rolled = models(system, "rollback")
         assert rolled.returncode == 0 and "active model: tiny-untrained" in rolled.stdout, rolled.stderr
         assert wait_for_version(system, "tiny-untrained") == "tiny-untrained"
+        wait_until_every_worker_scores_with(system.bootstrap, "tiny-untrained")
         send_steadily(system.bootstrap, "after", 8 * PARTITIONS)
-        time.sleep(1.0)
         later = scored(system.bootstrap, {f"after-{i}" for i in range(8 * PARTITIONS)})
         versions_after = {e["model_version"] for e in later}
-        # Both workers are back on the previous model (reviews sent right after a rollback may
-        # still meet the old model if they were already in a batch; these were sent after it).
+        # Both workers are back on the previous model, and no worker switches back by itself.
         assert versions_after == {"tiny-untrained"}, versions_after
     finally:
         assert stop(worker) == 0
