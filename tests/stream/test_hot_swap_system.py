@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -91,36 +92,23 @@ def scored(bootstrap: str, ids: set[str], timeout_s: float = 300) -> list[dict]:
     return [value for _, value in messages if value["id"] in ids]
 
 
-def warm_up_both_workers(bootstrap: str, versions: set[str], timeout_s: float = 180) -> None:
-    """Send reviews until both workers answered (each has its own version): the group is settled."""
-    deadline = time.monotonic() + timeout_s
-    round_ = 0
-    while time.monotonic() < deadline:
-        tag = f"warm{round_}"
-        send_steadily(bootstrap, tag, 4 * PARTITIONS)
-        seen = {e["model_version"] for e in scored(bootstrap, {f"{tag}-{i}" for i in range(4 * PARTITIONS)}, 60)}
-        if versions <= seen:
-            return
-        round_ += 1
-    raise AssertionError(f"both workers never answered (wanted {versions})")
+def send_rounds_until(bootstrap: str, tag: str, enough: Callable[[set[str]], bool], what: str,
+                      timeout_s: float = 300) -> None:
+    """Send rounds of reviews over every partition until the versions one round met are ``enough``.
 
-
-def wait_until_every_worker_scores_with(bootstrap: str, version: str, timeout_s: float = 300) -> None:
-    """Send rounds of reviews over every partition until all of a round come back from ``version``.
-
-    A worker loads a new model in the background at low priority, so on a loaded machine one
-    worker may switch many seconds after the other; the predict path only shows one of them.
+    Each worker has its own partitions and loads a new model in the background at low
+    priority, so on a loaded machine one worker may switch many seconds after the other.
     """
     deadline = time.monotonic() + timeout_s
     round_ = 0
     while time.monotonic() < deadline:
-        tag = f"settle{round_}"
-        send_steadily(bootstrap, tag, 4 * PARTITIONS)
-        seen = {e["model_version"] for e in scored(bootstrap, {f"{tag}-{i}" for i in range(4 * PARTITIONS)}, 60)}
-        if seen == {version}:
+        source = f"{tag}{round_}"
+        send_steadily(bootstrap, source, 4 * PARTITIONS)
+        seen = {e["model_version"] for e in scored(bootstrap, {f"{source}-{i}" for i in range(4 * PARTITIONS)}, 60)}
+        if enough(seen):
             return
         round_ += 1
-    raise AssertionError(f"the workers never all scored with {version}")
+    raise AssertionError(f"never saw {what}")
 
 
 def test_promote_under_a_steady_stream_switches_every_worker_at_a_batch_boundary(
@@ -130,7 +118,8 @@ def test_promote_under_a_steady_stream_switches_every_worker_at_a_batch_boundary
     worker_model = artefact_copy(tiny_model_dir, tmp_path / "worker-model", "tiny-w2")
     worker = start_worker(tmp_path / "worker2", worker_model, system.bootstrap)
     try:
-        warm_up_both_workers(system.bootstrap, {"tiny-untrained", "tiny-w2"})
+        send_rounds_until(system.bootstrap, "warm", lambda seen: {"tiny-untrained", "tiny-w2"} <= seen,
+                          "both workers answer (the group is settled)")
         register(system, tiny_model_dir, "tiny-v2")
 
         # The stream goes on until every partition (so both workers) has answered with the
@@ -177,7 +166,8 @@ def test_promote_under_a_steady_stream_switches_every_worker_at_a_batch_boundary
         rolled = models(system, "rollback")
         assert rolled.returncode == 0 and "active model: tiny-untrained" in rolled.stdout, rolled.stderr
         assert wait_for_version(system, "tiny-untrained") == "tiny-untrained"
-        wait_until_every_worker_scores_with(system.bootstrap, "tiny-untrained")
+        send_rounds_until(system.bootstrap, "settle", lambda seen: seen == {"tiny-untrained"},
+                          "every worker back on tiny-untrained")
         send_steadily(system.bootstrap, "after", 8 * PARTITIONS)
         later = scored(system.bootstrap, {f"after-{i}" for i in range(8 * PARTITIONS)})
         versions_after = {e["model_version"] for e in later}
