@@ -13,7 +13,6 @@ only that many are read again.
 from __future__ import annotations
 
 import random
-from dataclasses import fields
 from pathlib import Path
 
 from inference.artefact import ModelCard
@@ -61,12 +60,7 @@ def base_split(card: ModelCard, corpus: str = "") -> tuple[LabelledReviews, list
     if path is None:
         raise DataError(f"base corpus {recorded or '(none recorded in model.json)'} not found: "
                         f"set RETRAIN_CORPUS to the CSV the active model's lineage was trained on")
-    known = {f.name for f in fields(TrainOptions)}
-    options = TrainOptions(**{
-        **{k: v for k, v in training.items() if k in known},
-        "data": str(path), "max_rows": base_max_rows(training),
-        "exclude_sources": tuple(training.get("exclude_sources") or ()),
-    })
+    options = TrainOptions.from_record(training, data=str(path), max_rows=base_max_rows(training))
     reviews, train_rows, validation_rows = split_reviews(options)
     note = f"{recorded} ({len(reviews)} rows, seed {options.seed}, validation {options.validation_split})"
     return reviews, [int(i) for i in train_rows], [int(i) for i in validation_rows], note

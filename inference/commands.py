@@ -168,7 +168,7 @@ def lodo_command(
     as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
 ) -> None:
     """Leave-one-domain-out: per held-out source, the CNN against TF-IDF trained on the same rows."""
-    from dataclasses import fields, replace
+    from dataclasses import replace
 
     from inference.artefact import ArtefactError, read_card
     from inference.data import DataError
@@ -179,9 +179,7 @@ def lodo_command(
         recorded = read_card(like).training
     except ArtefactError as error:
         _fail(str(error))
-    known = {f.name for f in fields(TrainOptions)}
-    options = TrainOptions(**{k: v for k, v in recorded.items() if k in known and k != "exclude_sources"},
-                           exclude_sources=tuple(recorded.get("exclude_sources") or ()))
+    options = TrainOptions.from_record(recorded)
     overrides = {"epochs": epochs, "epoch_rows": epoch_rows, "validation_split": validation_split,
                  "data": str(data) if data else None}
     options = replace(options, output=str(output), init_from=str(init_from or ""), checkpoint_dir="",

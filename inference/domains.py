@@ -75,15 +75,10 @@ def validation_comparison(model_dir: str | Path, split_of: str | Path | None = N
     older model on a newer model's validation rows; TF-IDF then trains on that model's
     training rows).
     """
-    from dataclasses import fields
-
     from inference.artefact import read_card
 
     scorer = Scorer.load(model_dir)
-    known = {f.name for f in fields(TrainOptions)}
-    recorded = read_card(split_of).training if split_of else scorer.card.training
-    training = {k: v for k, v in recorded.items() if k in known}
-    options = TrainOptions(**{**training, "exclude_sources": tuple(training.get("exclude_sources") or ())})
+    options = TrainOptions.from_record(read_card(split_of).training if split_of else scorer.card.training)
     reviews, train_rows, validation_rows = split_reviews(options)
     texts = [reviews.texts[i] for i in validation_rows]
     labels = [reviews.labels[i] for i in validation_rows]

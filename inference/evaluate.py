@@ -7,7 +7,6 @@ on their data.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -50,11 +49,10 @@ def baseline_predictions(scorer: Scorer, texts: list[str]) -> tuple[np.ndarray, 
     from inference.corpus import split_reviews
     from inference.train import TrainOptions
 
-    known = {f.name for f in fields(TrainOptions)}
-    training = {key: value for key, value in scorer.card.training.items() if key in known}
-    if not training.get("data") or not Path(training["data"]).is_file():
+    data = scorer.card.training.get("data")
+    if not data or not Path(data).is_file():
         return None
-    options = TrainOptions(**{**training, "exclude_sources": tuple(training.get("exclude_sources") or ())})
+    options = TrainOptions.from_record(scorer.card.training)
     reviews, train_rows, _ = split_reviews(options)
     baseline = tfidf_baseline([reviews.texts[i] for i in train_rows], [reviews.labels[i] for i in train_rows],
                               options.balance)

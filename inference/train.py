@@ -18,7 +18,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +82,14 @@ class TrainOptions:
     checkpoint_dir: str = ""
     checkpoint_minutes: float = 10.0
     calibrate: bool = True
+
+    @classmethod
+    def from_record(cls, recorded: dict, **overrides: object) -> TrainOptions:
+        """Options as model.json or a checkpoint recorded them (extra keys such as ``rows`` ignored)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in {**recorded, **overrides}.items() if k in known}
+        values["exclude_sources"] = tuple(values.get("exclude_sources") or ())
+        return cls(**values)
 
 
 def seed_everything(seed: int) -> None:
@@ -168,7 +176,7 @@ def train(options: TrainOptions, max_minutes: float = 0.0, stop_after_steps: int
 def resume(checkpoint_dir: str | Path, max_minutes: float = 0.0, stop_after_steps: int = 0) -> Path | None:
     """Continue the run whose checkpoint is in ``checkpoint_dir``, with its own options."""
     state = load_checkpoint(checkpoint_dir)
-    options = TrainOptions(**{**state["options"], "exclude_sources": tuple(state["options"]["exclude_sources"])})
+    options = TrainOptions.from_record(state["options"])
     return run(options, state, max_minutes, stop_after_steps)
 
 

@@ -32,14 +32,14 @@ CSV_COLUMNS = [column.strip() for column in LIST_COLUMNS.split(",")]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _logged_in(request: Request) -> bool:
+def logged_in(request: Request) -> bool:
     """A session from a login with the current password (see ``passwords.session_fingerprint``)."""
     current = request.app.state.admin_fingerprint
     stored = request.session.get("admin")
     return bool(current) and isinstance(stored, str) and hmac.compare_digest(stored, current)
 
 
-def _login_redirect(request: Request) -> RedirectResponse:
+def login_redirect(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/admin/login?{urlencode({'next': target})}", status_code=303)
 
@@ -111,8 +111,8 @@ async def logout(request: Request) -> Response:
 
 async def admin_page(request: Request) -> Response:
     """``GET /admin``: the filter form and one page of reviews (offset pagination)."""
-    if not _logged_in(request):
-        return _login_redirect(request)
+    if not logged_in(request):
+        return login_redirect(request)
     state = request.app.state
     error = None
     try:
@@ -143,8 +143,8 @@ def _csv_cell(value: object) -> object:
 
 async def export_csv(request: Request) -> Response:
     """``GET /admin/reviews.csv``: every review matching the current filter, newest first."""
-    if not _logged_in(request):
-        return _login_redirect(request)
+    if not logged_in(request):
+        return login_redirect(request)
     state = request.app.state
     flt = parse_filter(request.query_params)
 

@@ -14,24 +14,24 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from stream.label_queue import label_counts, least_sure, set_label, stars_disagree
 from stream.labelled import LABEL_STARS
-from web.admin import _logged_in, _login_redirect
+from web.admin import logged_in, login_redirect
 
 QUEUE_ROWS = 25
 
 
 def _active_version(request: Request) -> str | None:
     """The registry's active version, None when the registry cannot say (then every version is queued)."""
-    from web.models_api import _registry
+    from web.models_api import registry_for
 
     try:
-        return _registry(request).active().version
+        return registry_for(request).active().version
     except Exception:  # noqa: BLE001 - the queue still works without a registry
         return None
 
 
 async def label_queue_page(request: Request) -> Response:
-    if not _logged_in(request):
-        return _login_redirect(request)
+    if not logged_in(request):
+        return login_redirect(request)
     state = request.app.state
     storage = state.storage
 
@@ -51,8 +51,8 @@ async def label_queue_page(request: Request) -> Response:
 
 async def set_label_action(request: Request) -> Response:
     """``POST /admin/labels`` (form: id, label) -> back to the queue."""
-    if not _logged_in(request):
-        return _login_redirect(request)
+    if not logged_in(request):
+        return login_redirect(request)
     form = await request.form()
     review_id, label = str(form.get("id") or ""), str(form.get("label") or "")
     if label not in LABEL_STARS or not review_id or len(review_id) > 128:

@@ -27,17 +27,17 @@ from web import json_body
 from web.api import error_response, require_json
 
 
-def _authorised(request: Request) -> bool:
-    from web.admin import _logged_in
+def authorised(request: Request) -> bool:
+    from web.admin import logged_in
 
     token = request.app.state.settings.registry_token.get_secret_value()
     sent = request.headers.get("authorization", "")
     if token and sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].encode(), token.encode()):
         return True
-    return "session" in request.scope and _logged_in(request)
+    return "session" in request.scope and logged_in(request)
 
 
-def _registry(request: Request) -> Registry:
+def registry_for(request: Request) -> Registry:
     state = request.app.state
     if getattr(state, "registry", None) is None:
         from stream.control import kafka_publisher
@@ -58,15 +58,15 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _unauthorised() -> JSONResponse:
+def unauthorised() -> JSONResponse:
     return error_response(401, "the registry needs `Authorization: Bearer <registry_token from run.json>` "
                                "or an admin session")
 
 
 async def _answer(request: Request, call: Any, *args: Any, status: int = 200) -> JSONResponse:
-    if not _authorised(request):
-        return _unauthorised()
-    registry = _registry(request)
+    if not authorised(request):
+        return unauthorised()
+    registry = registry_for(request)
     try:
         result = await request.app.state.storage.run(call(registry), *args)
     except ValueError as error:
@@ -100,8 +100,8 @@ async def get_model(request: Request) -> JSONResponse:
 
 
 async def register_model(request: Request) -> JSONResponse:
-    if not _authorised(request):
-        return _unauthorised()
+    if not authorised(request):
+        return unauthorised()
     try:
         record = ModelRecord.from_dict(await _body(request))
     except (TypeError, ValueError) as error:
@@ -110,8 +110,8 @@ async def register_model(request: Request) -> JSONResponse:
 
 
 async def promote_model(request: Request) -> JSONResponse:
-    if not _authorised(request):
-        return _unauthorised()
+    if not authorised(request):
+        return unauthorised()
     try:
         body = await _body(request)
     except ValueError as error:
@@ -121,8 +121,8 @@ async def promote_model(request: Request) -> JSONResponse:
 
 
 async def rollback_model(request: Request) -> JSONResponse:
-    if not _authorised(request):
-        return _unauthorised()
+    if not authorised(request):
+        return unauthorised()
     try:
         body = await _body(request)
     except ValueError as error:

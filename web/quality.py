@@ -10,19 +10,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from stream.model_quality import acceptance_by_version, acceptance_totals
-from web.admin import _logged_in, _login_redirect
+from web.admin import logged_in, login_redirect
 
 
 async def model_quality_page(request: Request) -> Response:
-    if not _logged_in(request):
-        return _login_redirect(request)
+    if not logged_in(request):
+        return login_redirect(request)
     state = request.app.state
     storage = state.storage
 
     def load() -> dict:
-        from web.models_api import _registry
+        from web.models_api import registry_for
 
-        registry = _registry(request)
+        registry = registry_for(request)
         totals = acceptance_totals(storage)
         models = []
         for record in registry.list():

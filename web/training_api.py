@@ -14,12 +14,12 @@ from starlette.responses import JSONResponse
 from stream.labelled import labelled_rows
 from web.api import error_response
 from web.filters import BadInput, parse_datetime
-from web.models_api import _authorised, _unauthorised
+from web.models_api import authorised, unauthorised
 
 
 async def training_rows(request: Request) -> JSONResponse:
-    if not _authorised(request):
-        return _unauthorised()
+    if not authorised(request):
+        return unauthorised()
     settings = request.app.state.settings
     params = request.query_params
     since = parse_datetime("since", params["since"]) if params.get("since") else None
