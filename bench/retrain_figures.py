@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.report import Column, table
 from inference.artefact import read_card
 from inference.data import star_to_class
 from inference.evaluate import tfidf_baseline
@@ -34,6 +35,8 @@ from inference.retrain import LabelledRow, RetrainOptions, build_candidate, clea
 from inference.scorer import Scorer
 
 csv.field_size_limit(sys.maxsize)
+COLUMNS = (Column("n", "N", ","), Column("before", "CNN before", ".3f"), Column("after", "CNN after retrain", ".3f"),
+           Column("tfidf", "TF-IDF (same rows)", ".3f"), Column("retrain_s", "retrain time (s)", ".0f"))
 
 
 def source_rows(corpus: Path, source: str, skip_rows: int) -> list[LabelledRow]:
@@ -104,10 +107,7 @@ def main() -> None:
     if args.as_json:
         print(json.dumps(summary, indent=2))
         return
-    print("| N | CNN before | CNN after retrain | TF-IDF (same rows) | retrain time |")
-    print("|---:|---:|---:|---:|---:|")
-    for r in results:
-        print(f"| {r['n']:,} | {r['before']:.3f} | {r['after']:.3f} | {r['tfidf']:.3f} | {r['retrain_s']:.0f} s |")
+    print(table(COLUMNS, results, markdown=True))
 
 
 if __name__ == "__main__":

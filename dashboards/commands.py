@@ -10,19 +10,7 @@ import typer
 from reviewpulse.settings import get_settings
 
 
-def register(app: typer.Typer, bench: typer.Typer) -> None:
-    @bench.command("dashboards")
-    def bench_dashboards(
-        reviews: Annotated[int, typer.Option(help="scored reviews loaded over one day")] = 100_000,
-        repeats: Annotated[int, typer.Option(help="timings per query; the median is reported")] = 5,
-    ) -> None:
-        """Panel query times on a day of reviews, disk per review, per-minute view vs raw table."""
-        import json
-
-        from dashboards.bench import run_bench
-
-        typer.echo(json.dumps(run_bench(get_settings(), reviews, repeats), indent=2))
-
+def register(app: typer.Typer) -> None:
     dashboards = typer.Typer(help="Grafana dashboards as code: render the JSON, push to a Grafana.",
                              no_args_is_help=True)
     app.add_typer(dashboards, name="dashboards")

@@ -1,7 +1,7 @@
 """Every SQL query the dashboards run, with the columns each panel expects back.
 
 The SQL is written for the ``grafana-clickhouse-datasource`` plugin (macros expand as in
-``dashboards.macros``) against the tables and views of ``stream.migrations``: ``reviews``
+``bench.grafana_macros``) against the tables and views of ``stream.migrations``: ``reviews``
 (ReplacingMergeTree; exact figures read ``FINAL`` or count ``uniqExact(id)``),
 ``reviews_per_minute`` and ``dead_letters``. The per-minute view counts redelivered inserts
 too, which is right for traffic and wrong for exact totals, so totals read ``reviews``.

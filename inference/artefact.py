@@ -16,7 +16,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from inference.encoding import Alphabet
+from inference.encoding import DEFAULT_ALPHABET, DEFAULT_MAX_LENGTH, Alphabet
 from inference.model import CharCNN
 
 WEIGHTS_FILE = "model.safetensors"
@@ -70,6 +70,33 @@ def save_artefact(model: CharCNN, card: ModelCard, directory: str | Path, half: 
     card.weights_dtype = str(dtype).removeprefix("torch.")
     (directory / CONFIG_FILE).write_text(json.dumps(asdict(card), indent=2) + "\n", encoding="utf-8")
     return directory
+
+
+def save_untrained(
+    directory: str | Path,
+    *,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    classes: tuple[str, ...] = ("bad", "average", "good"),
+    seed: int = 0,
+    output_std: float | None = None,
+    name: str = "untrained",
+    version: str = "untrained",
+    training: dict | None = None,
+    architecture: dict | None = None,
+) -> Path:
+    """A complete artefact with untrained weights: for tests, and benchmarks run before any training.
+
+    Same ``seed``, same weights. Kaiming-initialised outputs are close to uniform;
+    ``output_std`` redraws the output layer's weights with that spread so the classes'
+    probabilities differ visibly (what tests of argmax and precision need).
+    """
+    card = ModelCard(name=name, version=version, alphabet=DEFAULT_ALPHABET, max_length=max_length,
+                     classes=list(classes), training=dict(training or {}), architecture=dict(architecture or {}))
+    torch.manual_seed(seed)
+    model = build_model(card)
+    if output_std is not None:
+        torch.nn.init.normal_(model.fc3.weight, std=output_std)
+    return save_artefact(model, card, directory)
 
 
 def read_card(directory: str | Path) -> ModelCard:

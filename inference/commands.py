@@ -1,4 +1,4 @@
-"""``reviewpulse train``, ``evaluate``, ``score`` and ``bench scorer``."""
+"""``reviewpulse train``, ``lodo``, ``baseline``, ``evaluate`` and ``score``."""
 
 from __future__ import annotations
 
@@ -132,28 +132,6 @@ def score_command(
             typer.echo(json.dumps({"text": text, **result.__dict__}))
 
 
-def bench_scorer_command(
-    model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
-    data: Annotated[Path | None, Opt(help="CSV of your texts (default: the training file, else generated)")] = None,
-    text_column: Annotated[str, Opt(help="column of --data holding the text")] = "text",
-    sample: Annotated[int, Opt(min=1, help="texts drawn (seeded) from --data")] = 3000,
-    subset: Annotated[int, Opt(min=1, help="texts of the sample the slow paths (per-request, bf16) score")] = 300,
-    repeats: Annotated[int, Opt(min=1, help="passes per configuration; the median is reported")] = 3,
-    seed: int = 7,
-    threads: Annotated[int, Opt(min=0, help="torch threads (0 = torch's default, all cores)")] = 0,
-    as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
-) -> None:
-    """Reviews/s of score(texts) on real-length texts, fp32 and bf16, vs the per-request path, same run."""
-    from inference.bench import BenchDataError, format_table, run_scorer_bench
-
-    try:
-        result = run_scorer_bench(model or get_settings().model_dir, data, text_column, sample, subset, repeats,
-                                  seed, threads, progress=not as_json)
-    except BenchDataError as error:
-        _fail(str(error))
-    typer.echo(json.dumps(result) if as_json else format_table(result))
-
-
 def lodo_command(
     like: Annotated[Path, Opt(help="model directory whose recorded training options are reused")],
     domain: Annotated[list[str], Opt(help="source to hold out (repeatable; at least three make a table)")],
@@ -207,10 +185,9 @@ def baseline_command(
         _fail(str(error))
 
 
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.command("train")(train_command)
     app.command("lodo")(lodo_command)
     app.command("baseline")(baseline_command)
     app.command("evaluate")(evaluate_command)
     app.command("score")(score_command)
-    bench.command("scorer")(bench_scorer_command)

@@ -131,6 +131,19 @@ class Scorer:
             logits = logits + self.class_bias
         return F.softmax(logits, dim=1).cpu().numpy()
 
+    def reference_probabilities(self, indices: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities computed the paper's way (full one-hot input, every column), fp32.
+
+        What the fast path must equal, and the original per-request app's cost.
+        ``indices``: ``(len(texts), max_length)`` as :meth:`Alphabet.encode_batch` gives them;
+        ``texts``: the same texts, for the word branch.
+        """
+        with torch.inference_mode():
+            logits = self.model.forward_reference(torch.from_numpy(indices).to(self.device), self._word_bags(texts))
+            if self.class_bias is not None:
+                logits = logits + self.class_bias
+            return F.softmax(logits, dim=1).cpu().numpy()
+
     def _precision_context(self) -> contextlib.AbstractContextManager:
         if self.precision == "bf16":
             return torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)

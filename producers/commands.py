@@ -1,4 +1,4 @@
-"""CLI commands of the producers room: ``demo-site``, ``discover``, ``crawl``, ``bench crawl``.
+"""CLI commands of the producers room: ``demo-site``, ``discover``, ``crawl``.
 
 Heavy imports (selenium, scrapy, kafka) happen inside the commands.
 """
@@ -113,7 +113,7 @@ def run_crawl_command(settings: Settings, profile: str, bootstrap: str | None, c
     return summary
 
 
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     @app.command("demo-site")
     def demo_site(
         port: Annotated[int, Opt(help="port to listen on")] = 8001,
@@ -185,16 +185,3 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             stats_json.write_text(json.dumps(summary.as_dict(), indent=2), encoding="utf-8")
         if summary.publish_failed:
             raise typer.Exit(1)
-
-    @bench.command("crawl")
-    def bench_crawl(as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False) -> None:
-        """Crawl speed (items/s, pages/s) on the local site, politeness off, and Kafka publish throughput."""
-        from producers.bench import run_bench
-
-        quiet_kafka_client()
-        figures = run_bench()
-        if as_json:
-            typer.echo(json.dumps(figures))
-        else:
-            for name, value in figures.items():
-                typer.echo(f"{name:32s} {value}")

@@ -15,10 +15,8 @@ from reviewpulse.logs import setup_logging
 from reviewpulse.settings import get_settings
 
 app = typer.Typer(help="Live sentiment for customer reviews.", no_args_is_help=True, add_completion=False)
-bench_app = typer.Typer(help="Benchmarks: figures as ratios against a baseline measured in the same run.")
-app.add_typer(bench_app, name="bench")
 
-ROOMS = ("inference", "stream", "web", "producers", "dashboards")
+ROOMS = ("inference", "stream", "web", "producers", "dashboards", "bench")
 #: Commands a person watches: service libraries log only warnings (reviewpulse.logs).
 QUIET_COMMANDS = {"run"}
 
@@ -42,7 +40,7 @@ def _register_rooms() -> None:
             if error.name != f"{room}.commands":
                 raise
             continue
-        module.register(app, bench_app)
+        module.register(app)
 
 
 _register_rooms()

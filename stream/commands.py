@@ -1,4 +1,4 @@
-"""``reviewpulse run``, ``worker``, ``migrate``, ``import``, ``stats`` and ``bench pipeline``."""
+"""``reviewpulse run``, ``worker``, ``migrate``, ``import``, ``stats``, ``models`` and ``retrain``."""
 
 from __future__ import annotations
 
@@ -144,28 +144,12 @@ def stats_command(
             typer.echo(f"  {name or '(none)'}: {count}")
 
 
-def bench_pipeline_command(
-    reviews: Annotated[int, Opt(help="reviews to push through the pipeline")] = 5000,
-    as_json: Annotated[bool, Opt("--json", help="print JSON")] = False,
-) -> None:
-    """End-to-end reviews/s (import -> rows in ClickHouse, embedded stack) vs the scorer alone."""
-    from stream.bench import bench_pipeline
-
-    result = bench_pipeline(_settings(None), reviews)
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            typer.echo(f"{key}: {value}")
-
-
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
     app.command("worker")(worker_command)
     app.command("migrate")(migrate_command)
     app.command("import")(import_command)
     app.command("stats")(stats_command)
-    bench.command("pipeline")(bench_pipeline_command)
     from stream import models_commands
 
     models_commands.register(app)

@@ -7,6 +7,7 @@
 * ``running_system`` — ``reviewpulse run`` as a subprocess on free ports with its own data
   dir; yields a :class:`RunningSystem` (web_url, bootstrap, data_dir, env).
 * ``system_env`` — the environment a ``reviewpulse`` subprocess needs for a given data dir.
+* ``invoke_cli`` — ``reviewpulse ARGS`` in this process with some settings changed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -44,20 +46,9 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
+    from inference.artefact import save_untrained
 
-    from inference.artefact import ModelCard, save_artefact
-    from inference.encoding import DEFAULT_ALPHABET, DEFAULT_MAX_LENGTH, Alphabet
-    from inference.model import CharCNN
-
-    torch.manual_seed(0)
-    classes = ["bad", "average", "good"]
-    model = CharCNN(len(Alphabet(DEFAULT_ALPHABET)), len(classes), DEFAULT_MAX_LENGTH)
-    card = ModelCard(
-        name="charcnn-tiny-test", version="tiny-untrained", alphabet=DEFAULT_ALPHABET,
-        max_length=DEFAULT_MAX_LENGTH, classes=classes,
-    )
-    return save_artefact(model, card, tmp_path_factory.mktemp("tiny_model"))
+    return save_untrained(tmp_path_factory.mktemp("tiny_model"), name="charcnn-tiny-test", version="tiny-untrained")
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +60,22 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     migrate(opened)
     yield opened
     opened.close()
+
+
+def invoke_cli(monkeypatch: pytest.MonkeyPatch, args: list[str], **env: str) -> Any:
+    """Run ``reviewpulse ARGS`` in-process (typer's CliRunner) with ``env`` set; the settings re-read around it."""
+    from typer.testing import CliRunner
+
+    from reviewpulse.cli import app
+    from reviewpulse.settings import get_settings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(app, args)
+    finally:
+        get_settings.cache_clear()
 
 
 def system_env(data_dir: Path, model_dir: Path, **extra: str) -> dict[str, str]:

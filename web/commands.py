@@ -1,8 +1,7 @@
-"""``reviewpulse web``, ``reviewpulse hash-password`` and ``reviewpulse bench typing``."""
+"""``reviewpulse web`` and ``reviewpulse hash-password``."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -74,40 +73,6 @@ def hash_password_command(
     typer.echo(hash_password(password))
 
 
-def bench_typing_command(
-    url: Annotated[str | None, Opt(help="web base URL (default: the running `reviewpulse run`)")] = None,
-    sessions: Annotated[int, Opt(min=1, help="concurrent websocket sessions")] = 20,
-    rate: Annotated[float, Opt(min=0.1, help="drafts per second per session")] = 4.0,
-    duration: Annotated[float, Opt(min=1.0, help="seconds of typing")] = 30.0,
-    as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
-) -> None:
-    """Draft -> score latency through Kafka and the worker, as people typing would see it."""
-    import asyncio
-
-    from stream.broker import read_run_file
-    from web.bench import TARGET_P99_MS, run_typing_bench
-
-    if url is None:
-        running = read_run_file(get_settings()) or {}
-        url = str(running.get("web") or "")
-        if not url:
-            _fail("no running system: start `reviewpulse run` first, or pass --url http://host:port")
-    result = asyncio.run(run_typing_bench(url, sessions, rate, duration))
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    typer.echo(
-        f"{result['sessions']} sessions x {result['drafts_per_s']:g} drafts/s x {result['duration_s']:g} s "
-        f"against {result['url']}\n"
-        f"drafts sent {result['drafts_sent']}, scores received {result['scores_received']}, "
-        f"superseded {result['superseded']}, errors {result['errors']}\n"
-        f"draft -> score  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms  "
-        f"(target p99 <= {TARGET_P99_MS} ms)\n"
-        f"websocket ping baseline p50 {result['ping_p50_ms']} ms"
-    )
-
-
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.command("web")(web_command)
     app.command("hash-password")(hash_password_command)
-    bench.command("typing")(bench_typing_command)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from itertools import combinations
 from pathlib import Path
 
-import pytest
 import yaml
 
-from dashboards import queries
 from dashboards.build import FOLDER_UID, JSON_DIR, LIVE_CHANNEL, build_all, render, to_text
 from dashboards.live import LIVE_MEASUREMENT, LIVE_STREAM
 from dashboards.panels import CLICKHOUSE_UID
@@ -77,17 +73,3 @@ def test_provider_loads_the_rendered_folder_into_the_push_folder() -> None:
     assert provider["folderUid"] == FOLDER_UID
     for path in JSON_DIR.glob("*.json"):
         assert json.loads(path.read_text())["uid"].startswith("reviewpulse-")
-
-
-@pytest.mark.slow
-def test_bench_dashboards_runs_every_panel_query(tmp_path: Path) -> None:
-    """In a subprocess: chDB allows one data directory per process, and the suite holds one."""
-    from tests.conftest import REVIEWPULSE
-
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "DATA_DIR": str(tmp_path)}
-    done = subprocess.run([*REVIEWPULSE, "bench", "dashboards", "--reviews", "300", "--repeats", "1"],
-                          capture_output=True, text=True, env=env, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    figures = json.loads(done.stdout)
-    assert set(figures["panel_ms"]) == {query.key for query in queries.ALL}
-    assert figures["bytes_on_disk_per_review"] > 0

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from bench.grafana_macros import ALL, QueryContext, expand
 from dashboards import queries
 from dashboards.build import build_all
-from dashboards.macros import ALL, QueryContext, expand
 from stream.events import DeadLetter, ScoredReview
 from stream.registry import MODEL_COLUMNS
 

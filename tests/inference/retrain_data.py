@@ -46,15 +46,7 @@ def write_corpus(path: Path, count: int, seed: int) -> Path:
 
 def small_model(directory: Path, corpus: Path | None = None, rows: int = 0) -> Path:
     """An untrained char-CNN of input length 256 (fast), recording ``corpus`` as its training data."""
-    import torch
+    from inference.artefact import save_untrained
 
-    from inference.artefact import ModelCard, save_artefact
-    from inference.encoding import DEFAULT_ALPHABET, Alphabet
-    from inference.model import CharCNN
-
-    torch.manual_seed(0)
-    model = CharCNN(len(Alphabet(DEFAULT_ALPHABET)), 3, MAX_LENGTH)
     training = {"data": str(corpus), "validation_split": 0.2, "seed": 7, "rows": rows} if corpus else {}
-    card = ModelCard(name="small", version="small-v0", alphabet=DEFAULT_ALPHABET, max_length=MAX_LENGTH,
-                     classes=["bad", "average", "good"], training=training)
-    return save_artefact(model, card, directory)
+    return save_untrained(directory, max_length=MAX_LENGTH, name="small", version="small-v0", training=training)

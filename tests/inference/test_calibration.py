@@ -3,10 +3,8 @@
 import numpy as np
 import torch
 
-from inference.artefact import ModelCard, save_artefact
+from inference.artefact import load_artefact, save_artefact, save_untrained
 from inference.calibration import calibration_report, fit_class_bias, predicted_shares
-from inference.encoding import DEFAULT_ALPHABET
-from inference.model import CharCNN
 from inference.scorer import Scorer
 
 
@@ -33,11 +31,9 @@ def test_fitted_biases_predict_each_class_about_as_often_as_it_occurs():
 
 
 def test_calibration_only_shifts_each_class_by_its_bias(tmp_path):
-    torch.manual_seed(4)
-    model = CharCNN(len(DEFAULT_ALPHABET), 3, 256)
-    card = ModelCard(name="c", version="c-1", alphabet=DEFAULT_ALPHABET, max_length=256,
-                     classes=["bad", "average", "good"])
-    plain = Scorer.load(save_artefact(model, card, tmp_path / "plain"), device="cpu")
+    plain_dir = save_untrained(tmp_path / "plain", max_length=256, seed=4, name="c", version="c-1")
+    plain = Scorer.load(plain_dir, device="cpu")
+    model, card, _ = load_artefact(plain_dir)
     card.calibration = {"class_bias": [0.0, 0.7, -0.4]}
     calibrated = Scorer.load(save_artefact(model, card, tmp_path / "calibrated"), device="cpu")
     texts = ["fine", "terrible service", "", "loved it " * 40]

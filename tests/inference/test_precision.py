@@ -6,13 +6,11 @@ import random
 
 import numpy as np
 import pytest
-import torch
 
 from inference import hardware, precision
-from inference.artefact import ModelCard, read_card, save_artefact
+from inference.artefact import ModelCard, read_card, save_artefact, save_untrained
 from inference.data import star_to_class
 from inference.encoding import DEFAULT_ALPHABET
-from inference.model import CharCNN
 from inference.precision import precision_gate, record_precision_gate, resolve_precision
 from inference.scorer import Scorer
 from reviewpulse.settings import DEFAULT_MODEL_DIR, PROJECT_ROOT, get_settings
@@ -23,12 +21,7 @@ TEXTS = ["Loved it, will come back!", "", "cold food and rude staff " * 80, "ok\
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    torch.manual_seed(6)
-    model = CharCNN(len(DEFAULT_ALPHABET), 3)
-    torch.nn.init.normal_(model.fc3.weight, std=0.5)
-    card = ModelCard(name="p", version="p-1", alphabet=DEFAULT_ALPHABET, max_length=1014,
-                     classes=["bad", "average", "good"])
-    return save_artefact(model, card, tmp_path_factory.mktemp("model"))
+    return save_untrained(tmp_path_factory.mktemp("model"), seed=6, output_std=0.5, name="p", version="p-1")
 
 
 def passed_card() -> ModelCard:

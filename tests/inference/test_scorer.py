@@ -4,11 +4,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
-from inference.artefact import ArtefactError, ModelCard, save_artefact
-from inference.encoding import DEFAULT_ALPHABET
-from inference.model import CharCNN
+from inference.artefact import ArtefactError, save_artefact, save_untrained
 from inference.scorer import Scorer, sentiment_score, suggested_rating
 
 TEXTS = ["Loved it, will come back!", "", "cold food and rude staff " * 80, "ok\nI guess", "é😀"]
@@ -16,11 +13,7 @@ TEXTS = ["Loved it, will come back!", "", "cold food and rude staff " * 80, "ok\
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    torch.manual_seed(3)
-    model = CharCNN(len(DEFAULT_ALPHABET), 3)
-    card = ModelCard(name="t", version="t-1", alphabet=DEFAULT_ALPHABET, max_length=1014,
-                     classes=["bad", "average", "good"])
-    return save_artefact(model, card, tmp_path_factory.mktemp("model"))
+    return save_untrained(tmp_path_factory.mktemp("model"), seed=3, name="t", version="t-1")
 
 
 def test_round_trip_gives_identical_outputs(model_dir, tmp_path):

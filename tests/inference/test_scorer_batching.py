@@ -5,23 +5,16 @@ import tracemalloc
 
 import numpy as np
 import pytest
-import torch
 
-from inference.artefact import ModelCard, save_artefact
-from inference.encoding import DEFAULT_ALPHABET
-from inference.model import CharCNN
+from inference.artefact import save_untrained
 from inference.scorer import Scorer
 from inference.slices import input_columns, plan_passes, unique_texts
 
 
 @pytest.fixture(scope="module")
 def scorer(tmp_path_factory):
-    torch.manual_seed(5)
-    model = CharCNN(len(DEFAULT_ALPHABET), 3)
-    torch.nn.init.normal_(model.fc3.weight, std=0.5)
-    card = ModelCard(name="b", version="b-1", alphabet=DEFAULT_ALPHABET, max_length=1014,
-                     classes=["bad", "average", "good"])
-    return Scorer.load(save_artefact(model, card, tmp_path_factory.mktemp("model")), device="cpu")
+    directory = save_untrained(tmp_path_factory.mktemp("model"), seed=5, output_std=0.5, name="b", version="b-1")
+    return Scorer.load(directory, device="cpu")
 
 
 def mixed_texts(count: int, seed: int = 0) -> list[str]:

@@ -5,8 +5,8 @@ import zlib
 import numpy as np
 import torch
 
-from inference.artefact import ModelCard, load_artefact, save_artefact
-from inference.encoding import DEFAULT_ALPHABET, Alphabet
+from inference.artefact import load_artefact, save_untrained
+from inference.encoding import Alphabet
 from inference.model import CharCNN
 from inference.scorer import Scorer
 from inference.words import ngram_bags, ngram_ids, select_bags
@@ -47,12 +47,8 @@ def test_word_branch_fast_forward_equals_reference():
 
 
 def test_scorer_loads_a_word_branch_model_and_batch_equals_one_by_one(tmp_path):
-    torch.manual_seed(2)
-    model = CharCNN(len(DEFAULT_ALPHABET), 3, 256, word_buckets=2048, word_dim=4)
-    torch.nn.init.normal_(model.fc3.weight)
-    card = ModelCard(name="w", version="w-1", alphabet=DEFAULT_ALPHABET, max_length=256,
-                     classes=["bad", "average", "good"], architecture={"word_buckets": 2048, "word_dim": 4})
-    directory = save_artefact(model, card, tmp_path / "w")
+    directory = save_untrained(tmp_path / "w", max_length=256, seed=2, output_std=1.0, name="w", version="w-1",
+                               architecture={"word_buckets": 2048, "word_dim": 4})
     loaded, _, _ = load_artefact(directory)
     assert loaded.words is not None and loaded.words.weight.shape == (2048, 4)
     scorer = Scorer.load(directory, device="cpu")

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reviewpulse.cli import app
-from reviewpulse.settings import get_settings
+from tests.conftest import invoke_cli
 from web.passwords import verify_password
 
 
@@ -20,38 +20,16 @@ def test_hash_password_from_stdin() -> None:
 
 
 def test_web_without_a_broker_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP", "")
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["web", "--port", "0"])
-    finally:
-        get_settings.cache_clear()
+    result = invoke_cli(monkeypatch, ["web", "--port", "0"], DATA_DIR=str(tmp_path), KAFKA_BOOTSTRAP="")
     assert result.exit_code == 2
     assert "set KAFKA_BOOTSTRAP" in result.output
 
 
 def test_web_off_loopback_needs_the_ip_hash_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("IP_HASH_SALT", "")
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["web", "--host", "0.0.0.0", "--port", "0"])
-    finally:
-        get_settings.cache_clear()
+    result = invoke_cli(monkeypatch, ["web", "--host", "0.0.0.0", "--port", "0"], DATA_DIR=str(tmp_path),
+                        IP_HASH_SALT="")
     assert result.exit_code == 2
     assert "set IP_HASH_SALT" in result.output
-
-
-def test_bench_typing_without_a_running_system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["bench", "typing", "--json"])
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 2
-    assert "start `reviewpulse run` first" in result.output
 
 
 @pytest.mark.slow

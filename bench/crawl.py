@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.process import REVIEWPULSE
+from bench.report import ratio
 from producers.companies import DiscoveredCompany, write_companies_csv
 from producers.demo_site import Catalogue, DemoSiteServer, SiteSpec
 from producers.kafka_publisher import KafkaPublisher
 from reviewpulse.settings import Settings, get_settings
 from stream.events import Kind, ReviewEvent
 
-CLI = "from reviewpulse.cli import main; main()"
-
 
 def crawl_in_subprocess(companies_csv: Path, stats_json: Path, bootstrap: str | None) -> dict:
     """Run ``reviewpulse crawl --skip-discovery --no-polite`` in a child; its summary as a dict."""
-    command = [sys.executable, "-c", CLI, "crawl", "--skip-discovery", "--no-polite",
+    command = [*REVIEWPULSE, "crawl", "--skip-discovery", "--no-polite",
                "--companies", str(companies_csv), "--stats-json", str(stats_json)]
     command += ["--bootstrap", bootstrap] if bootstrap else ["--no-publish"]
     subprocess.run(command, check=True, capture_output=True)
@@ -53,6 +52,7 @@ def publish_rate(bootstrap: str, topic: str, messages: int, batched: bool) -> fl
 
 
 def run_bench(batched_messages: int = 20_000, unbatched_messages: int = 1_000) -> dict[str, float | int | str]:
+    """Figures as a dict: crawl items/s and pages/s, publish messages/s, each against its baseline."""
     from stream.broker import EmbeddedBroker
     from stream.topics import ensure_topics
 
@@ -78,8 +78,8 @@ def run_bench(batched_messages: int = 20_000, unbatched_messages: int = 1_000) -
         "crawl_items_per_s": kafka["items_per_s"],
         "crawl_pages_per_s": kafka["pages_per_s"],
         "crawl_feed_only_items_per_s": feed_only["items_per_s"],
-        "crawl_kafka_vs_feed_only": round(kafka["items_per_s"] / feed_only["items_per_s"], 3),
+        "crawl_kafka_vs_feed_only": ratio(kafka["items_per_s"], feed_only["items_per_s"], 3),
         "publish_batched_msgs_per_s": round(batched, 1),
         "publish_unbatched_msgs_per_s": round(unbatched, 1),
-        "publish_batched_vs_unbatched": round(batched / unbatched, 2),
+        "publish_batched_vs_unbatched": ratio(batched, unbatched),
     }

@@ -12,7 +12,6 @@ seeded subset of the same sample; their rates are per review, so they compare.
 from __future__ import annotations
 
 import copy
-import csv
 import random
 import statistics
 import time
@@ -21,67 +20,31 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from bench.report import Column, ratio, table
+from bench.texts import sample_texts, texts_source
 from inference.hardware import bf16_is_native
 from inference.scorer import Scorer
-from reviewpulse.settings import PROJECT_ROOT
 
-SAMPLE_DATA = PROJECT_ROOT.parent / "shared" / "data" / "reviews_train.csv"
 WORKER_BATCH = 64
-WORDS = "the food was great terrible service slow friendly staff would come back never again price ok".split()
+COLUMNS = (Column("config", "configuration"), Column("precision", "precision"), Column("texts", "texts"),
+           Column("reviews_per_s", "reviews/s", ".1f"), Column("ratio", "x per-request", ".2f"))
 
 
-class BenchDataError(ValueError):
-    """The ``--data`` file cannot give texts; the message names the file and column."""
-
-
-def sample_texts(
-    count: int = 3000, seed: int = 7, data: str | Path | None = None, text_column: str = "text"
-) -> list[str]:
-    """A seeded sample of ``count`` texts from ``data`` (or the training file, or generated ones)."""
-    rng = random.Random(seed)
-    path = Path(data) if data else (SAMPLE_DATA if SAMPLE_DATA.is_file() else None)
-    if path is None:
-        return [" ".join(rng.choices(WORDS, k=rng.randint(5, 80))) for _ in range(count)]
-    if not path.is_file():
-        raise BenchDataError(f"{path}: no such file")
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if text_column not in (reader.fieldnames or []):
-            raise BenchDataError(
-                f"{path}: no column {text_column!r} (columns: {', '.join(reader.fieldnames or [])}); "
-                "pass --text-column"
-            )
-        texts = [row[text_column] or "" for row in reader]
-    if not texts:
-        raise BenchDataError(f"{path}: no rows")
-    return rng.sample(texts, min(count, len(texts)))
-
-
-def per_request_one_hot(text: str, scorer: Scorer) -> torch.Tensor:
-    """The original app's preprocessing: a Python loop over characters into a one-hot matrix."""
+def per_request_indices(text: str, scorer: Scorer) -> np.ndarray:
+    """The original app's preprocessing: a Python loop over characters (0 = not in the alphabet)."""
     alphabet = scorer.alphabet.characters
     length = scorer.card.max_length
-    matrix = np.zeros((len(alphabet), length), dtype=np.float32)
+    indices = np.zeros((1, length), dtype=np.int64)
     for position, char in enumerate(text.lower()[:length][::-1]):
-        index = alphabet.find(char)
-        if index >= 0:
-            matrix[index, position] = 1.0
-    return torch.from_numpy(matrix).unsqueeze(0)
+        indices[0, position] = alphabet.find(char) + 1
+    return indices
 
 
 def per_request(scorer: Scorer, texts: list[str]) -> None:
-    """The original app: one text at a time, Python one-hot, the paper's full-width forward."""
-    model = scorer.model
-    with torch.inference_mode():
-        for text in texts:
-            logits = model._classify(
-                model._conv_stack_from(model.convs[0](per_request_one_hot(text, scorer))), scorer._word_bags([text])
-            )
-            if scorer.class_bias is not None:
-                logits = logits + scorer.class_bias
-            F.softmax(logits, dim=1)
+    """The original app: one text at a time, Python encoding, the paper's full-width one-hot forward."""
+    for text in texts:
+        scorer.reference_probabilities(per_request_indices(text, scorer), [text])
 
 
 def in_batches(scorer: Scorer, texts: list[str], batch: int = WORKER_BATCH) -> None:
@@ -130,14 +93,14 @@ def run_scorer_bench(
     baseline = statistics.median(timings[0])
     rows = [
         {"config": name, "precision": precision, "texts": len(pool),
-         "reviews_per_s": round(statistics.median(rates), 1), "ratio": round(statistics.median(rates) / baseline, 2)}
+         "reviews_per_s": round(statistics.median(rates), 1), "ratio": ratio(statistics.median(rates), baseline)}
         for (name, precision, pool, _), rates in zip(configurations, timings, strict=True)
     ]
     return {
         "model_version": scorer.version,
         "threads": torch.get_num_threads(),
         "bf16_native": bf16_is_native("cpu"),
-        "data": str(data or (SAMPLE_DATA if SAMPLE_DATA.is_file() else "generated")),
+        "data": texts_source(data),
         "texts": len(texts),
         "subset": len(small),
         "repeats": repeats,
@@ -155,11 +118,7 @@ def _agreement(scorer: Scorer, texts: list[str]) -> dict:
     """Default-path fp32 vs the paper's forward, and bf16 vs fp32, on the subset."""
     check = texts[:256]
     indices, _ = scorer.alphabet.encode_batch(check, scorer.card.max_length)
-    with torch.inference_mode():
-        logits = scorer.model.forward_reference(torch.from_numpy(indices), scorer._word_bags(check))
-        if scorer.class_bias is not None:
-            logits = logits + scorer.class_bias
-        reference = F.softmax(logits, dim=1).numpy()
+    reference = scorer.reference_probabilities(indices, check)
     fp32 = scorer.probabilities(texts)
     bf16 = _at(scorer, "bf16").probabilities(texts)
     return {
@@ -170,20 +129,15 @@ def _agreement(scorer: Scorer, texts: list[str]) -> dict:
 
 
 def format_table(result: dict) -> str:
-    lines = [
+    """The ratio table people read, with the sample and the agreement checks around it."""
+    return "\n".join([
         f"scorer benchmark: model {result['model_version']}, {result['threads']} threads, bf16 native: "
         f"{result['bf16_native']}; {result['texts']} texts from {result['data']} (median {result['median_chars']} "
         f"chars, {result['longer_than_max_length']:.1%} longer than max length), slow paths on {result['subset']}; "
         f"median of {result['repeats']}",
-        f"  {'configuration':<58}{'precision':>10}{'texts':>7}{'reviews/s':>11}{'x per-request':>15}",
-    ]
-    for row in result["rows"]:
-        lines.append(f"  {row['config']:<58}{row['precision']:>10}{row['texts']:>7}"
-                     f"{row['reviews_per_s']:>11.1f}{row['ratio']:>15.2f}")
-    lines.append(f"  score(texts) = {result['speedup']}x the per-request path on the same texts")
-    lines.append(
+        table(COLUMNS, result["rows"]),
+        f"  score(texts) = {result['speedup']}x the per-request path on the same texts",
         f"  max |p - p_paper_forward| default path {result['max_abs_prob_diff_default_vs_reference']:.1e}; "
         f"bf16 vs fp32: max |dp| {result['max_abs_prob_diff_bf16']:.1e}, "
-        f"labels agree {result['bf16_label_agreement']:.2%}"
-    )
-    return "\n".join(lines)
+        f"labels agree {result['bf16_label_agreement']:.2%}",
+    ])

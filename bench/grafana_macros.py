@@ -1,7 +1,9 @@
-"""What Grafana does to a ClickHouse panel's SQL before ClickHouse sees it, done here for tests.
+"""What Grafana does to a ClickHouse panel's SQL before ClickHouse sees it, done here for tests and benchmarks.
 
-Grafana cannot run on the build machine, so the dashboards test expands every panel query the
-way Grafana and the ``grafana-clickhouse-datasource`` plugin (v4) do and runs the result on chDB.
+Grafana cannot run on the build machine, so the dashboards tests and ``bench dashboards``
+expand every panel query the way Grafana and the ``grafana-clickhouse-datasource`` plugin (v4)
+do and run the result on chDB. It lives in ``bench/`` rather than ``tests/`` because the
+installed ``reviewpulse bench dashboards`` needs it; the product never expands macros.
 The steps, in the plugin's order:
 
 1. ``$__conditionalAll(condition, $var)``: ``condition`` when the variable selects some values,
@@ -160,7 +162,7 @@ def _expand_macros(sql: str, context: QueryContext) -> str:
         sql = re.sub(re.escape(name) + r"(?!\w)", text, sql)
     leftover = re.search(r"\$__\w+", sql)
     if leftover:
-        raise MacroError(f"unknown macro {leftover.group(0)} (dashboards/macros.py lists the supported ones)")
+        raise MacroError(f"unknown macro {leftover.group(0)} (bench/grafana_macros.py lists the supported ones)")
     return sql
 
 

@@ -8,7 +8,6 @@ from DEMO_REVIEWS_CSV when that file exists), then times every panel query over 
 
 from __future__ import annotations
 
-import csv
 import random
 import statistics
 import tempfile
@@ -17,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.grafana_macros import ALL, QueryContext, expand
+from bench.report import ratio
+from bench.texts import file_texts, synthetic_reviews
 from dashboards import queries
-from dashboards.macros import ALL, QueryContext, expand
 from reviewpulse.settings import Settings
 from stream.events import ScoredReview
 
@@ -29,13 +30,9 @@ FROM reviews WHERE $__timeFilter(scored_at) GROUP BY time, source ORDER BY time,
 
 
 def _texts(settings: Settings, count: int) -> list[str]:
+    """The first ``count`` texts of DEMO_REVIEWS_CSV (real lengths, for disk per review), else synthetic."""
     path = Path(settings.demo_reviews_csv)
-    if path.is_file():
-        with open(path, newline="", encoding="utf-8") as handle:
-            texts = [row["text"] for _, row in zip(range(count), csv.DictReader(handle), strict=False)]
-        if texts:
-            return texts
-    return [f"generated review {i} " * random.randint(2, 40) for i in range(min(count, 1000))]
+    return file_texts(path, limit=count) if path.is_file() else synthetic_reviews(min(count, 1000))
 
 
 def _reviews(count: int, start: datetime, texts: list[str]) -> list[ScoredReview]:
@@ -88,5 +85,5 @@ def run_bench(settings: Settings, reviews: int, repeats: int) -> dict[str, Any]:
         "bytes_on_disk_per_review": round(int(disk[0]["bytes"]) / reviews, 1),
         "baseline_raw_reviews_per_minute_ms": round(baseline_s * 1000, 2),
         "panel_ms": {key: round(seconds * 1000, 2) for key, seconds in panels.items()},
-        "per_minute_view_speedup_vs_raw": round(baseline_s / panels["reviews_per_minute"], 2),
+        "per_minute_view_speedup_vs_raw": ratio(baseline_s, panels["reviews_per_minute"]),
     }

@@ -14,48 +14,33 @@ broker, Faust and ClickHouse leave; the target is >= 0.8.
 from __future__ import annotations
 
 import json
-import random
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.process import REVIEWPULSE
+from bench.report import ratio
+from bench.texts import synthetic_reviews
 from reviewpulse.settings import Settings
-
-WORDS = ("the staff food room service was great awful slow friendly price delivery app "
-         "would recommend never again lovely terrible okay fine broken excellent rude clean").split()
-
-
-def review_texts(count: int, seed: int = 7) -> list[str]:
-    """Synthetic reviews with a realistic spread of lengths (median about 160 characters)."""
-    rng = random.Random(seed)
-    texts = []
-    for i in range(count):
-        words = int(min(max(rng.lognormvariate(3.3, 0.6), 3), 180))
-        texts.append(f"#{i} " + " ".join(rng.choice(WORDS) for _ in range(words)))
-    return texts
 
 
 def bench_model_dir(settings: Settings, scratch: Path) -> tuple[Path, str]:
     """The configured model if it exists, else an untrained artefact of the same architecture."""
     if (Path(settings.model_dir) / "model.json").is_file():
         return Path(settings.model_dir), "configured"
-    from inference.artefact import ModelCard, save_artefact
-    from inference.encoding import DEFAULT_ALPHABET, DEFAULT_MAX_LENGTH, Alphabet
-    from inference.model import CharCNN
+    from inference.artefact import save_untrained
 
-    model = CharCNN(len(Alphabet(DEFAULT_ALPHABET)), 3, DEFAULT_MAX_LENGTH)
-    card = ModelCard(name="bench", version="bench-untrained", alphabet=DEFAULT_ALPHABET,
-                     max_length=DEFAULT_MAX_LENGTH, classes=["bad", "average", "good"])
-    return save_artefact(model, card, scratch / "model"), "untrained (models/charcnn missing)"
+    directory = save_untrained(scratch / "model", name="bench", version="bench-untrained")
+    return directory, "untrained (models/charcnn missing)"
 
 
 def scorer_rate(
     model_dir: Path, texts: list[str], warmup: list[str], batch_size: int, threads: int, passes: int
 ) -> float:
+    """The scorer alone, in this process, in the worker's batch size: the pipeline's ceiling."""
     from inference.scorer import Scorer
 
     scorer = Scorer.load(model_dir, device="cpu", threads=threads)
@@ -89,8 +74,7 @@ def pipeline_rate(
     with EmbeddedBroker(scratch / "broker") as broker:
         ensure_topics(broker.bootstrap, settings)
         env = _worker_env(settings, data_dir, model_dir, broker.bootstrap)
-        command = [sys.executable, "-c", "from reviewpulse.cli import main; main()"]
-        worker = subprocess.Popen([*command, "worker"], env=env, stdout=subprocess.DEVNULL)
+        worker = subprocess.Popen([*REVIEWPULSE, "worker"], env=env, stdout=subprocess.DEVNULL)
         try:
             def send(name: str, rows: list[str]) -> tuple[set[str], float]:
                 path = scratch / name
@@ -108,14 +92,15 @@ def pipeline_rate(
         finally:
             worker.send_signal(signal.SIGINT)
             worker.wait(timeout=120)
-        stats = subprocess.run([*command, "stats", "--json"], env=env, capture_output=True, check=True)
+        stats = subprocess.run([*REVIEWPULSE, "stats", "--json"], env=env, capture_output=True, check=True)
         stored = json.loads(stats.stdout)["by_source"].get("bench.jsonl", 0)
     return len(ids) / seconds, stored
 
 
 def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
-    texts = review_texts(reviews)
-    warmup = review_texts(min(reviews, 1000), seed=99)  # same length spread, other texts
+    """Figures as a dict: the pipeline's and the scorer's reviews/s and their ratio."""
+    texts = synthetic_reviews(reviews)
+    warmup = synthetic_reviews(min(reviews, 1000), seed=99)  # same length spread, other texts
     with tempfile.TemporaryDirectory(prefix="reviewpulse-bench-") as scratch_name:
         scratch = Path(scratch_name)
         model_dir, model_kind = bench_model_dir(settings, scratch)
@@ -132,7 +117,7 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         "pipeline_reviews_per_s": round(pipeline, 1),
         "scorer_reviews_per_s": round(scorer, 1),
         "scorer_before_after": [round(scorer_before, 1), round(scorer_after, 1)],
-        "ratio": round(pipeline / scorer, 3),
+        "ratio": ratio(pipeline, scorer, 3),
         "batch_size": settings.batch_size,
         "batch_window_ms": settings.batch_window_ms,
         "scorer_passes": settings.scorer_passes,

@@ -1,18 +1,11 @@
-"""The pipeline benchmark's inputs: realistic text lengths, a model even before training."""
+"""The pipeline benchmark's inputs: a model even before training."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bench.pipeline import bench_model_dir
 from reviewpulse.settings import Settings
-from stream.bench import bench_model_dir, review_texts
-
-
-def test_texts_are_deterministic_with_a_realistic_median_length() -> None:
-    texts = review_texts(2000)
-    assert texts == review_texts(2000) and len(set(texts)) == 2000
-    median = sorted(len(t) for t in texts)[1000]
-    assert 100 <= median <= 250
 
 
 def test_untrained_artefact_stands_in_when_no_model_exists(tmp_path: Path) -> None:

@@ -17,15 +17,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.texts import TYPED_REVIEWS
+
 TARGET_P99_MS = 150.0
 GRACE_S = 3.0
-SAMPLE_REVIEWS = (
-    "The delivery was late twice and nobody answered my emails. I want a refund and I will not order again.",
-    "Absolutely loved it: friendly staff, fast service, and the quality is excellent. Highly recommended!",
-    "It was okay. Nothing special, the price is fair but the app keeps logging me out.",
-    "Terrible experience from start to finish, rude support and a broken product on arrival.",
-    "Great value for money and the team went out of their way to help me. Five stars from me.",
-)
 
 
 @dataclass
@@ -46,7 +41,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 
 def _draft_text(session: int, seq: int) -> str:
-    review = SAMPLE_REVIEWS[session % len(SAMPLE_REVIEWS)]
+    review = TYPED_REVIEWS[session % len(TYPED_REVIEWS)]
     length = 6 * seq % (len(review) + 1) or len(review)
     return review[:length] or review
 
@@ -107,3 +102,16 @@ async def run_typing_bench(base_url: str, sessions: int, rate: float, duration_s
         "p99_ms": percentile(latencies, 0.99), "max_ms": percentile(latencies, 1.0),
         "ping_p50_ms": percentile(pings, 0.50), "target_p99_ms": TARGET_P99_MS,
     }
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """What people read after ``bench typing``: the load, what came back, the percentiles against the target."""
+    return (
+        f"{result['sessions']} sessions x {result['drafts_per_s']:g} drafts/s x {result['duration_s']:g} s "
+        f"against {result['url']}\n"
+        f"drafts sent {result['drafts_sent']}, scores received {result['scores_received']}, "
+        f"superseded {result['superseded']}, errors {result['errors']}\n"
+        f"draft -> score  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms  "
+        f"(target p99 <= {result['target_p99_ms']} ms)\n"
+        f"websocket ping baseline p50 {result['ping_p50_ms']} ms"
+    )

@@ -1,0 +1,108 @@
+"""``reviewpulse bench scorer | pipeline | crawl | dashboards | typing``: every benchmark's command.
+
+Figures are ratios against a baseline measured in the same run; each benchmark module
+returns a dict and :mod:`bench.report` prints it. Heavy imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reviewpulse.clikit import JsonFlag, Opt, command_settings, fail, quiet_kafka_clients
+from reviewpulse.settings import get_settings
+
+bench_app = typer.Typer(help="Benchmarks: figures as ratios against a baseline measured in the same run.")
+
+
+@bench_app.command("scorer")
+def scorer_command(
+    model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
+    data: Annotated[Path | None, Opt(help="CSV of your texts (default: the training file, else generated)")] = None,
+    text_column: Annotated[str, Opt(help="column of --data holding the text")] = "text",
+    sample: Annotated[int, Opt(min=1, help="texts drawn (seeded) from --data")] = 3000,
+    subset: Annotated[int, Opt(min=1, help="texts of the sample the slow paths (per-request, bf16) score")] = 300,
+    repeats: Annotated[int, Opt(min=1, help="passes per configuration; the median is reported")] = 3,
+    seed: int = 7,
+    threads: Annotated[int, Opt(min=0, help="torch threads (0 = torch's default, all cores)")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Reviews/s of score(texts) on real-length texts, fp32 and bf16, vs the per-request path, same run."""
+    from bench.report import emit
+    from bench.scorer import format_table, run_scorer_bench
+    from bench.texts import BenchDataError
+
+    try:
+        result = run_scorer_bench(model or command_settings().model_dir, data, text_column, sample, subset, repeats,
+                                  seed, threads, progress=not as_json)
+    except BenchDataError as error:
+        fail(str(error))
+    emit(result, as_json, format_table)
+
+
+@bench_app.command("pipeline")
+def pipeline_command(
+    reviews: Annotated[int, Opt(help="reviews to push through the pipeline")] = 5000,
+    as_json: Annotated[bool, Opt("--json", help="print JSON")] = False,
+) -> None:
+    """End-to-end reviews/s (import -> rows in ClickHouse, embedded stack) vs the scorer alone."""
+    from bench.pipeline import bench_pipeline
+    from bench.report import emit
+
+    emit(bench_pipeline(command_settings(), reviews), as_json)
+
+
+@bench_app.command("crawl")
+def crawl_command(as_json: JsonFlag = False) -> None:
+    """Crawl speed (items/s, pages/s) on the local site, politeness off, and Kafka publish throughput."""
+    from bench.crawl import run_bench
+    from bench.report import emit
+
+    quiet_kafka_clients(get_settings())
+    emit(run_bench(), as_json)
+
+
+@bench_app.command("dashboards")
+def dashboards_command(
+    reviews: Annotated[int, Opt(help="scored reviews loaded over one day")] = 100_000,
+    repeats: Annotated[int, Opt(help="timings per query; the median is reported")] = 5,
+) -> None:
+    """Panel query times on a day of reviews, disk per review, per-minute view vs raw table (JSON)."""
+    from bench.dashboards import run_bench
+    from bench.report import emit
+    from bench.texts import BenchDataError
+
+    try:
+        figures = run_bench(command_settings(), reviews, repeats)
+    except BenchDataError as error:
+        fail(str(error))
+    emit(figures, as_json=True, indent=2)
+
+
+@bench_app.command("typing")
+def typing_command(
+    url: Annotated[str | None, Opt(help="web base URL (default: the running `reviewpulse run`)")] = None,
+    sessions: Annotated[int, Opt(min=1, help="concurrent websocket sessions")] = 20,
+    rate: Annotated[float, Opt(min=0.1, help="drafts per second per session")] = 4.0,
+    duration: Annotated[float, Opt(min=1.0, help="seconds of typing")] = 30.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Draft -> score latency through Kafka and the worker, as people typing would see it."""
+    import asyncio
+
+    from bench.report import emit
+    from bench.typing_latency import format_summary, run_typing_bench
+    from stream.broker import read_run_file
+
+    if url is None:
+        running = read_run_file(command_settings()) or {}
+        url = str(running.get("web") or "")
+        if not url:
+            fail("no running system: start `reviewpulse run` first, or pass --url http://host:port")
+    emit(asyncio.run(run_typing_bench(url, sessions, rate, duration)), as_json, format_summary)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")
