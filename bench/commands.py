@@ -94,7 +94,7 @@ def typing_command(
 
     from bench.report import emit
     from bench.typing_latency import format_summary, run_typing_bench
-    from stream.broker import read_run_file
+    from reviewpulse.runfile import read_run_file
 
     if url is None:
         running = read_run_file(command_settings()) or {}

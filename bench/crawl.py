@@ -20,8 +20,8 @@ from bench.report import ratio
 from producers.companies import DiscoveredCompany, write_companies_csv
 from producers.demo_site import Catalogue, DemoSiteServer, SiteSpec
 from producers.kafka_publisher import KafkaPublisher
+from reviewpulse.events import Kind, ReviewEvent
 from reviewpulse.settings import Settings, get_settings
-from stream.events import Kind, ReviewEvent
 
 
 def crawl_in_subprocess(companies_csv: Path, stats_json: Path, bootstrap: str | None) -> dict:
@@ -53,8 +53,8 @@ def publish_rate(bootstrap: str, topic: str, messages: int, batched: bool) -> fl
 
 def run_bench(batched_messages: int = 20_000, unbatched_messages: int = 1_000) -> dict[str, float | int | str]:
     """Figures as a dict: crawl items/s and pages/s, publish messages/s, each against its baseline."""
-    from stream.broker import EmbeddedBroker
-    from stream.topics import ensure_topics
+    from reviewpulse.broker import EmbeddedBroker
+    from reviewpulse.topics import ensure_topics
 
     settings = get_settings()
     catalogue = Catalogue(SiteSpec(reviews_csv=settings.demo_reviews_csv, slow_page_delay_s=0.0))

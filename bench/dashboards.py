@@ -20,8 +20,8 @@ from bench.grafana_macros import ALL, QueryContext, expand
 from bench.report import ratio
 from bench.texts import file_texts, synthetic_reviews
 from dashboards import queries
+from reviewpulse.events import ScoredReview
 from reviewpulse.settings import Settings
-from stream.events import ScoredReview
 
 RAW_REVIEWS_PER_MINUTE = """
 SELECT toStartOfInterval(scored_at, INTERVAL greatest($__interval_s, 60) second) AS time, source,

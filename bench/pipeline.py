@@ -66,9 +66,9 @@ def pipeline_rate(
     settings: Settings, scratch: Path, model_dir: Path, texts: list[str], warmup: list[str]
 ) -> tuple[float, int]:
     """Reviews/s through import -> broker -> worker -> ClickHouse; also the rows stored."""
-    from stream.broker import EmbeddedBroker
-    from stream.importer import ImportOptions, import_file, scored_end_offsets, wait_for_scored
-    from stream.topics import ensure_topics
+    from producers.importer import ImportOptions, import_file, scored_end_offsets, wait_for_scored
+    from reviewpulse.broker import EmbeddedBroker
+    from reviewpulse.topics import ensure_topics
 
     data_dir = scratch / "var"
     with EmbeddedBroker(scratch / "broker") as broker:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from reviewpulse.events import ScoredReview
 from reviewpulse.settings import Settings
-from stream.events import ScoredReview
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""CLI commands of the producers room: ``demo-site``, ``discover``, ``crawl``.
+"""CLI commands of the producers room: ``demo-site``, ``discover``, ``crawl``, ``import``.
 
 Heavy imports (selenium, scrapy, kafka) happen inside the commands.
 """
@@ -28,8 +28,8 @@ def quiet_kafka_client() -> None:
 
 def require_bootstrap(settings: Settings, override: str | None) -> str:
     """The Kafka address to publish to, topics ensured; exits with the fix when there is none."""
-    from stream.broker import resolve_bootstrap
-    from stream.topics import ensure_topics
+    from reviewpulse.runfile import resolve_bootstrap
+    from reviewpulse.topics import ensure_topics
 
     bootstrap = override or resolve_bootstrap(settings)
     if not bootstrap:
@@ -114,6 +114,10 @@ def run_crawl_command(settings: Settings, profile: str, bootstrap: str | None, c
 
 
 def register(app: typer.Typer) -> None:
+    from producers.import_command import import_command
+
+    app.command("import")(import_command)
+
     @app.command("demo-site")
     def demo_site(
         port: Annotated[int, Opt(help="port to listen on")] = 8001,

@@ -6,7 +6,7 @@ import csv
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from stream.events import Brand
+from reviewpulse.events import Brand
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The ``reviewpulse`` command: each room (package) registers its own subcommands.
+"""The ``reviewpulse`` command: the composition root and each room (package) register their own subcommands.
 
 Heavy imports (torch, faust, chdb) happen inside the commands, so ``reviewpulse
 --help`` and ``reviewpulse config`` answer at once.
@@ -16,7 +16,9 @@ from reviewpulse.settings import get_settings
 
 app = typer.Typer(help="Live sentiment for customer reviews.", no_args_is_help=True, add_completion=False)
 
-ROOMS = ("inference", "stream", "web", "producers", "dashboards", "bench")
+#: Where commands live: the composition root's own (run, worker, web), then each room's and the benchmarks'.
+COMMAND_MODULES = ("reviewpulse.commands", "inference.commands", "stream.commands", "web.commands",
+                   "producers.commands", "dashboards.commands", "bench.commands")
 #: Commands a person watches: service libraries log only warnings (reviewpulse.logs).
 QUIET_COMMANDS = {"run"}
 
@@ -32,18 +34,12 @@ def config() -> None:
     typer.echo(json.dumps(get_settings().masked(), indent=2))
 
 
-def _register_rooms() -> None:
-    for room in ROOMS:
-        try:
-            module = importlib.import_module(f"{room}.commands")
-        except ModuleNotFoundError as error:
-            if error.name != f"{room}.commands":
-                raise
-            continue
-        module.register(app)
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
 
 
-_register_rooms()
+_register_commands()
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ Every entry point goes through :func:`setup_logging` (the CLI callback in
 ``reviewpulse.cli``). Libraries that would install handlers of their own are told not to,
 so their records reach the one root handler:
 
-* Faust / mode: the worker's ``_setup_logging`` calls :func:`ensure_logging` (``stream.runtime``)
+* Faust / mode: the worker's ``_setup_logging`` calls :func:`ensure_logging` (``reviewpulse.compat``)
   instead of mode's, which clears the root handlers and writes coloured text to stdout;
 * uvicorn: ``uvicorn.Config(**uvicorn_logging())`` — ``log_config=None`` stops its dictConfig;
 * Scrapy: ``LOG_INSTALL_ROOT_HANDLER=False`` (``producers.crawl``); Scrapy routes

@@ -169,6 +169,11 @@ class Settings(BaseSettings):
         return not self.clickhouse_url
 
     @property
+    def max_request_bytes(self) -> int:
+        """Largest Kafka produce request any producer sends: a MAX_TEXT_BYTES message, JSON-escaped, plus headroom."""
+        return 4 * self.max_text_bytes + 65_536
+
+    @property
     def run_file(self) -> Path:
         """Written by ``reviewpulse run``: the addresses other commands should use."""
         return self.data_dir / "run.json"

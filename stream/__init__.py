@@ -1,10 +1,12 @@
-"""The streaming spine: event schema, topics, embedded broker, Faust worker, ClickHouse sink.
+"""The stream room: the Faust worker and its ClickHouse storage (and what hangs off them).
 
 What other rooms use (import the module, not this package):
 
-* ``stream.events`` — ``ReviewEvent``, ``ScoredReview``, ``Brand``, ``DeadLetter``, ``stable_id``.
-* ``stream.broker`` — ``EmbeddedBroker``, ``resolve_bootstrap(settings)``, ``read_run_file``.
-* ``stream.topics`` — ``ensure_topics(bootstrap, settings)``.
 * ``stream.storage`` — ``open_storage(settings) -> Storage``; ``stream.migrations.migrate``.
 * ``stream.queries`` — ``ReviewFilter``, ``list_reviews``, ``stats``, ``random_brand``, ``count_brands``.
+* ``stream.registry`` / ``stream.registry_client`` — the model registry; ``stream.label_queue``.
+
+The event schema, topic names and the run file are the kernel's (``reviewpulse.events``,
+``reviewpulse.topics``, ``reviewpulse.runfile``); the embedded broker and the process
+wiring are the composition root's (``reviewpulse.broker``, ``reviewpulse.runtime``).
 """

@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from reviewpulse.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
 from reviewpulse.settings import Settings
-from stream.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
 from stream.hotswap import ModelSlot, scorer_loader
 from stream.processing import DraftSessions, dead_letter, latest_drafts, parse, score
 from stream.sink import insert_isolating, is_permanent, retry_transient

@@ -74,9 +74,8 @@ def rows_from_web(settings: Settings, sources: list[str] | None, since: datetime
     """The running system's rows (run.json names it); None when no system runs."""
     import httpx
 
-    from stream.broker import read_run_file
+    from reviewpulse.runfile import read_run_file, running_pid
     from stream.registry_client import RegistryUnavailable
-    from stream.runtime import running_pid
 
     info = read_run_file(settings) or {}
     if not info.get("web") or running_pid(settings) is None:
@@ -102,8 +101,8 @@ def read_labelled_rows(settings: Settings, sources: list[str] | None = None, sin
     rows = rows_from_web(settings, sources, since, limit)
     if rows is not None:
         return rows, "the running system (GET /api/training/rows)"
+    from reviewpulse.runfile import check_data_dir_free
     from stream.migrations import migrate
-    from stream.runtime import check_data_dir_free
     from stream.storage import open_storage
 
     check_data_dir_free(settings)

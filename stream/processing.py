@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from stream.events import DeadLetter, Kind, ReviewEvent, ScoredReview, utc_now
+from reviewpulse.events import DeadLetter, Kind, ReviewEvent, ScoredReview, utc_now
 
 #: Dead letters keep at most this much of the raw message (the reason says it was cut).
 DEAD_LETTER_RAW_BYTES = 64_000

@@ -21,8 +21,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from reviewpulse.runfile import read_run_file, resolve_bootstrap
 from reviewpulse.settings import Settings
-from stream.broker import read_run_file, resolve_bootstrap
 from stream.registry import ModelRecord, Registry
 
 HTTP_TIMEOUT_S = 30.0
@@ -108,9 +108,9 @@ class LocalRegistry(_Closing):
     """The registry over storage this process opens (no running system, or a ClickHouse server)."""
 
     def __init__(self, settings: Settings) -> None:
+        from reviewpulse.runfile import check_data_dir_free
         from stream.control import kafka_publisher
         from stream.migrations import migrate
-        from stream.runtime import check_data_dir_free
         from stream.storage import open_storage
 
         check_data_dir_free(settings)
@@ -130,7 +130,7 @@ class LocalRegistry(_Closing):
 
 def registry_client(settings: Settings) -> HttpRegistry | LocalRegistry:
     """The running system's registry when run.json names a live one, else the storage's own."""
-    from stream.runtime import running_pid
+    from reviewpulse.runfile import running_pid
 
     info = read_run_file(settings) or {}
     if info.get("web") and running_pid(settings) is not None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from stream.events import ScoredReview, utc_now
+from reviewpulse.events import ScoredReview, utc_now
 from stream.storage import _three_probs
 
 SHADOW_COLUMNS = ("id", "model_version", "active_version", "p_bad", "p_avg", "p_good", "score", "label",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reviewpulse.runfile import read_run_file
 from reviewpulse.settings import Settings
-from stream.broker import read_run_file
 
 
 def stats_from_web(settings: Settings) -> dict[str, Any] | None:
@@ -30,9 +30,9 @@ def stats_from_web(settings: Settings) -> dict[str, Any] | None:
 
 
 def stats_from_storage(settings: Settings) -> dict[str, Any]:
+    from reviewpulse.runfile import check_data_dir_free
     from stream.migrations import migrate
     from stream.queries import stats
-    from stream.runtime import check_data_dir_free
     from stream.storage import open_storage
 
     check_data_dir_free(settings)

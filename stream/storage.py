@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from typing import Any, TypeVar
 
+from reviewpulse.events import Brand, DeadLetter, ScoredReview
 from reviewpulse.settings import Settings
-from stream.events import Brand, DeadLetter, ScoredReview
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,10 +63,9 @@ def review_row(review: ScoredReview) -> list[Any]:
 class Storage:
     """A ClickHouse client plus the inserts the worker needs. See the module docstring."""
 
-    def __init__(self, client: Any, database: str, embedded: bool) -> None:
+    def __init__(self, client: Any, database: str) -> None:
         self.client = client
         self.database = database
-        self.embedded = embedded
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -128,4 +127,4 @@ def open_storage(settings: Settings) -> Storage:
         raise StorageError(f"cannot open ClickHouse ({where}){hint}: {error}") from error
     client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     client.database = database
-    return Storage(client, database, settings.embedded_clickhouse)
+    return Storage(client, database)

@@ -18,39 +18,17 @@ queries. At-least-once, never lost.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from reviewpulse.compat import shorten_fetch_wait
 from reviewpulse.settings import Settings
 from stream.batches import BatchHandler, Incoming
 from stream.hotswap import ModelSlot, follow_control, scorer_loader
 from stream.storage import Storage
 
 log = logging.getLogger(__name__)
-
-
-def shorten_fetch_wait(fetch_wait_ms: int) -> None:
-    """Make Faust's consumers use ``fetch_wait_ms`` instead of its hard-coded 1500 ms.
-
-    tansu holds a fetch that finds no data until ``fetch_max_wait_ms`` expires, even when
-    data arrives meanwhile, so Faust's 1.5 s setting became typing latency (measured:
-    median delivery 348 ms at 1500 ms, 3 ms at 20 ms). Faust offers no setting for it, so
-    the consumer it creates is adjusted before it starts.
-    """
-    from faust.transport.drivers import aiokafka as driver
-
-    create = getattr(driver.AIOKafkaConsumerThread._create_worker_consumer, "__wrapped__", None)
-    create = create or driver.AIOKafkaConsumerThread._create_worker_consumer
-
-    @functools.wraps(create)
-    def create_with_short_wait(self: Any, transport: Any) -> Any:
-        consumer = create(self, transport)
-        consumer._fetch_max_wait_ms = fetch_wait_ms
-        return consumer
-
-    driver.AIOKafkaConsumerThread._create_worker_consumer = create_with_short_wait
 
 
 #: Messages an agent may hold unprocessed; Faust pauses fetching a partition at 1/1.25 of it.
@@ -80,7 +58,7 @@ def faust_app(settings: Settings, bootstrap: str) -> Any:
         broker_heartbeat_interval=max(settings.consumer_session_timeout_s / 6, 0.2),
         broker_rebalance_timeout=settings.consumer_rebalance_timeout_s,
         broker_commit_interval=1.0,
-        producer_max_request_size=4 * settings.max_text_bytes + 65_536,
+        producer_max_request_size=settings.max_request_bytes,
         consumer_max_fetch_size=8 * settings.max_text_bytes,
         stream_buffer_maxsize=STREAM_BUFFER_MESSAGES,
         broker_max_poll_records=MAX_POLL_RECORDS,

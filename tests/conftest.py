@@ -36,8 +36,8 @@ REVIEWPULSE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "fr
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from stream.broker import EmbeddedBroker
-    from stream.topics import ensure_topics
+    from reviewpulse.broker import EmbeddedBroker
+    from reviewpulse.topics import ensure_topics
 
     with EmbeddedBroker(tmp_path_factory.mktemp("broker")) as embedded:
         ensure_topics(embedded.bootstrap, Settings())

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from stream.events import Kind, ReviewEvent, ScoredReview, new_id
+from reviewpulse.events import Kind, ReviewEvent, ScoredReview, new_id
 from stream.queries import list_reviews, stats
 from web import json_body
 from web.brands import random_brand_card

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,8 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from dashboards import LivePusher, live_enabled
+from reviewpulse.events import ScoredReview
 from reviewpulse.settings import Settings
-from stream.autoretrain import AutoRetrainer
 from web import admin, api, labels, models_api, pages, quality, training_api
 from web.brands import seed_brands
 from web.client_meta import ip_hash_key
@@ -123,17 +122,23 @@ def _secret(value: str, what: str) -> str:
     return secrets.token_urlsafe(32)
 
 
-def create_app(settings: Settings, raw_storage: Any) -> Starlette:
-    """The web app over ``raw_storage`` (a ``stream.storage.Storage``) and ``settings.kafka_bootstrap``."""
+def create_app(
+    settings: Settings, raw_storage: Any, *, background: Sequence[Callable[[], Awaitable[None]]] = (),
+    stored_observers: Sequence[Callable[[ScoredReview], None]] = (),
+) -> Starlette:
+    """The web app over ``raw_storage`` (a ``stream.storage.Storage``) and ``settings.kafka_bootstrap``.
+
+    ``background`` coroutines run for the app's lifetime (cancelled at shutdown) and every
+    stored review is handed to each of ``stored_observers``: the composition root passes
+    the Grafana Live pusher and the automatic retrainer, so this room imports neither.
+    """
     password_hash = settings.admin_password_hash.get_secret_value()
     if password_hash:
         parse_hash(password_hash)
     storage = LimitedStorage(raw_storage, settings.web_query_timeout_s, settings.web_query_max_memory_bytes)
     metrics = WebMetrics()
     bridge = KafkaBridge(settings, metrics)
-    pusher = LivePusher(settings) if live_enabled(settings) else None
-    if pusher:
-        bridge.stored_observers.append(pusher.observe)
+    bridge.stored_observers.extend(stored_observers)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -143,16 +148,12 @@ def create_app(settings: Settings, raw_storage: Any) -> Starlette:
         except Exception as error:
             await bridge.stop()
             raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {error}") from error
-        push_task = asyncio.create_task(pusher.run()) if pusher else None
-        retrain_task = asyncio.create_task(AutoRetrainer(settings, raw_storage).run()) \
-            if settings.retrain_every_rows else None
+        tasks = [asyncio.create_task(job()) for job in background]
         try:
             yield
         finally:
-            if push_task:
-                push_task.cancel()
-            if retrain_task:
-                retrain_task.cancel()
+            for task in tasks:
+                task.cancel()
             await bridge.stop()
 
     session_secret = _secret(settings.session_secret.get_secret_value(), "SESSION_SECRET")

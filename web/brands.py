@@ -13,7 +13,7 @@ import logging
 from importlib import resources
 from typing import Any
 
-from stream.events import Brand
+from reviewpulse.events import Brand
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
+from reviewpulse.events import Kind, ReviewEvent, ScoredReview
 from reviewpulse.settings import Settings
-from stream.events import Kind, ReviewEvent, ScoredReview
 from web.live import LiveHub
 from web.metrics import WebMetrics
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from stream.events import ScoredReview
+from reviewpulse.events import ScoredReview
 from web.ws_guard import POLICY_VIOLATION, admit, release
 
 

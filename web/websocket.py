@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from stream.events import Kind, ReviewEvent, ScoredReview, new_id
+from reviewpulse.events import Kind, ReviewEvent, ScoredReview, new_id
 from web.client_meta import client_meta
 from web.kafka_bridge import BrokerUnavailable, KafkaBridge
 from web.messages import MessageError, SubmitMessage, field_errors, parse_client_message

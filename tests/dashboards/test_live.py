@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from dashboards.live import LivePusher, encode_line, live_enabled
+from reviewpulse.events import ScoredReview
 from reviewpulse.settings import Settings
-from stream.events import ScoredReview
 
 TOKEN = "glsa_live"
 

@@ -17,7 +17,7 @@ import pytest
 from bench.grafana_macros import ALL, QueryContext, expand
 from dashboards import queries
 from dashboards.build import build_all
-from stream.events import DeadLetter, ScoredReview
+from reviewpulse.events import DeadLetter, ScoredReview
 from stream.registry import MODEL_COLUMNS
 
 RUN = uuid.uuid4().hex[:10]

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from producers.demo_site import Catalogue, DemoSiteServer, SiteSpec
+from reviewpulse.events import stable_id
 from reviewpulse.settings import get_settings
-from stream.events import stable_id
 from tests.conftest import REPO, RunningSystem
 from tests.producers.conftest import run_cli
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from producers.demo_site import Catalogue
-from stream.events import stable_id
+from reviewpulse.events import stable_id
 from tests.producers.conftest import cli_env, consume_brands, consume_reviews, run_cli, unique_topics
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ from producers.crawler.reviews_crawler.pipelines import review_event
 from producers.crawler.reviews_crawler.spiders.reviews import ReviewsSpider
 from producers.demo_site import Catalogue, pages
 from producers.demo_site.catalogue import Company
-from stream.events import stable_id
+from reviewpulse.events import stable_id
 
 SITE = "http://demo.test"
 

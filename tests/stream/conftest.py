@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from reviewpulse.broker import EmbeddedBroker
 from reviewpulse.settings import Settings
-from stream.broker import EmbeddedBroker
-from stream.topics import ensure_topics
+from reviewpulse.topics import ensure_topics
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reviewpulse.events import Kind, ScoredReview
 from reviewpulse.settings import Settings
 from stream.autoretrain import STATE_FILE, AutoRetrainer, retrain_argv
-from stream.events import Kind, ScoredReview
 
 
 def reviews(count: int, rating: int | None) -> list[ScoredReview]:

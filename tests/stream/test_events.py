@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from stream.events import Brand, DeadLetter, ReviewEvent, ScoredReview
+from reviewpulse.events import Brand, DeadLetter, ReviewEvent, ScoredReview
 from stream.processing import parse
 
 

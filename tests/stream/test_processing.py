@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stream.events import DeadLetter, ReviewEvent, ScoredReview
+from reviewpulse.events import DeadLetter, ReviewEvent, ScoredReview
 from stream.processing import DEAD_LETTER_RAW_BYTES, DraftSessions, latest_drafts, parse, score
 
 

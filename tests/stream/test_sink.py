@@ -16,9 +16,9 @@ import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, DataError
 from kafka import KafkaProducer
 
+from reviewpulse.events import ScoredReview
 from reviewpulse.settings import Settings
 from stream.batches import BatchHandler, Incoming
-from stream.events import ScoredReview
 from stream.sink import insert_isolating, is_permanent
 from tests.stream.workers import read_until
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stream.events import Brand, DeadLetter, ScoredReview
+from reviewpulse.events import Brand, DeadLetter, ScoredReview
 from stream.migrations import MIGRATIONS, migrate
 from stream.queries import ReviewFilter, count_brands, decode_cursor, list_reviews, random_brand, stats
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from producers.importer import ImportOptions, import_file, scored_end_offsets, wait_for_scored
+from reviewpulse.events import Brand
 from reviewpulse.settings import Settings
-from stream.events import Brand
-from stream.importer import ImportOptions, import_file, scored_end_offsets, wait_for_scored
 from tests.stream.workers import start_worker, stop, stored_stats
 
 pytestmark = pytest.mark.slow

@@ -20,8 +20,8 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
+from reviewpulse.events import ReviewEvent, ScoredReview
 from reviewpulse.settings import Settings
-from stream.events import ReviewEvent, ScoredReview
 from web.passwords import hash_password
 
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -101,12 +101,12 @@ def make_client(
     broker: str, storage: Any, scoring_loop: ScoringLoop, tmp_path: Path
 ) -> Iterator[Callable[..., TestClient]]:
     """Build a started app (lifespan run) with settings overrides; all are closed after the test."""
-    from web.app import create_app
+    from reviewpulse.webserve import web_app
 
     stack = contextlib.ExitStack()
 
     def make(**overrides: Any) -> TestClient:
-        app = create_app(web_settings(broker, tmp_path, **overrides), storage)
+        app = web_app(web_settings(broker, tmp_path, **overrides), storage)
         return stack.enter_context(TestClient(app, client=("203.0.113.7", 50000)))
 
     with stack:

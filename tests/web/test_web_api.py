@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stream.events import Kind, ScoredReview
+from reviewpulse.events import Kind, ScoredReview
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -69,7 +69,7 @@ def test_predict_rejects_non_json(client: Any) -> None:
 
 def test_predict_answers_503_when_no_worker_answers(make_client: Any, broker: str) -> None:
     from reviewpulse.settings import Settings
-    from stream.topics import ensure_topics
+    from reviewpulse.topics import ensure_topics
 
     unwatched = f"drafts.nobody-{uuid.uuid4().hex[:6]}"
     ensure_topics(broker, Settings(topic_drafts=unwatched))
@@ -147,7 +147,7 @@ def test_reviews_rejects_bad_parameters(client: Any, params: dict[str, str], fie
 def test_random_brand_and_exclude(client: Any, storage: Any) -> None:
     # Other rooms' tests share this chDB, so the catalogue may not be what is there (seeding
     # on a fresh data dir is checked in test_web_browser.py); two brands make exclusion testable.
-    from stream.events import Brand
+    from reviewpulse.events import Brand
 
     storage.insert_brands([Brand(name="Exclusion Test One"), Brand(name="Exclusion Test Two")])
     first = client.get("/api/brands/random").json()
@@ -184,9 +184,9 @@ def test_security_headers(client: Any) -> None:
 def test_readyz_reports_a_lost_broker(storage: Any, tmp_path: Any) -> None:
     from starlette.testclient import TestClient
 
+    from reviewpulse.broker import EmbeddedBroker
     from reviewpulse.settings import Settings
-    from stream.broker import EmbeddedBroker
-    from stream.topics import ensure_topics
+    from reviewpulse.topics import ensure_topics
     from web.app import create_app
 
     broker = EmbeddedBroker(tmp_path / "broker")

@@ -43,7 +43,7 @@ def test_web_command_serves_a_replica(broker: str, tmp_path: Path) -> None:
 
     import httpx
 
-    from stream.broker import free_port
+    from reviewpulse.broker import free_port
 
     port = free_port()
     env = {**os.environ, "KAFKA_BOOTSTRAP": broker, "DATA_DIR": str(tmp_path), "CLICKHOUSE_URL": "",

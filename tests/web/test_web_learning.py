@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from stream.events import Kind, ScoredReview
+from reviewpulse.events import Kind, ScoredReview
 from stream.labelled import labelled_rows
 from tests.web.test_web_admin import login
 

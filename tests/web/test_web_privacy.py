@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from stream.events import Kind, ScoredReview
+from reviewpulse.events import Kind, ScoredReview
 from tests.web.test_web_admin import login
 from tests.web.test_web_websocket import receive_until
 from web.client_meta import KEY_FILE, ip_hash

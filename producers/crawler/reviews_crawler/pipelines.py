@@ -15,8 +15,8 @@ from datetime import datetime
 from scrapy.exceptions import NotConfigured
 
 from producers.kafka_publisher import KafkaPublisher
+from reviewpulse.events import Brand, Kind, ReviewEvent, stable_id
 from reviewpulse.settings import get_settings
-from stream.events import Brand, Kind, ReviewEvent, stable_id
 
 
 def review_event(item: dict, profile: str) -> ReviewEvent:
@@ -83,7 +83,7 @@ class KafkaPipeline:
 
 
 def _resolve(settings) -> str | None:  # type: ignore[no-untyped-def]
-    from stream.broker import resolve_bootstrap
+    from reviewpulse.runfile import resolve_bootstrap
 
     return resolve_bootstrap(settings)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import ctypes
-import json
 import logging
 import signal
 import socket
@@ -19,8 +18,6 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-
-from reviewpulse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +123,6 @@ class EmbeddedBroker:
             process.kill()
             process.wait(timeout=5)
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
     def __enter__(self) -> EmbeddedBroker:
         self.start()
         return self
@@ -138,20 +131,3 @@ class EmbeddedBroker:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-def read_run_file(settings: Settings) -> dict[str, object] | None:
-    """The addresses a running ``reviewpulse run`` wrote, or None (missing or unreadable)."""
-    try:
-        return json.loads(settings.run_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def resolve_bootstrap(settings: Settings) -> str | None:
-    """KAFKA_BOOTSTRAP, else the broker of a running ``reviewpulse run`` (run.json), else None."""
-    if settings.kafka_bootstrap:
-        return settings.kafka_bootstrap
-    running = read_run_file(settings)
-    broker = running.get("broker") if running else None
-    return str(broker) if broker else None

@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stream.fields import HttpUrl, Identifier, Line, Stars, Text, UtcTimestamp
+from reviewpulse.fields import HttpUrl, Identifier, Line, Stars, Text, UtcTimestamp
 
 #: Review texts longer than this many characters are rejected at the edge.
 MAX_TEXT_CHARS = 100_000
@@ -54,7 +54,7 @@ def new_id() -> str:
 class ReviewEvent(BaseModel):
     """A review or a draft on its way to be scored.
 
-    Every field is checked against what storage can hold (see ``stream.fields``): a value
+    Every field is checked against what storage can hold (see ``reviewpulse.fields``): a value
     outside it fails validation, so the worker dead-letters the event with the reason.
     """
 

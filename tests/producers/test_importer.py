@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stream.importer import (
+from producers.importer import (
     ImportFileError,
     ImportOptions,
     ImportSummary,

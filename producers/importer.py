@@ -4,7 +4,7 @@ Ids are stable (sha1 of source, brand, text and the how-many-th copy of that tex
 file), so importing the same file twice stores every review once. Rows that cannot become
 a review are counted with the reason and their line number and skipped — one bad row
 (a cell over the csv module's limit, a line that is not JSON, bytes that are not UTF-8)
-never aborts the file; the rest are sent with ``acks=all``.
+never aborts the file; the rest go through the room's one ``KafkaPublisher``.
 ``wait_for_scored`` then follows ``reviews.scored`` until every imported id has come back,
 which the worker publishes only after the ClickHouse insert succeeded.
 """
@@ -21,11 +21,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from producers.kafka_publisher import KafkaPublisher, PublishError
+from producers.rows import ImportFileError, Row, RowError, csv_columns, read_rows
+from reviewpulse.events import Kind, ReviewEvent, stable_id
 from reviewpulse.settings import Settings
-from stream.events import Kind, ReviewEvent, stable_id
-from stream.rows import ImportFileError, Row, RowError, csv_columns, read_rows
 
-__all__ = ["ImportFileError", "ImportOptions", "ImportSummary", "RowError", "check_columns", "events",
+__all__ = ["ImportFileError", "ImportOptions", "ImportSummary", "PublishError", "RowError", "check_columns", "events",
            "import_file", "read_rows", "wait_for_scored"]
 
 
@@ -144,28 +145,19 @@ def scored_end_offsets(bootstrap: str, settings: Settings) -> dict[Any, int]:
 def import_file(path: Path, bootstrap: str, settings: Settings, options: ImportOptions,
                 progress: bool = True) -> ImportSummary:
     """Send every valid row of ``path`` to reviews.raw; returns counts (and the ids sent)."""
-    from kafka import KafkaProducer
     from tqdm import tqdm
 
     options = check_columns(path, options)
     summary = ImportSummary()
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", retries=5, linger_ms=20, batch_size=256 * 1024,
-        max_request_size=4 * settings.max_text_bytes + 65_536, client_id="reviewpulse-import",
-    )
-
-    def failed(_: BaseException) -> None:
-        summary.failed += 1
-
     started = time.perf_counter()
-    try:
+    with KafkaPublisher(bootstrap, client_id="reviewpulse-import", max_request_bytes=settings.max_request_bytes) \
+            as publisher:
         rows = tqdm(read_rows(path), desc=f"import {path.name}", unit=" rows", disable=not progress)
         for event in events(rows, options, summary):
-            producer.send(settings.topic_raw, key=event.key, value=event.to_bytes()).add_errback(failed)
+            publisher.publish_review(settings.topic_raw, event)
             summary.ids.add(event.id)
-        producer.flush()
-    finally:
-        producer.close()
+        publisher.flush()
+        summary.failed = publisher.failed
     summary.sent = len(summary.ids) - summary.failed
     summary.seconds = time.perf_counter() - started
     return summary

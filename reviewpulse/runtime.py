@@ -1,4 +1,4 @@
-"""Process wiring for ``reviewpulse worker`` and ``reviewpulse run``.
+"""The composition root's processes: ``reviewpulse worker`` and ``reviewpulse run``.
 
 ``run`` holds everything in ONE process (chDB allows one process per data directory):
 the broker child (unless KAFKA_BOOTSTRAP), migrations, the Faust worker and the web server,
@@ -8,28 +8,27 @@ stop: the batch in hand is finished and stored, then the broker child is stopped
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import os
 import secrets
-import socket
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
-from reviewpulse.logs import ensure_logging, uvicorn_logging
+from reviewpulse.broker import EmbeddedBroker
+from reviewpulse.compat import SignalSafeWorker
+from reviewpulse.logs import ensure_logging
+from reviewpulse.runfile import SetupError, check_data_dir_free, write_private
 from reviewpulse.settings import Settings
-from stream.broker import EmbeddedBroker, read_run_file
+from reviewpulse.topics import ensure_topics
+from reviewpulse.webserve import WebServer, is_loopback, listening_socket, web_app
 from stream.migrations import migrate
 from stream.storage import Storage, open_storage
-from stream.topics import ensure_topics
 from stream.worker import ReviewWorker
 
 log = logging.getLogger(__name__)
@@ -38,10 +37,6 @@ log = logging.getLogger(__name__)
 STOP_GRACE_S = 30.0
 #: Seconds a signal received during start-up waits for the worker to finish starting.
 READY_WAIT_S = 15.0
-
-
-class SetupError(RuntimeError):
-    """The system cannot start as configured; the message says what to change."""
 
 
 def load_scorer(settings: Settings) -> Any:
@@ -76,141 +71,19 @@ def load_active_scorer(settings: Settings, storage: Storage) -> Any:
     return scorer
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by this user only (run.json holds the registry token)."""
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def running_pid(settings: Settings) -> int | None:
-    """The pid in run.json when that process is alive (a stale file from a crash is ignored)."""
-    info = read_run_file(settings) or {}
-    pid = info.get("pid")
-    if not isinstance(pid, int):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
-
-
-def check_data_dir_free(settings: Settings) -> None:
-    pid = running_pid(settings)
-    if settings.embedded_clickhouse and pid is not None and pid != os.getpid():
-        raise SetupError(
-            f"`reviewpulse run` (pid {pid}) holds the embedded ClickHouse in {settings.data_dir}; "
-            "stop it, use another --data-dir, or set CLICKHOUSE_URL to a ClickHouse server"
-        )
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.1, ::1, localhost: addresses only this machine can reach."""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        try:
-            return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
-        except OSError:
-            return False
-
-
-def web_app(settings: Settings, storage: Storage) -> Any:
-    """The web room's app; ``run`` is the one place that composes worker and web."""
-    from web.app import create_app
-
-    return create_app(settings, storage)
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.set_inheritable(True)
-    return sock
-
-
-def web_service(asgi_app: Any, sock: socket.socket, settings: Settings) -> Any:
-    """A mode Service running uvicorn on ``sock``; removes run.json when it stops serving."""
-    import uvicorn
-    from mode import Service
-
-    class _Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:  # the Faust worker owns the signals
-            yield
-
-    class WebServer(Service):
-        async def on_start(self) -> None:
-            from web.server import uvicorn_options
-
-            config = uvicorn.Config(asgi_app, lifespan="on", **uvicorn_logging(), **uvicorn_options(settings))
-            self.server = _Server(config)
-            self.task = asyncio.ensure_future(self.server.serve(sockets=[sock]))
-            while not self.server.started:
-                if self.task.done():
-                    self.task.result()
-                    raise SetupError("the web server stopped during start-up; see the log above")
-                await asyncio.sleep(0.05)
-
-        async def on_stop(self) -> None:
-            settings.run_file.unlink(missing_ok=True)
-            self.server.should_exit = True
-            await self.task
-
-    return WebServer()
-
-
 def run_faust(
     app: Any, *services: Any, log_level: str, on_ready: Callable[[], None] = lambda: None,
     on_force_exit: Callable[[], None] = lambda: None,
 ) -> None:
     """Run the Faust app (plus services) until SIGINT/SIGTERM; returns after a clean stop.
 
-    ``on_ready`` runs once the worker consumes. A signal that arrives before that waits
-    (up to READY_WAIT_S) for start-up to finish: aiokafka's consumer thread hangs when
-    stopped in the middle of its start. A stop not finished STOP_GRACE_S after the
-    signal calls ``on_force_exit`` and ends the process.
+    ``on_ready`` runs once the worker consumes; a stop not finished STOP_GRACE_S after
+    the signal calls ``on_force_exit`` and ends the process (``compat.SignalSafeWorker``).
     """
-    from faust.worker import Worker
-
-    def force_exit() -> None:
-        log.error("clean stop took longer than %ss: exiting now", STOP_GRACE_S)
-        on_force_exit()
-        os._exit(1)
-
-    class _Worker(Worker):  # type: ignore[misc]
-        ready = False
-        stop_requested = False
-
-        def _setup_logging(self) -> None:  # keep the one log format, not mode's handlers
-            ensure_logging()
-
-        async def on_startup_finished(self) -> None:
-            await super().on_startup_finished()
-            self.ready = True
-            on_ready()
-
-        def _schedule_shutdown(self, signal: Any) -> None:
-            if self.stop_requested:
-                return
-            self.stop_requested = True
-            watchdog = threading.Timer(STOP_GRACE_S, force_exit)
-            watchdog.daemon = True
-            watchdog.start()
-            self.add_future(self._shutdown_when_started(signal))
-
-        async def _shutdown_when_started(self, signal: Any) -> None:
-            deadline = self.loop.time() + READY_WAIT_S
-            while not self.ready and self.loop.time() < deadline:
-                await asyncio.sleep(0.05)
-            super()._schedule_shutdown(signal)
-
-    worker = _Worker(app, *services, loglevel=log_level, quiet=True, redirect_stdouts=False)
+    worker = SignalSafeWorker(
+        app, *services, log_level=log_level, setup_logging=ensure_logging, on_ready=on_ready,
+        on_force_exit=on_force_exit, stop_grace_s=STOP_GRACE_S, ready_wait_s=READY_WAIT_S,
+    )
     if not sys.stdout.isatty():
         worker.spinner = None  # its cursor escapes would litter log files
     with contextlib.suppress(SystemExit):
@@ -263,7 +136,7 @@ def run_system(settings: Settings, host: str, port: int) -> None:
             write_private(settings.run_file, json.dumps(run_info))
             print(f"ReviewPulse is running: open {run_info['web']}  (Ctrl-C stops)", flush=True)
 
-        run_faust(worker.app, web_service(web_app(settings, storage), sock, settings),
+        run_faust(worker.app, WebServer(web_app(settings, storage), sock, settings),
                   log_level=settings.log_level, on_ready=ready, on_force_exit=force_exit)
     finally:
         settings.run_file.unlink(missing_ok=True)

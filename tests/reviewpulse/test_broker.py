@@ -10,9 +10,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
+from reviewpulse.broker import EmbeddedBroker, broker_answers
+from reviewpulse.runfile import resolve_bootstrap
 from reviewpulse.settings import Settings
-from stream.broker import EmbeddedBroker, broker_answers, resolve_bootstrap
-from stream.topics import ensure_topics, topic_partitions
+from reviewpulse.topics import ensure_topics, topic_partitions
 
 
 def test_topics_exist_with_configured_partitions(broker: str) -> None:

@@ -1,0 +1,93 @@
+"""The composition root's commands: ``reviewpulse run``, ``worker`` and ``web`` build the parts and start them.
+
+Heavy imports (faust, uvicorn, chdb, torch) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reviewpulse.clikit import DataDir, command_settings, fail
+from reviewpulse.runfile import SetupError, resolve_bootstrap
+from reviewpulse.settings import get_settings
+
+Opt = typer.Option
+NO_BROKER = "no Kafka broker: set KAFKA_BOOTSTRAP=host:port, or start `reviewpulse run` (run.json is read)"
+
+
+def run_command(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, Opt(help="web interface (default: HOST setting)")] = None,
+    port: Annotated[int | None, Opt(help="web port; 0 = any free port (default: PORT setting)")] = None,
+) -> None:
+    """Run everything in one process: broker, migrations, worker and web server. Ctrl-C stops it."""
+    from reviewpulse.broker import BrokerError
+    from reviewpulse.runtime import run_system
+    from stream.storage import StorageError
+
+    settings = command_settings(data_dir)
+    try:
+        run_system(settings, host or settings.host, settings.port if port is None else port)
+    except (SetupError, StorageError, BrokerError, OSError) as error:
+        fail(str(error))
+
+
+def worker_command(data_dir: DataDir = None) -> None:
+    """Run a Faust worker only (scale-out): needs KAFKA_BOOTSTRAP or a running `reviewpulse run`."""
+    from reviewpulse.runtime import run_worker
+    from stream.storage import StorageError
+
+    settings = command_settings(data_dir)
+    bootstrap = resolve_bootstrap(settings)
+    if not bootstrap:
+        fail(NO_BROKER)
+    try:
+        run_worker(settings, bootstrap)
+    except (SetupError, StorageError) as error:
+        fail(str(error))
+
+
+def web_command(
+    host: Annotated[str | None, Opt(help="interface to listen on (default: HOST setting)")] = None,
+    port: Annotated[int | None, Opt(help="port (default: PORT setting)")] = None,
+) -> None:
+    """Serve the web app (one replica): needs Kafka and ClickHouse that `reviewpulse run` or you provide."""
+    import uvicorn
+
+    from reviewpulse.logs import uvicorn_logging
+    from reviewpulse.webserve import is_loopback, web_app
+    from stream.migrations import migrate
+    from stream.storage import StorageError, open_storage
+    from web.passwords import PasswordHashError
+    from web.server import uvicorn_options
+
+    settings = get_settings()
+    host = host or settings.host
+    if not settings.ip_hash_salt.get_secret_value() and not is_loopback(host):
+        fail(f"set IP_HASH_SALT (any long random string, the same on every replica) to serve on {host}: "
+             "stored IP hashes are keyed with it")
+    bootstrap = resolve_bootstrap(settings)
+    if not bootstrap:
+        fail(NO_BROKER)
+    settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
+    try:
+        storage = open_storage(settings)
+        migrate(storage)
+        application = web_app(settings, storage)
+    except (StorageError, PasswordHashError) as error:
+        fail(str(error))
+    try:
+        uvicorn.run(
+            application, host=host, port=settings.port if port is None else port,
+            **uvicorn_logging(), **uvicorn_options(settings),
+        )
+    finally:
+        storage.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)
+    app.command("worker")(worker_command)
+    app.command("web")(web_command)

@@ -1,0 +1,144 @@
+"""The worker's batch logic (``stream.batches.BatchHandler``) with no broker and no ClickHouse.
+
+A fake scorer, ``stream.memory_storage.MemoryStorage`` and a fake producer stand in; the
+handler is the real one. What a scored event means ("stored") rests on these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+
+import pytest
+
+from reviewpulse.events import Brand, Kind, ReviewEvent
+from reviewpulse.settings import Settings
+from stream.batches import BatchHandler, Incoming
+from stream.memory_storage import MemoryStorage
+from tests.fakes import FakeProducer, FakeScorer
+
+SETTINGS = Settings(retry_max_delay_s=0.05)
+
+
+def handler_with(storage: MemoryStorage, producer: FakeProducer, scorer: FakeScorer | None = None) -> BatchHandler:
+    return BatchHandler(SETTINGS, storage, scorer or FakeScorer(), producer.send)  # type: ignore[arg-type]
+
+
+def reviews(*texts: str) -> list[ReviewEvent]:
+    return [ReviewEvent(kind=Kind.review, text=text, brand="Acme", source="test") for text in texts]
+
+
+def messages(events: Sequence[ReviewEvent], topic: str = SETTINGS.topic_raw) -> list[Incoming]:
+    return [Incoming(event.to_bytes(), topic, 0, offset) for offset, event in enumerate(events)]
+
+
+def test_every_review_is_inserted_before_its_scored_event_is_published() -> None:
+    journal: list[tuple[str, str]] = []
+    storage, producer = MemoryStorage(journal), FakeProducer(journal)
+    batch = reviews("great food", "bad service", "fine")
+    asyncio.run(handler_with(storage, producer).handle_reviews(messages(batch)))
+    ids = [event.id for event in batch]
+    assert set(storage.reviews) == set(ids)
+    assert [event["id"] for event in producer.published(SETTINGS.topic_scored)] == ids
+    last_insert = max(i for i, (what, _) in enumerate(journal) if what == "insert reviews")
+    first_publish = min(i for i, (what, _) in enumerate(journal) if what.startswith("publish"))
+    assert last_insert < first_publish, journal
+    assert storage.reviews[ids[1]].label == "bad" and storage.reviews[ids[0]].model_version == "fake-1"
+
+
+def test_a_storage_outage_is_retried_and_nothing_is_published_before_the_insert_succeeds() -> None:
+    journal: list[tuple[str, str]] = []
+    storage, producer = MemoryStorage(journal), FakeProducer(journal)
+    storage.fail_next(ConnectionError("ClickHouse is down"), times=3)
+    batch = reviews("one", "two")
+    asyncio.run(handler_with(storage, producer).handle_reviews(messages(batch)))
+    assert storage.inserts == 4  # three failures, then the insert that stored both
+    assert set(storage.reviews) == {event.id for event in batch}
+    assert [what for what, _ in journal] == ["insert reviews"] * 2 + [f"publish {SETTINGS.topic_scored}"] * 2
+    assert not storage.dead_letters
+
+
+def test_a_publish_failure_is_retried_until_the_broker_takes_it() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    producer.fail_next = [ConnectionError("broker gone")]
+    batch = reviews("retried")
+    asyncio.run(handler_with(storage, producer).handle_reviews(messages(batch)))
+    assert [event["id"] for event in producer.published(SETTINGS.topic_scored)] == [batch[0].id]
+
+
+def test_a_row_storage_refuses_is_dead_lettered_and_the_rest_are_stored_and_published() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    storage.refuse(lambda row: isinstance(row, ReviewEvent) and "poison" in row.text, "Code: 6. CANNOT_PARSE_TEXT")
+    batch = reviews("ok one", "poison pill", "ok two", "ok three")
+    asyncio.run(handler_with(storage, producer).handle_reviews(messages(batch)))
+    poison = batch[1].id
+    assert set(storage.reviews) == {event.id for event in batch} - {poison}
+    assert poison not in {event["id"] for event in producer.published(SETTINGS.topic_scored)}
+    [letter] = storage.dead_letters
+    assert "CANNOT_PARSE_TEXT" in letter.error and json.loads(letter.raw)["id"] == poison
+    assert letter.topic == SETTINGS.topic_raw and letter.offset == 1
+    assert [dead["offset"] for dead in producer.published(SETTINGS.topic_dead)] == [1]
+
+
+def test_unusable_messages_become_dead_letters_with_the_reason_and_their_neighbours_are_stored() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    batch = reviews("before", "after")
+    incoming = messages(batch)
+    incoming.insert(1, Incoming(b"{not json", SETTINGS.topic_raw, 0, 7))
+    incoming.insert(2, Incoming(b"\xff\xfe", SETTINGS.topic_raw, 0, 8))
+    asyncio.run(handler_with(storage, producer).handle_reviews(incoming))
+    assert set(storage.reviews) == {event.id for event in batch}
+    reasons = {letter.offset: letter.error for letter in storage.dead_letters}
+    assert reasons[7].startswith("not JSON") and reasons[8].startswith("not UTF-8")
+    assert sorted(dead["offset"] for dead in producer.published(SETTINGS.topic_dead)) == [7, 8]
+
+
+def test_a_text_the_scorer_fails_on_is_dead_lettered_alone() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    batch = reviews("fine", "explodes here", "also fine")
+    asyncio.run(handler_with(storage, producer, FakeScorer(fail_on="explodes")).handle_reviews(messages(batch)))
+    assert set(storage.reviews) == {batch[0].id, batch[2].id}
+    [letter] = storage.dead_letters
+    assert letter.error.startswith("scorer failed: RuntimeError")
+
+
+def test_drafts_are_answered_latest_wins_and_never_wait_for_storage() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    storage.fail_next(ConnectionError("ClickHouse is down"), times=1000)
+    older = ReviewEvent(kind=Kind.draft, text="goo", session_id="s1", ts="2026-01-01T00:00:00Z")
+    newer = ReviewEvent(kind=Kind.draft, text="good", session_id="s1", ts="2026-01-01T00:00:01Z")
+    other = ReviewEvent(kind=Kind.draft, text="bad", session_id="s2")
+    handler = handler_with(storage, producer)
+    asyncio.run(handler.handle_drafts(messages([older, newer, other], SETTINGS.topic_drafts)))
+    assert [event["id"] for event in producer.published(SETTINGS.topic_scored)] == [newer.id, other.id]
+    asyncio.run(handler.handle_drafts(messages([older], SETTINGS.topic_drafts)))  # older than one answered
+    assert len(producer.published(SETTINGS.topic_scored)) == 2
+    assert storage.reviews == {} and storage.inserts == 0
+
+
+def test_a_review_on_the_drafts_topic_is_a_dead_letter_saying_where_reviews_go() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    asyncio.run(handler_with(storage, producer).handle_drafts(messages(reviews("misplaced"), SETTINGS.topic_drafts)))
+    [dead] = producer.published(SETTINGS.topic_dead)
+    assert SETTINGS.topic_raw in dead["error"]
+    assert not producer.published(SETTINGS.topic_scored)
+
+
+def test_brands_are_stored_and_an_invalid_one_is_dead_lettered() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    incoming = [Incoming(Brand(name="Acme", website="https://acme.test").to_bytes(), SETTINGS.topic_brands),
+                Incoming(b'{"name": ""}', SETTINGS.topic_brands, 0, 1)]
+    asyncio.run(handler_with(storage, producer).handle_brands(incoming))
+    assert set(storage.brands) == {"Acme"}
+    [letter] = storage.dead_letters
+    assert letter.error.startswith("invalid brand: name")
+
+
+@pytest.mark.parametrize("times", [1, 5])
+def test_a_brand_outage_is_retried(times: int) -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    storage.fail_next(TimeoutError("slow"), times=times)
+    incoming = [Incoming(Brand(name="Retry Co").to_bytes(), SETTINGS.topic_brands)]
+    asyncio.run(handler_with(storage, producer).handle_brands(incoming))
+    assert set(storage.brands) == {"Retry Co"}
