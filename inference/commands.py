@@ -10,16 +10,11 @@ from typing import Annotated
 
 import typer
 
+from reviewpulse.clikit import JsonFlag, Opt, fail
 from reviewpulse.settings import get_settings
 
-Opt = typer.Option
 #: stdin lines scored at a time by ``reviewpulse score`` (memory stays flat on a huge pipe).
 SCORE_BLOCK = 8192
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(2)
 
 
 def train_command(
@@ -65,11 +60,11 @@ def train_command(
     from inference.train import resume as resume_run
 
     if optimizer not in ("sgd", "adam"):
-        _fail("--optimizer must be sgd or adam")
+        fail("--optimizer must be sgd or adam")
     if precision not in ("auto", "fp32", "bf16"):
-        _fail("--precision must be auto, fp32 or bf16")
+        fail("--precision must be auto, fp32 or bf16")
     if resume is None and data is None:
-        _fail("give --data FILE to start a run, or --resume DIR to continue one")
+        fail("give --data FILE to start a run, or --resume DIR to continue one")
     try:
         if resume is not None:
             directory = resume_run(resume, max_minutes)
@@ -87,7 +82,7 @@ def train_command(
             )
             directory = train(options, max_minutes)
     except (DataError, CheckpointError) as error:
-        _fail(str(error))
+        fail(str(error))
     if directory is not None:
         typer.echo(f"model written to {directory} (metrics in {directory / 'metrics.json'})")
 
@@ -99,7 +94,7 @@ def evaluate_command(
     label_column: str = "rating",
     baseline: Annotated[bool, Opt(help="also train and score a TF-IDF + logistic-regression baseline")] = True,
     gate_texts: Annotated[int, Opt(min=0, help="rows the bf16-vs-fp32 precision gate scores (0 = skip)")] = 1000,
-    as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Accuracy, macro-F1, per-class report, confusion matrix and the precision gate on a labelled CSV."""
     from inference.artefact import ArtefactError
@@ -110,7 +105,7 @@ def evaluate_command(
         report = evaluate(model or get_settings().model_dir, data, text_column, label_column, baseline,
                           progress=not as_json, gate_texts=gate_texts)
     except (DataError, ArtefactError) as error:
-        _fail(str(error))
+        fail(str(error))
     typer.echo(json.dumps(report) if as_json else format_report(report))
 
 
@@ -125,7 +120,7 @@ def score_command(
     try:
         scorer = Scorer.load(model or get_settings().model_dir)
     except ArtefactError as error:
-        _fail(str(error))
+        fail(str(error))
     lines = iter(texts) if texts else (line.rstrip("\n") for line in sys.stdin)
     while block := list(itertools.islice(lines, SCORE_BLOCK)):
         for text, result in zip(block, scorer.score(block), strict=True):
@@ -143,7 +138,7 @@ def lodo_command(
     validation_split: Annotated[float | None, Opt(min=0.0, max=0.9)] = None,
     sample_rows: Annotated[int, Opt(min=1, help="held-out rows scored per domain (seeded sample)")] = 3000,
     max_minutes: Annotated[float, Opt(min=0, help="training time per domain (0 = no limit)")] = 0,
-    as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Leave-one-domain-out: per held-out source, the CNN against TF-IDF trained on the same rows."""
     from dataclasses import replace
@@ -156,7 +151,7 @@ def lodo_command(
     try:
         recorded = read_card(like).training
     except ArtefactError as error:
-        _fail(str(error))
+        fail(str(error))
     options = TrainOptions.from_record(recorded)
     overrides = {"epochs": epochs, "epoch_rows": epoch_rows, "validation_split": validation_split,
                  "data": str(data) if data else None}
@@ -165,7 +160,7 @@ def lodo_command(
     try:
         result = leave_one_domain_out(options, domain, sample_rows, max_minutes)
     except (DataError, ValueError) as error:
-        _fail(str(error))
+        fail(str(error))
     typer.echo(json.dumps(result) if as_json else format_table(result))
 
 
@@ -182,7 +177,7 @@ def baseline_command(
     try:
         typer.echo(json.dumps(validation_comparison(model or get_settings().model_dir, split_of, tfidf), indent=2))
     except (ArtefactError, DataError) as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 def register(app: typer.Typer) -> None:

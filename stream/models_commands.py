@@ -15,28 +15,16 @@ from __future__ import annotations
 import getpass
 import json
 import logging
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from reviewpulse.settings import Settings, get_settings
+from reviewpulse.clikit import DataDir, JsonFlag, Opt, command_settings, fail
+from reviewpulse.settings import Settings
 from stream.registry import ModelRecord
 
 log = logging.getLogger(__name__)
-Opt = typer.Option
-DataDir = Annotated[Path | None, Opt("--data-dir", help="where run.json and chDB live (default: DATA_DIR, ./var)")]
 models_app = typer.Typer(help="The model registry: list, show, promote, roll back.", no_args_is_help=True)
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    settings = get_settings()
-    return settings.model_copy(update={"data_dir": data_dir}) if data_dir else settings
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
 
 
 def _client(settings: Settings) -> Any:
@@ -45,7 +33,7 @@ def _client(settings: Settings) -> Any:
     try:
         return registry_client(settings)
     except RuntimeError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 def _headline(metrics: dict) -> str:
@@ -73,9 +61,9 @@ def gate_refusal(record: ModelRecord, active: ModelRecord) -> list[str]:
 
 
 @models_app.command("list")
-def list_command(data_dir: DataDir = None, as_json: Annotated[bool, Opt("--json", help="print JSON")] = False) -> None:
+def list_command(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Every registered model, newest first; * marks the active one."""
-    with _client(_settings(data_dir)) as client:
+    with _client(command_settings(data_dir)) as client:
         records = client.list()
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in records]))
@@ -91,11 +79,11 @@ def list_command(data_dir: DataDir = None, as_json: Annotated[bool, Opt("--json"
 @models_app.command("show")
 def show_command(version: str, data_dir: DataDir = None) -> None:
     """Everything the registry knows about VERSION (JSON)."""
-    with _client(_settings(data_dir)) as client:
+    with _client(command_settings(data_dir)) as client:
         record = client.get(version)
         if record is None:
             known = ", ".join(r.version for r in client.list())
-            _fail(f"unknown model version {version!r}; known versions: {known}")
+            fail(f"unknown model version {version!r}; known versions: {known}")
     typer.echo(json.dumps(record.to_dict(), indent=2))
 
 
@@ -108,22 +96,22 @@ def promote_command(
 ) -> None:
     """Make VERSION the active model; every running worker switches to it between two batches."""
     by = by or f"{getpass.getuser()} (cli)"
-    with _client(_settings(data_dir)) as client:
+    with _client(command_settings(data_dir)) as client:
         record = client.get(version)
         if record is None:
             known = ", ".join(r.version for r in client.list())
-            _fail(f"unknown model version {version!r}; known versions: {known}")
+            fail(f"unknown model version {version!r}; known versions: {known}")
         refusal = gate_refusal(record, client.active())
         note = ""
         if refusal and not force:
-            _fail("the gates refuse " + version + ":\n  " + "\n  ".join(refusal) + "\n--force promotes anyway", 1)
+            fail("the gates refuse " + version + ":\n  " + "\n  ".join(refusal) + "\n--force promotes anyway", 1)
         if refusal:
             note = "forced past the gates: " + "; ".join(refusal)
             log.warning("%s promoted with --force by %s: %s", version, by, note)
         try:
             active = client.promote(version, by, note)
         except (ValueError, RuntimeError) as error:  # RuntimeError: ControlNotPublished, RegistryUnavailable
-            _fail(str(error))
+            fail(str(error))
         _told(client)
     typer.echo(f"active model: {active.version}" + (" (forced past the gates)" if note else ""))
 
@@ -133,11 +121,11 @@ def rollback_command(
     by: Annotated[str, Opt(help="who rolls back (history)")] = "", data_dir: DataDir = None,
 ) -> None:
     """Return to the model that was active before the current one."""
-    with _client(_settings(data_dir)) as client:
+    with _client(command_settings(data_dir)) as client:
         try:
             active = client.rollback(by or f"{getpass.getuser()} (cli)")
         except (ValueError, RuntimeError) as error:
-            _fail(str(error))
+            fail(str(error))
         _told(client)
     typer.echo(f"active model: {active.version}")
 

@@ -10,9 +10,8 @@ from typing import Annotated
 
 import typer
 
-from reviewpulse.settings import get_settings
+from reviewpulse.clikit import DataDir, JsonFlag, Opt, command_settings, fail
 
-Opt = typer.Option
 log = logging.getLogger(__name__)
 
 
@@ -37,8 +36,8 @@ def retrain_command(
     corpus: Annotated[Path | None, Opt(help="base corpus CSV (default RETRAIN_CORPUS, else the model's training.data)")] = None,
     promote: Annotated[bool, Opt(help="promote the candidate when it passes the gates")] = True,
     force: Annotated[bool, Opt(help="promote even when the gates refuse (logged)")] = False,
-    data_dir: Annotated[Path | None, Opt("--data-dir", help="default DATA_DIR")] = None,
-    as_json: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Build a candidate from stored reviews with stars (and admin labels), starting from the active model."""
     from inference.data import DataError
@@ -46,9 +45,7 @@ def retrain_command(
     from stream.registry_client import RegistryUnavailable
     from stream.retraining import format_report, retrain
 
-    settings = get_settings()
-    if data_dir:
-        settings = settings.model_copy(update={"data_dir": data_dir})
+    settings = command_settings(data_dir)
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"--strategy must be one of {', '.join(STRATEGIES)}")
     options = RetrainOptions(strategy=strategy, epochs=epochs, min_rows=min_rows or settings.retrain_min_rows,
@@ -62,8 +59,7 @@ def retrain_command(
     except (RetrainError, DataError, RegistryUnavailable) as error:
         if as_json:
             typer.echo(json.dumps({"error": str(error)}))
-        typer.secho(f"error: {error}", fg="red", err=True)
-        raise typer.Exit(2) from None
+        fail(str(error))
     typer.echo(json.dumps(report) if as_json else format_report(report))
 
 

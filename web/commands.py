@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from reviewpulse.clikit import fail
-
-Opt = typer.Option
+from reviewpulse.clikit import Opt, fail
 
 
 def hash_password_command(
