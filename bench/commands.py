@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from reviewpulse.clikit import JsonFlag, Opt, command_settings, fail, quiet_kafka_clients
+from reviewpulse.clikit import JsonFlag, Opt, command_settings, fail, quiet_kafka_clients, require_web_url
 from reviewpulse.settings import get_settings
 
 bench_app = typer.Typer(help="Benchmarks: figures as ratios against a baseline measured in the same run.")
@@ -45,7 +45,7 @@ def scorer_command(
 @bench_app.command("pipeline")
 def pipeline_command(
     reviews: Annotated[int, Opt(help="reviews to push through the pipeline")] = 5000,
-    as_json: Annotated[bool, Opt("--json", help="print JSON")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """End-to-end reviews/s (import -> rows in ClickHouse, embedded stack) vs the scorer alone."""
     from bench.pipeline import bench_pipeline
@@ -94,14 +94,9 @@ def typing_command(
 
     from bench.report import emit
     from bench.typing_latency import format_summary, run_typing_bench
-    from reviewpulse.runfile import read_run_file
 
-    if url is None:
-        running = read_run_file(command_settings()) or {}
-        url = str(running.get("web") or "")
-        if not url:
-            fail("no running system: start `reviewpulse run` first, or pass --url http://host:port")
-    emit(asyncio.run(run_typing_bench(url, sessions, rate, duration)), as_json, format_summary)
+    base_url = require_web_url(command_settings(), url)
+    emit(asyncio.run(run_typing_bench(base_url, sessions, rate, duration)), as_json, format_summary)
 
 
 def register(app: typer.Typer) -> None:

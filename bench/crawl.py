@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.process import REVIEWPULSE
 from bench.report import ratio
 from producers.companies import DiscoveredCompany, write_companies_csv
 from producers.demo_site import Catalogue, DemoSiteServer, SiteSpec
 from producers.kafka_publisher import KafkaPublisher
+from reviewpulse.clikit import REVIEWPULSE
 from reviewpulse.events import Kind, ReviewEvent
 from reviewpulse.settings import Settings, get_settings
 

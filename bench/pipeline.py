@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.process import REVIEWPULSE
 from bench.report import ratio
 from bench.texts import synthetic_reviews
+from reviewpulse.clikit import REVIEWPULSE
 from reviewpulse.settings import Settings
 
 

@@ -6,36 +6,25 @@ Heavy imports (selenium, scrapy, kafka) happen inside the commands.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from reviewpulse.clikit import Opt, fail, quiet_kafka_clients, require_bootstrap
 from reviewpulse.logs import uvicorn_logging
 from reviewpulse.settings import Settings, get_settings
 
-Opt = typer.Option
 Profile = Annotated[str, Opt(help="site profile name or YAML path (default: CRAWL_PROFILE)")]
 Bootstrap = Annotated[str | None, Opt(help="Kafka host:port (default: KAFKA_BOOTSTRAP, else run.json)")]
 CompaniesCsv = Annotated[Path | None, Opt(help="company CSV (default: CRAWL_DIR/companies-<profile>.csv)")]
 
 
-def quiet_kafka_client() -> None:
-    """kafka-python logs every connection at INFO; a crawl's own summary is what users need."""
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
-
-
-def require_bootstrap(settings: Settings, override: str | None) -> str:
-    """The Kafka address to publish to, topics ensured; exits with the fix when there is none."""
-    from reviewpulse.runfile import resolve_bootstrap
+def publishing_bootstrap(settings: Settings, override: str | None) -> str:
+    """The Kafka address to publish to (``--bootstrap`` first), topics ensured; exits with the fix when there is none."""
     from reviewpulse.topics import ensure_topics
 
-    bootstrap = override or resolve_bootstrap(settings)
-    if not bootstrap:
-        typer.echo("error: no Kafka broker to publish to. Start `reviewpulse run` (it writes "
-                   f"{settings.run_file}) or set KAFKA_BOOTSTRAP=host:port, or pass --bootstrap.", err=True)
-        raise typer.Exit(2)
+    bootstrap = require_bootstrap(settings, override, also=", or pass --bootstrap")
     ensure_topics(bootstrap, settings)
     return bootstrap
 
@@ -47,8 +36,7 @@ def check_profile(profile: str) -> str:
     try:
         load_profile(profile)
     except ProfileError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+        fail(str(error))
     return profile
 
 
@@ -73,8 +61,7 @@ def run_discovery(start_url: str, profile_name: str, settings: Settings, out: Pa
 
         result = discover(start_url, profile, settings, on_company=publish, polite=polite)
     except DiscoveryError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+        fail(str(error))
     finally:
         if publisher:
             publisher.close()
@@ -113,79 +100,82 @@ def run_crawl_command(settings: Settings, profile: str, bootstrap: str | None, c
     return summary
 
 
+def demo_site_command(
+    port: Annotated[int, Opt(help="port to listen on")] = 8001,
+    host: Annotated[str, Opt(help="interface to listen on")] = "127.0.0.1",
+    seed: Annotated[int, Opt(help="same seed, same site")] = 7,
+    reviews_csv: Annotated[Path | None, Opt(help="text,rating CSV (default: DEMO_REVIEWS_CSV)")] = None,
+    slow_page_delay_s: Annotated[float, Opt(help="delay of the deliberately slow pages")] = 1.0,
+) -> None:
+    """Serve the local review site to crawl (JS-rendered company lists, faulty pages included)."""
+    import uvicorn
+
+    from producers.demo_site import Catalogue, SiteSpec, create_demo_app
+
+    spec = SiteSpec(seed=seed, reviews_csv=reviews_csv or get_settings().demo_reviews_csv,
+                    slow_page_delay_s=slow_page_delay_s)
+    catalogue = Catalogue(spec)
+    typer.echo(f"demo site: {len(catalogue.companies)} companies, {len(catalogue.expected_reviews())} "
+               f"crawlable reviews (texts: {catalogue.text_source}) on http://{host}:{port}/categories")
+    uvicorn.run(create_demo_app(catalogue), host=host, port=port, **uvicorn_logging("warning"))
+
+
+def discover_command(
+    start_url: Annotated[str, Opt(help="the site's categories page (or its root)")],
+    profile: Profile = "",
+    out: CompaniesCsv = None,
+    publish: Annotated[bool, Opt(help="publish Brand events to the brands topic")] = True,
+    bootstrap: Bootstrap = None,
+    polite: Annotated[bool | None, Opt("--polite/--no-polite", help="obey robots.txt (default: CRAWL_POLITE)")] = None,
+) -> None:
+    """Find every company with headless Chromium; write the CSV and publish the brands."""
+    settings = get_settings()
+    quiet_kafka_clients(settings)
+    profile = check_profile(profile or settings.crawl_profile)
+    address = publishing_bootstrap(settings, bootstrap) if publish else None
+    run_discovery(start_url, profile, settings, out or default_companies_csv(settings, profile), address,
+                  settings.crawl_polite if polite is None else polite)
+
+
+def crawl_command(
+    start_url: Annotated[str | None, Opt(help="categories page to discover companies from")] = None,
+    profile: Profile = "",
+    skip_discovery: Annotated[bool, Opt(help="crawl the companies of an existing CSV")] = False,
+    companies: CompaniesCsv = None,
+    jobdir: Annotated[Path | None, Opt(help="Scrapy JOBDIR: an interrupted crawl resumes from it")] = None,
+    feed: Annotated[Path | None, Opt(help="also export the items to this .jsonl or .csv file")] = None,
+    polite: Annotated[bool | None, Opt("--polite/--no-polite", help="default: CRAWL_POLITE")] = None,
+    max_items: Annotated[int, Opt(help="stop after about this many items (0 = all)")] = 0,
+    bootstrap: Bootstrap = None,
+    publish: Annotated[bool, Opt(help="--no-publish: feed only, no Kafka")] = True,
+    stats_json: Annotated[Path | None, Opt(help="write the crawl summary here as JSON")] = None,
+) -> None:
+    """Discover companies (Selenium), then crawl their reviews (Scrapy) into Kafka reviews.raw."""
+    settings = get_settings()
+    quiet_kafka_clients(settings)
+    profile = check_profile(profile or settings.crawl_profile)
+    address = publishing_bootstrap(settings, bootstrap) if publish else None
+    companies_csv = companies or default_companies_csv(settings, profile)
+    polite = settings.crawl_polite if polite is None else polite
+    if not skip_discovery:
+        if not start_url:
+            raise typer.BadParameter("give --start-url, or --skip-discovery with a company CSV")
+        run_discovery(start_url, profile, settings, companies_csv, address, polite)
+    elif not companies_csv.is_file():
+        raise typer.BadParameter(f"{companies_csv} does not exist: run `reviewpulse discover` first")
+    summary = run_crawl_command(settings, profile, address, companies_csv, jobdir, feed, polite, max_items,
+                                crawl_hosts(start_url, profile))
+    if stats_json:
+        stats_json.parent.mkdir(parents=True, exist_ok=True)
+        stats_json.write_text(json.dumps(summary.as_dict(), indent=2), encoding="utf-8")
+    if summary.publish_failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     from producers.import_command import import_command
 
     app.command("import")(import_command)
-
-    @app.command("demo-site")
-    def demo_site(
-        port: Annotated[int, Opt(help="port to listen on")] = 8001,
-        host: Annotated[str, Opt(help="interface to listen on")] = "127.0.0.1",
-        seed: Annotated[int, Opt(help="same seed, same site")] = 7,
-        reviews_csv: Annotated[Path | None, Opt(help="text,rating CSV (default: DEMO_REVIEWS_CSV)")] = None,
-        slow_page_delay_s: Annotated[float, Opt(help="delay of the deliberately slow pages")] = 1.0,
-    ) -> None:
-        """Serve the local review site to crawl (JS-rendered company lists, faulty pages included)."""
-        import uvicorn
-
-        from producers.demo_site import Catalogue, SiteSpec, create_demo_app
-
-        spec = SiteSpec(seed=seed, reviews_csv=reviews_csv or get_settings().demo_reviews_csv,
-                        slow_page_delay_s=slow_page_delay_s)
-        catalogue = Catalogue(spec)
-        typer.echo(f"demo site: {len(catalogue.companies)} companies, {len(catalogue.expected_reviews())} "
-                   f"crawlable reviews (texts: {catalogue.text_source}) on http://{host}:{port}/categories")
-        uvicorn.run(create_demo_app(catalogue), host=host, port=port, **uvicorn_logging("warning"))
-
-    @app.command()
-    def discover(
-        start_url: Annotated[str, Opt(help="the site's categories page (or its root)")],
-        profile: Profile = "",
-        out: CompaniesCsv = None,
-        publish: Annotated[bool, Opt(help="publish Brand events to the brands topic")] = True,
-        bootstrap: Bootstrap = None,
-        polite: Annotated[bool | None, Opt("--polite/--no-polite", help="obey robots.txt (default: CRAWL_POLITE)")] = None,
-    ) -> None:
-        """Find every company with headless Chromium; write the CSV and publish the brands."""
-        quiet_kafka_client()
-        settings = get_settings()
-        profile = check_profile(profile or settings.crawl_profile)
-        address = require_bootstrap(settings, bootstrap) if publish else None
-        run_discovery(start_url, profile, settings, out or default_companies_csv(settings, profile), address,
-                      settings.crawl_polite if polite is None else polite)
-
-    @app.command()
-    def crawl(
-        start_url: Annotated[str | None, Opt(help="categories page to discover companies from")] = None,
-        profile: Profile = "",
-        skip_discovery: Annotated[bool, Opt(help="crawl the companies of an existing CSV")] = False,
-        companies: CompaniesCsv = None,
-        jobdir: Annotated[Path | None, Opt(help="Scrapy JOBDIR: an interrupted crawl resumes from it")] = None,
-        feed: Annotated[Path | None, Opt(help="also export the items to this .jsonl or .csv file")] = None,
-        polite: Annotated[bool | None, Opt("--polite/--no-polite", help="default: CRAWL_POLITE")] = None,
-        max_items: Annotated[int, Opt(help="stop after about this many items (0 = all)")] = 0,
-        bootstrap: Bootstrap = None,
-        publish: Annotated[bool, Opt(help="--no-publish: feed only, no Kafka")] = True,
-        stats_json: Annotated[Path | None, Opt(help="write the crawl summary here as JSON")] = None,
-    ) -> None:
-        """Discover companies (Selenium), then crawl their reviews (Scrapy) into Kafka reviews.raw."""
-        quiet_kafka_client()
-        settings = get_settings()
-        profile = check_profile(profile or settings.crawl_profile)
-        address = require_bootstrap(settings, bootstrap) if publish else None
-        companies_csv = companies or default_companies_csv(settings, profile)
-        polite = settings.crawl_polite if polite is None else polite
-        if not skip_discovery:
-            if not start_url:
-                raise typer.BadParameter("give --start-url, or --skip-discovery with a company CSV")
-            run_discovery(start_url, profile, settings, companies_csv, address, polite)
-        elif not companies_csv.is_file():
-            raise typer.BadParameter(f"{companies_csv} does not exist: run `reviewpulse discover` first")
-        summary = run_crawl_command(settings, profile, address, companies_csv, jobdir, feed, polite, max_items,
-                                    crawl_hosts(start_url, profile))
-        if stats_json:
-            stats_json.parent.mkdir(parents=True, exist_ok=True)
-            stats_json.write_text(json.dumps(summary.as_dict(), indent=2), encoding="utf-8")
-        if summary.publish_failed:
-            raise typer.Exit(1)
+    app.command("demo-site")(demo_site_command)
+    app.command("discover")(discover_command)
+    app.command("crawl")(crawl_command)

@@ -8,9 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reviewpulse.clikit import DataDir, command_settings, fail
-
-Opt = typer.Option
+from reviewpulse.clikit import DataDir, JsonFlag, Opt, command_settings, fail, require_bootstrap
 
 
 def import_command(
@@ -21,7 +19,7 @@ def import_command(
     source: Annotated[str, Opt(help="source name stored with each review (part of its id)")] = "import",
     wait: Annotated[bool, Opt(help="block until every review is scored and stored")] = False,
     wait_timeout: Annotated[float, Opt(help="seconds --wait gives up after")] = 600.0,
-    as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
+    as_json: JsonFlag = False,
     progress: Annotated[bool, Opt(help="show progress bars on stderr")] = True,
     data_dir: DataDir = None,
 ) -> None:
@@ -34,12 +32,9 @@ def import_command(
         scored_end_offsets,
         wait_for_scored,
     )
-    from reviewpulse.runfile import resolve_bootstrap
 
     settings = command_settings(data_dir)
-    bootstrap = resolve_bootstrap(settings)
-    if not bootstrap:
-        fail(f"no Kafka broker: start `reviewpulse run --data-dir {settings.data_dir}` or set KAFKA_BOOTSTRAP")
+    bootstrap = require_bootstrap(settings)
     options = ImportOptions(text_column, rating_column, brand_column, source)
     start = scored_end_offsets(bootstrap, settings) if wait else {}
     try:

@@ -1,19 +1,27 @@
 """What every room's ``commands.py`` shares: the error exit, common options, which system a command talks to.
 
 A kernel module: it imports nothing from the rooms, so any room's commands may use it.
-Every room registers its commands with ``register(app)``; ``reviewpulse.cli`` calls it.
+Every commands module defines its commands at module level and adds them in one
+``register(app)``; ``reviewpulse.cli`` calls each. The broker and web server a command
+talks to come from the settings, else the ``run.json`` of a running ``reviewpulse run``
+(:mod:`reviewpulse.runfile`); storage is chosen by ``stream.storage.open_storage``.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
+from reviewpulse.runfile import read_run_file, resolve_bootstrap
 from reviewpulse.settings import Settings, get_settings
 
+#: argv prefix running ``reviewpulse`` in a child with this interpreter (same imports as this process): for
+#: work that needs its own process (Twisted's reactor, chDB's one data directory, a retrain beside the worker).
+REVIEWPULSE = [sys.executable, "-c", "from reviewpulse.cli import main; main()"]
 Opt = typer.Option
 #: ``--json``: print one JSON object instead of lines for people.
 JsonFlag = Annotated[bool, Opt("--json", help="print one JSON object")]
@@ -39,3 +47,25 @@ def command_settings(data_dir: Path | None = None) -> Settings:
     settings = get_settings()
     quiet_kafka_clients(settings)
     return settings.model_copy(update={"data_dir": data_dir}) if data_dir else settings
+
+
+def no_broker(settings: Settings, also: str = "") -> str:
+    """The one "no Kafka broker" message, with both fixes (``also``: a command's own, e.g. ``--bootstrap``)."""
+    return (f"no Kafka broker: set KAFKA_BOOTSTRAP=host:port, or start `reviewpulse run` "
+            f"(it writes {settings.run_file}){also}")
+
+
+def require_bootstrap(settings: Settings, override: str | None = None, also: str = "") -> str:
+    """The Kafka address this command talks to: ``override``, KAFKA_BOOTSTRAP, else run.json; exits with the fix."""
+    bootstrap = override or resolve_bootstrap(settings)
+    if not bootstrap:
+        fail(no_broker(settings, also))
+    return bootstrap
+
+
+def require_web_url(settings: Settings, override: str | None = None) -> str:
+    """The web server this command talks to: ``override`` (--url), else the running system's; exits with the fix."""
+    url = override or str((read_run_file(settings) or {}).get("web") or "")
+    if not url:
+        fail("no running system: start `reviewpulse run` first, or pass --url http://host:port")
+    return url

@@ -9,12 +9,9 @@ from typing import Annotated
 
 import typer
 
-from reviewpulse.clikit import DataDir, command_settings, fail
-from reviewpulse.runfile import SetupError, resolve_bootstrap
+from reviewpulse.clikit import DataDir, Opt, command_settings, fail, require_bootstrap
+from reviewpulse.runfile import SetupError
 from reviewpulse.settings import get_settings
-
-Opt = typer.Option
-NO_BROKER = "no Kafka broker: set KAFKA_BOOTSTRAP=host:port, or start `reviewpulse run` (run.json is read)"
 
 
 def run_command(
@@ -40,9 +37,7 @@ def worker_command(data_dir: DataDir = None) -> None:
     from stream.storage import StorageError
 
     settings = command_settings(data_dir)
-    bootstrap = resolve_bootstrap(settings)
-    if not bootstrap:
-        fail(NO_BROKER)
+    bootstrap = require_bootstrap(settings)
     try:
         run_worker(settings, bootstrap)
     except (SetupError, StorageError) as error:
@@ -68,10 +63,7 @@ def web_command(
     if not settings.ip_hash_salt.get_secret_value() and not is_loopback(host):
         fail(f"set IP_HASH_SALT (any long random string, the same on every replica) to serve on {host}: "
              "stored IP hashes are keyed with it")
-    bootstrap = resolve_bootstrap(settings)
-    if not bootstrap:
-        fail(NO_BROKER)
-    settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
+    settings = settings.model_copy(update={"kafka_bootstrap": require_bootstrap(settings)})
     try:
         storage = open_storage(settings)
         migrate(storage)

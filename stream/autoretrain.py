@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reviewpulse.clikit import REVIEWPULSE
 from reviewpulse.settings import Settings
 from stream.labelled import count_labelled
 
@@ -30,8 +30,7 @@ LOG_FILE = "retrain.log"
 
 
 def retrain_argv(settings: Settings) -> list[str]:
-    argv = [sys.executable, "-c", "from reviewpulse.cli import main; main()", "retrain", "--json",
-            "--data-dir", str(settings.data_dir)]
+    argv = [*REVIEWPULSE, "retrain", "--json", "--data-dir", str(settings.data_dir)]
     return argv + ([] if settings.auto_promote else ["--no-promote"])
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
 import typer
 
-from reviewpulse.clikit import DataDir, command_settings, fail
-
-Opt = typer.Option
+from reviewpulse.clikit import DataDir, JsonFlag, command_settings, fail
 
 
 def migrate_command(data_dir: DataDir = None) -> None:
@@ -32,7 +29,7 @@ def migrate_command(data_dir: DataDir = None) -> None:
 
 
 def stats_command(
-    data_dir: DataDir = None, as_json: Annotated[bool, Opt("--json", help="print JSON")] = False
+    data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """Counts per source and label, scored in the last minute, dead letters."""
     from stream.stats_source import read_stats
@@ -53,11 +50,9 @@ def stats_command(
 
 
 def register(app: typer.Typer) -> None:
+    from stream import models_commands, retrain_commands
+
     app.command("migrate")(migrate_command)
     app.command("stats")(stats_command)
-    from stream import models_commands
-
     models_commands.register(app)
-    from stream import retrain_commands
-
     retrain_commands.register(app)

@@ -26,12 +26,13 @@ from typing import Any
 import httpx
 import pytest
 
+from reviewpulse.clikit import REVIEWPULSE as CHILD_REVIEWPULSE
 from reviewpulse.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 _SCRIPT = Path(sys.executable).parent / "reviewpulse"
 #: argv prefix that runs the ``reviewpulse`` command with this interpreter.
-REVIEWPULSE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from reviewpulse.cli import main; main()"]
+REVIEWPULSE = [str(_SCRIPT)] if _SCRIPT.exists() else CHILD_REVIEWPULSE
 
 
 @pytest.fixture(scope="session")
