@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from inference.protocol import Scorer
 from reviewpulse.broker import EmbeddedBroker
 from reviewpulse.compat import SignalSafeWorker
 from reviewpulse.logs import ensure_logging
@@ -39,19 +40,19 @@ STOP_GRACE_S = 30.0
 READY_WAIT_S = 15.0
 
 
-def load_scorer(settings: Settings) -> Any:
+def load_scorer(settings: Settings) -> Scorer:
     from inference.artefact import ArtefactError
-    from inference.scorer import Scorer
+    from inference.scorer import Scorer as CharCNNScorer
 
     try:
-        return Scorer.load(settings.model_dir, device="cpu", threads=settings.scorer_threads)
+        return CharCNNScorer.load(settings.model_dir, device="cpu", threads=settings.scorer_threads)
     except ArtefactError as error:
         raise SetupError(f"{error}; set MODEL_DIR to a trained model (reviewpulse train ...)") from error
 
 
-def load_active_scorer(settings: Settings, storage: Storage) -> Any:
+def load_active_scorer(settings: Settings, storage: Storage) -> Scorer:
     """The registry's active model (a promote survives restarts); MODEL_DIR if that cannot load."""
-    from inference.scorer import Scorer
+    from inference.scorer import Scorer as CharCNNScorer
     from stream.registry import Registry
 
     try:
@@ -62,7 +63,7 @@ def load_active_scorer(settings: Settings, storage: Storage) -> Any:
     if Path(record.path).resolve() == Path(settings.model_dir).resolve():
         return load_scorer(settings)
     try:
-        scorer = Scorer.load(record.path, device="cpu", threads=settings.scorer_threads)
+        scorer = CharCNNScorer.load(record.path, device="cpu", threads=settings.scorer_threads)
     except Exception as error:  # noqa: BLE001 - ArtefactError or worse: the shipped model still works
         log.error("active model %s (%s) cannot be loaded (%s); scoring with MODEL_DIR %s instead",
                   record.version, record.path, error, settings.model_dir)

@@ -50,12 +50,17 @@ def background_jobs(settings: Settings, storage: Storage) -> tuple[list[Callable
     return jobs, observers
 
 
-def web_app(settings: Settings, storage: Storage) -> Any:
-    """The Starlette app of ``reviewpulse run`` and ``reviewpulse web``, with its background jobs."""
+def web_app(settings: Settings, storage: Storage, bus: Any = None) -> Any:
+    """The Starlette app of ``reviewpulse run`` and ``reviewpulse web``, with its background jobs.
+
+    ``bus`` defaults to Kafka at ``settings.kafka_bootstrap``; tests hand in a ``web.bus.MemoryBus``.
+    """
     from web.app import create_app
+    from web.kafka_bus import KafkaBus
 
     jobs, observers = background_jobs(settings, storage)
-    return create_app(settings, storage, background=jobs, stored_observers=observers)
+    bus = bus if bus is not None else KafkaBus(settings.kafka_bootstrap, settings.kafka_publish_timeout_s)
+    return create_app(settings, storage, bus, background=jobs, stored_observers=observers)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

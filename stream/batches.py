@@ -27,12 +27,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from inference.protocol import Scorer
 from reviewpulse.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
 from reviewpulse.settings import Settings
 from stream.hotswap import ModelSlot, scorer_loader
 from stream.processing import DraftSessions, dead_letter, latest_drafts, parse, score
 from stream.sink import insert_isolating, is_permanent, retry_transient
-from stream.storage import Storage
+from stream.storage import WorkerStorage
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class Incoming:
 class BatchHandler:
     """Scores, stores and publishes micro-batches; one per worker process."""
 
-    def __init__(self, settings: Settings, storage: Storage, scorer: Any, send: Send) -> None:
+    def __init__(self, settings: Settings, storage: WorkerStorage, scorer: Scorer | ModelSlot, send: Send) -> None:
         self.settings = settings
         self.storage = storage
         #: The model in use; a promote loads the next one in the background (stream.hotswap).

@@ -26,11 +26,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from inference.protocol import Scorer
 from reviewpulse.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Loader = Callable[[str], Any]
+Loader = Callable[[str], Scorer]
 #: Class counts the ``reviews`` table can store ([bad, good] or [bad, average, good]).
 STORABLE_CLASSES = (2, 3)
 #: Nice value of the loader thread: it runs when the scorer leaves a core idle.
@@ -40,14 +41,14 @@ LOADER_NICENESS = 19
 class ModelSlot:
     """The scorer in use plus at most one being loaded; thread-safe. See the module docstring."""
 
-    def __init__(self, scorer: Any, load: Loader, name: str = "model") -> None:
+    def __init__(self, scorer: Scorer | None, load: Loader, name: str = "model") -> None:
         self.name = name
         self._scorer = scorer
         self._load = load
         self._lock = threading.Lock()
         self._generation = 0
         self._wanted: tuple[int, str, str] | None = None
-        self._ready: tuple[int, Any] | None = None
+        self._ready: tuple[int, Scorer] | None = None
         self._loading = False
         #: Why the last requested artefact was refused ("" when it loaded).
         self.last_error = ""
@@ -60,7 +61,7 @@ class ModelSlot:
         scorer = self._scorer
         return str(scorer.version) if scorer is not None else ""
 
-    def current(self) -> Any:
+    def current(self) -> Scorer | None:
         """The scorer for the next batch: a model loaded meanwhile takes over here, and only here."""
         with self._lock:
             if self._ready is not None and self._ready[0] == self._generation:
@@ -113,7 +114,7 @@ class ModelSlot:
             log.info("%s %s loaded from %s; it takes over at the next batch", self.name, version, path)
 
     @staticmethod
-    def _checked(scorer: Any, version: str, path: str) -> Any:
+    def _checked(scorer: Scorer, version: str, path: str) -> Scorer:
         from inference.artefact import ArtefactError
 
         if scorer.version != version:
@@ -138,10 +139,10 @@ def lower_thread_priority(niceness: int = LOADER_NICENESS) -> None:
 
 
 def scorer_loader(settings: Settings) -> Loader:
-    def load(path: str) -> Any:
-        from inference.scorer import Scorer
+    def load(path: str) -> Scorer:
+        from inference.scorer import Scorer as CharCNNScorer
 
-        return Scorer.load(path, device="cpu", threads=settings.scorer_threads)
+        return CharCNNScorer.load(path, device="cpu", threads=settings.scorer_threads)
 
     return load
 

@@ -1,7 +1,7 @@
 """The worker's storage in memory: what ``BatchHandler`` writes, with failures on demand, for unit tests.
 
-It has the four calls the worker makes of :class:`stream.storage.Storage`
-(``insert_reviews``, ``insert_brands``, ``insert_dead_letters``, ``run``) and keeps the
+It is a ``stream.storage.WorkerStorage`` — the four calls the worker makes of storage
+(``insert_reviews``, ``insert_brands``, ``insert_dead_letters``, ``run``) — and keeps the
 rows as ClickHouse would show them with ``FINAL``: one review per id. Queries (SQL) are
 not imitated: the web app and the registry are tested over a chDB temp dir instead.
 

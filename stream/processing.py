@@ -13,6 +13,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from inference.protocol import Scorer
 from reviewpulse.events import DeadLetter, Kind, ReviewEvent, ScoredReview, utc_now
 
 #: Dead letters keep at most this much of the raw message (the reason says it was cut).
@@ -96,11 +97,11 @@ def latest_drafts(events: Sequence[ReviewEvent], sessions: DraftSessions) -> lis
     return kept
 
 
-def score(scorer: object, events: Sequence[ReviewEvent], passes: int = 1) -> list[ScoredReview]:
+def score(scorer: Scorer, events: Sequence[ReviewEvent], passes: int = 1) -> list[ScoredReview]:
     """Score all events in ``passes`` length-sorted forward passes; runs in a worker thread."""
-    verdicts = scorer.score([event.text for event in events], passes)  # type: ignore[attr-defined]
+    verdicts = scorer.score([event.text for event in events], passes)
     scored_at = utc_now()
-    version = scorer.version  # type: ignore[attr-defined]
+    version = scorer.version
     return [
         ScoredReview(
             **event.model_dump(), probs=v.probs, score=min(max(v.score, 0.0), 1.0), label=v.label,

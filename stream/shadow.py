@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
+from inference.protocol import Verdict
 from reviewpulse.events import ScoredReview, utc_now
 from stream.storage import _three_probs
 
@@ -24,7 +25,7 @@ SHADOW_COLUMNS = ("id", "model_version", "active_version", "p_bad", "p_avg", "p_
                   "active_label", "source", "rating", "scored_at")
 
 
-def insert_shadow_scores(storage: Any, reviews: Sequence[ScoredReview], verdicts: Sequence[Any],
+def insert_shadow_scores(storage: Any, reviews: Sequence[ScoredReview], verdicts: Sequence[Verdict],
                          version: str) -> None:
     """Rows of ``shadow_scores``: ``verdicts[i]`` (an ``inference.scorer.Sentiment``) is ``version``'s on ``reviews[i]``."""
     scored_at = utc_now().astimezone(UTC)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from reviewpulse.events import Brand, DeadLetter, ScoredReview
 from reviewpulse.settings import Settings
@@ -58,6 +58,22 @@ def review_row(review: ScoredReview) -> list[Any]:
         review.label, review.suggested_rating, review.model_version, review.scored_at.astimezone(UTC),
         review.latency_ms,
     ]
+
+
+class WorkerStorage(Protocol):
+    """What the worker's batch handler needs of storage: :class:`Storage`, or ``stream.memory_storage.MemoryStorage``.
+
+    The inserts are blocking and raise on failure (transient or permanent, see
+    ``stream.sink``); async code calls them through ``run``.
+    """
+
+    def insert_reviews(self, reviews: Sequence[ScoredReview]) -> None: ...
+
+    def insert_brands(self, brands: Sequence[Brand]) -> None: ...
+
+    def insert_dead_letters(self, letters: Sequence[DeadLetter]) -> None: ...
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
 
 
 class Storage:

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from inference.protocol import Scorer
 from reviewpulse.compat import shorten_fetch_wait
 from reviewpulse.settings import Settings
 from stream.batches import BatchHandler, Incoming
@@ -82,7 +83,7 @@ def incoming(events: Sequence[Any]) -> list[Incoming]:
 class ReviewWorker:
     """Owns the Faust app and its agents; the batch logic lives in ``BatchHandler``."""
 
-    def __init__(self, settings: Settings, bootstrap: str, storage: Storage, scorer: Any) -> None:
+    def __init__(self, settings: Settings, bootstrap: str, storage: Storage, scorer: Scorer) -> None:
         self.settings = settings
         self.app = faust_app(settings, bootstrap)
         self.bootstrap = bootstrap

@@ -21,10 +21,10 @@ from reviewpulse.events import Kind, ReviewEvent, ScoredReview, new_id
 from stream.queries import list_reviews, stats
 from web import json_body
 from web.brands import random_brand_card
+from web.bus import BrokerUnavailable
 from web.client_meta import client_meta
 from web.filters import BadInput, parse_filter, parse_page
 from web.http_limits import check_rate
-from web.kafka_bridge import BrokerUnavailable
 from web.messages import PredictBody, ReviewBody, field_errors
 from web.privacy import public_review
 
@@ -84,12 +84,9 @@ async def predict(request: Request) -> JSONResponse:
     state = request.app.state
     settings = state.settings
     event = ReviewEvent(kind=Kind.draft, text=body.review, session_id=f"predict-{new_id()}", source="api")
-    future = state.bridge.expect(event.id)
     try:
-        await state.bridge.publish(settings.topic_drafts, event)
-        scored = await state.bridge.wait_for(event.id, future, settings.predict_timeout_s)
+        scored = await state.replies.request(state.bus, settings.topic_drafts, event, settings.predict_timeout_s)
     except BrokerUnavailable as error:
-        state.bridge.forget(event.id, future)
         state.metrics.predictions.labels("broker_unavailable").inc()
         return error_response(503, str(error))
     except TimeoutError:
@@ -116,18 +113,18 @@ async def submit_review(request: Request) -> JSONResponse:
     event = ReviewEvent(kind=Kind.review, text=body.review, brand=body.brand, rating=body.rating,
                         source="api", meta=meta)
     wait = _flag(request, "wait")
-    future = state.bridge.expect(event.id) if wait else None
+    future = state.replies.expect(event.id) if wait else None
     try:
-        await state.bridge.publish(settings.topic_raw, event)
+        await state.bus.publish(settings.topic_raw, event)
     except BrokerUnavailable as error:
         if future:
-            state.bridge.forget(event.id, future)
+            state.replies.forget(event.id, future)
         return error_response(503, str(error))
     state.metrics.reviews_submitted.labels("api").inc()
     if future is None:
         return JSONResponse({"id": event.id}, status_code=202)
     try:
-        scored = await state.bridge.wait_for(event.id, future, settings.review_wait_timeout_s)
+        scored = await state.replies.wait_for(event.id, future, settings.review_wait_timeout_s)
     except TimeoutError:
         return JSONResponse(
             {"id": event.id, "stored": False,
@@ -179,7 +176,7 @@ async def healthz(request: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: Kafka answers a metadata request and ClickHouse a ping."""
     state = request.app.state
-    broker = await state.bridge.ping()
+    broker = await state.bus.ping()
     storage = await state.storage.run(state.storage.ping)
     ready = broker and storage
     return JSONResponse(

@@ -1,8 +1,9 @@
 """``create_app(settings, storage)``: the Starlette application (routes, middleware, lifespan).
 
-The lifespan seeds the brand catalogue when ClickHouse has none and starts/stops this
-process's Kafka clients (:class:`web.kafka_bridge.KafkaBridge`). The app never loads
-the model: scores arrive from the worker on ``reviews.scored``. Every query it runs
+The lifespan seeds the brand catalogue when ClickHouse has none and starts/stops the
+event bus it is given (``web.bus``: Kafka in production, in memory in tests). The app
+never loads the model: scores arrive from the worker on ``reviews.scored`` and are routed
+by ``web.routing.ScoredRouter``. Every query it runs
 goes through :class:`web.query_limits.LimitedStorage`; the limits on requests and
 websockets are listed in the README's "Reliability and security" section.
 """
@@ -31,17 +32,19 @@ from reviewpulse.events import ScoredReview
 from reviewpulse.settings import Settings
 from web import admin, api, labels, models_api, pages, quality, training_api
 from web.brands import seed_brands
+from web.bus import EventBus
 from web.client_meta import ip_hash_key
 from web.filters import BadInput
 from web.headers import SecurityHeadersMiddleware
 from web.http_limits import BodyLimitMiddleware, TooManyRequests, rate_limiters
-from web.kafka_bridge import KafkaBridge
-from web.live import live_socket
+from web.live import LiveHub, live_socket
 from web.metrics import WebMetrics, metrics_endpoint
 from web.openapi import openapi_json
 from web.passwords import parse_hash, session_fingerprint
 from web.query_limits import LimitedStorage, QueryOverLimit
 from web.ratelimit import FailureWindow
+from web.replies import Replies
+from web.routing import ScoredRouter
 from web.websocket import review_socket
 from web.ws_guard import ConnectionCaps
 
@@ -123,10 +126,10 @@ def _secret(value: str, what: str) -> str:
 
 
 def create_app(
-    settings: Settings, raw_storage: Any, *, background: Sequence[Callable[[], Awaitable[None]]] = (),
+    settings: Settings, raw_storage: Any, bus: EventBus, *, background: Sequence[Callable[[], Awaitable[None]]] = (),
     stored_observers: Sequence[Callable[[ScoredReview], None]] = (),
 ) -> Starlette:
-    """The web app over ``raw_storage`` (a ``stream.storage.Storage``) and ``settings.kafka_bootstrap``.
+    """The web app over ``raw_storage`` (a ``stream.storage.Storage``) and ``bus`` (a ``web.bus.EventBus``).
 
     ``background`` coroutines run for the app's lifetime (cancelled at shutdown) and every
     stored review is handed to each of ``stored_observers``: the composition root passes
@@ -137,16 +140,18 @@ def create_app(
         parse_hash(password_hash)
     storage = LimitedStorage(raw_storage, settings.web_query_timeout_s, settings.web_query_max_memory_bytes)
     metrics = WebMetrics()
-    bridge = KafkaBridge(settings, metrics)
-    bridge.stored_observers.extend(stored_observers)
+    replies = Replies()
+    router = ScoredRouter(metrics, LiveHub(settings.live_buffer_messages, on_drop=metrics.live_dropped.inc),
+                          replies, stored_observers)
+    bus.subscribe(settings.topic_scored, router.route)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await seed_brands(raw_storage)  # start-up, not a client's query: no web limits
         try:
-            await bridge.start()
+            await bus.start()
         except Exception as error:
-            await bridge.stop()
+            await bus.stop()
             raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {error}") from error
         tasks = [asyncio.create_task(job()) for job in background]
         try:
@@ -154,7 +159,8 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
-            await bridge.stop()
+            await bus.stop()
+            replies.cancel_all()
 
     session_secret = _secret(settings.session_secret.get_secret_value(), "SESSION_SECRET")
     middleware = [
@@ -170,7 +176,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.storage = storage
-    app.state.bridge = bridge
+    app.state.bus = bus
+    app.state.router = router
+    app.state.replies = replies
     app.state.metrics = metrics
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.ip_key = ip_hash_key(settings.ip_hash_salt.get_secret_value(), settings.data_dir)

@@ -106,7 +106,7 @@ async def live_socket(websocket: WebSocket) -> None:
 
 
 async def _serve_viewer(websocket: WebSocket) -> None:
-    hub: LiveHub = websocket.app.state.bridge.live
+    hub: LiveHub = websocket.app.state.router.live
     metrics = websocket.app.state.metrics
     await websocket.accept()
     viewer = hub.join()

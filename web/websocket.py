@@ -25,11 +25,12 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from reviewpulse.events import Kind, ReviewEvent, ScoredReview, new_id
+from web.bus import BrokerUnavailable, EventBus
 from web.client_meta import client_meta
-from web.kafka_bridge import BrokerUnavailable, KafkaBridge
 from web.messages import MessageError, SubmitMessage, field_errors, parse_client_message
 from web.metrics import WebMetrics
 from web.ratelimit import TokenBucket
+from web.routing import ScoredRouter
 from web.ws_guard import POLICY_VIOLATION, admit, release
 
 #: Drafts awaiting a score per connection; older unanswered ones are forgotten first.
@@ -46,7 +47,8 @@ class ReviewSession:
         self.websocket = websocket
         self.id = new_id()
         self.settings = state.settings
-        self.bridge: KafkaBridge = state.bridge
+        self.bus: EventBus = state.bus
+        self.router: ScoredRouter = state.router
         self.metrics: WebMetrics = state.metrics
         self.ip_key: bytes = state.ip_key
         self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=self.settings.ws_outbox_messages)
@@ -68,7 +70,7 @@ class ReviewSession:
         self.send({"type": "error", "error": error, "detail": detail})
 
     def on_scored(self, event: ScoredReview) -> None:
-        """Called by the bridge for every scored event of this session."""
+        """Called by the router for every scored event of this session."""
         if event.kind is Kind.draft:
             self._on_draft_score(event)
         else:
@@ -151,7 +153,7 @@ class ReviewSession:
         if len(self.pending_drafts) > MAX_PENDING_DRAFTS:  # answers the worker dropped (latest-wins)
             del self.pending_drafts[next(iter(self.pending_drafts))]
         try:
-            await self.bridge.publish(self.settings.topic_drafts, event)
+            await self.bus.publish(self.settings.topic_drafts, event)
         except BrokerUnavailable:
             self.pending_drafts.pop(event.id, None)
             raise
@@ -168,7 +170,7 @@ class ReviewSession:
             kind=Kind.review, text=message.text, brand=message.brand, rating=message.rating,
             session_id=self.id, source="web", meta=meta,
         )
-        await self.bridge.publish(self.settings.topic_raw, event)
+        await self.bus.publish(self.settings.topic_raw, event)
         self.metrics.reviews_submitted.labels("websocket").inc()
         self.send({"type": "accepted", "id": event.id})
 
@@ -185,7 +187,7 @@ async def review_socket(websocket: WebSocket) -> None:
 
 
 async def _serve(websocket: WebSocket, session: ReviewSession) -> None:
-    session.bridge.add_session(session.id, session.on_scored)
+    session.router.add_session(session.id, session.on_scored)
     session.metrics.ws_connections.inc()
     session.send({"type": "hello", "session_id": session.id})
     tasks = {
@@ -198,7 +200,7 @@ async def _serve(websocket: WebSocket, session: ReviewSession) -> None:
     finally:
         for task in tasks:
             task.cancel()
-        session.bridge.remove_session(session.id)
+        session.router.remove_session(session.id)
         session.metrics.ws_connections.dec()
     if session.stalled.is_set():
         session.metrics.ws_closed_slow.inc()

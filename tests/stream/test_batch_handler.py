@@ -22,7 +22,7 @@ SETTINGS = Settings(retry_max_delay_s=0.05)
 
 
 def handler_with(storage: MemoryStorage, producer: FakeProducer, scorer: FakeScorer | None = None) -> BatchHandler:
-    return BatchHandler(SETTINGS, storage, scorer or FakeScorer(), producer.send)  # type: ignore[arg-type]
+    return BatchHandler(SETTINGS, storage, scorer or FakeScorer(), producer.send)
 
 
 def reviews(*texts: str) -> list[ReviewEvent]:

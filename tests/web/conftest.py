@@ -1,17 +1,21 @@
-"""Fixtures for the web tests: a real scoring loop on the real broker, and app clients.
+"""Fixtures for the web tests: apps on an in-memory bus answered by the real worker logic.
 
-``scoring_loop`` stands in for the Faust worker in TestClient tests: it consumes
-``reviews.drafts`` and ``reviews.raw`` from the session broker, scores each event with
-the tiny (untrained, real) char-CNN and publishes the ``ScoredReview`` on
-``reviews.scored``, exactly the worker's contract, so the web app's request-reply
-paths run for real. (It does not write ClickHouse; end-to-end storage is covered by
-the browser tests against ``reviewpulse run``.)
+``make_client`` gives each app a ``web.bus.MemoryBus`` (``client.app.state.bus``) on the
+test's ``MemoryBroker``, and one :class:`MemoryWorker` (``client.worker``) stands in for
+the Faust worker:
+the worker's own ``stream.batches.BatchHandler`` with the tiny (untrained, real) char-CNN,
+subscribed to ``reviews.drafts`` and ``reviews.raw`` and answering on ``reviews.scored`` —
+the worker's contract with no broker. Its storage is ``stream.memory_storage.MemoryStorage``;
+the app's own queries run on the session chDB. ``scoring_loop.score(text)`` is what that
+model answers. The Kafka implementation of the bus has its own tests (``test_kafka_bus.py``),
+and the browser tests run the whole system against ``reviewpulse run``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import threading
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,70 +24,61 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from reviewpulse.events import ReviewEvent, ScoredReview
 from reviewpulse.settings import Settings
+from stream.batches import BatchHandler, Incoming
+from stream.memory_storage import MemoryStorage
+from web.bus import MemoryBroker, MemoryBus
 from web.passwords import hash_password
 
 ADMIN_PASSWORD = "correct horse battery staple"
 ADMIN_HASH = hash_password(ADMIN_PASSWORD, iterations=1000)
 
 
-class ScoringLoop:
-    """A minimal worker: one thread, kafka-python, tiny model; answers every draft and review."""
+class MemoryWorker:
+    """The real batch handler answering drafts and reviews on a :class:`MemoryBus`.
 
-    def __init__(self, bootstrap: str, model_dir: Path, settings: Settings) -> None:
-        from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    Messages that arrive in one loop turn form one batch (as ``take(N, within=T)`` would).
+    """
 
-        from inference.scorer import Scorer
+    def __init__(self, bus: MemoryBus, scorer: Any, settings: Settings) -> None:
+        self.bus = bus
+        self.scorer = scorer
+        self.storage = MemoryStorage()
+        self.handler = BatchHandler(settings, self.storage, scorer, self._send)
+        self.handlers = {settings.topic_drafts: self.handler.handle_drafts, settings.topic_raw: self.handler.handle_reviews}
+        self.waiting: dict[str, list[Incoming]] = {topic: [] for topic in self.handlers}
+        self.offset = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        for topic in self.handlers:
+            bus.subscribe(topic, functools.partial(self._receive, topic))
 
-        self.settings = settings
-        self.scorer = Scorer.load(model_dir, device="cpu", threads=1)
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-        partitions = [
-            TopicPartition(topic, number)
-            for topic in (settings.topic_drafts, settings.topic_raw)
-            for number in sorted(self.consumer.partitions_for_topic(topic) or ())
-        ]
-        self.consumer.assign(partitions)
-        self.consumer.seek_to_end(*partitions)
-        for partition in partitions:
-            self.consumer.position(partition)
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
-        self.answered = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="test-scoring-loop", daemon=True)
-        self._thread.start()
+    def _receive(self, topic: str, raw: bytes) -> None:
+        self.offset += 1
+        self.waiting[topic].append(Incoming(raw, topic, 0, self.offset))
+        if len(self.waiting[topic]) == 1:
+            asyncio.get_running_loop().call_soon(self._flush, topic)
 
-    def score(self, text: str) -> Any:
-        return self.scorer.score([text])[0]
+    def _flush(self, topic: str) -> None:
+        batch, self.waiting[topic] = self.waiting[topic], []
+        task = asyncio.ensure_future(self.handlers[topic](batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for records in self.consumer.poll(timeout_ms=100).values():
-                for record in records:
-                    event = ReviewEvent.model_validate_json(record.value)
-                    verdict = self.score(event.text)
-                    scored = ScoredReview(
-                        **event.model_dump(), probs=verdict.probs, score=verdict.score, label=verdict.label,
-                        suggested_rating=verdict.suggested_rating, model_version=self.scorer.version,
-                    )
-                    self.producer.send(self.settings.topic_scored, scored.to_bytes(), key=event.key)
-                    self.answered += 1
-            self.producer.flush()
+    async def _send(self, topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+        self.bus.deliver(topic, value)
+        acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        acknowledged.set_result(None)
+        return acknowledged
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        with contextlib.suppress(Exception):
-            self.consumer.close()
-            self.producer.close()
+        self.handler.scorer_pool.shutdown(wait=False)
 
 
 @pytest.fixture(scope="session")
-def scoring_loop(broker: str, tiny_model_dir: Path) -> Iterator[ScoringLoop]:
-    loop = ScoringLoop(broker, tiny_model_dir, Settings())
-    yield loop
-    loop.close()
+def tiny_scorer(tiny_model_dir: Path) -> Any:
+    from inference.scorer import Scorer
+
+    return Scorer.load(tiny_model_dir, device="cpu", threads=1)
 
 
 def web_settings(broker: str, tmp_path: Path, **overrides: Any) -> Settings:
@@ -96,18 +91,45 @@ def web_settings(broker: str, tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+class TinyScores:
+    """What the tiny model answers for a text (the value a test expects the worker to send)."""
+
+    def __init__(self, scorer: Any) -> None:
+        self.scorer = scorer
+
+    def score(self, text: str) -> Any:
+        return self.scorer.score([text])[0]
+
+
+@pytest.fixture(scope="session")
+def scoring_loop(tiny_scorer: Any) -> TinyScores:
+    return TinyScores(tiny_scorer)
+
+
 @pytest.fixture
-def make_client(
-    broker: str, storage: Any, scoring_loop: ScoringLoop, tmp_path: Path
-) -> Iterator[Callable[..., TestClient]]:
-    """Build a started app (lifespan run) with settings overrides; all are closed after the test."""
+def make_client(broker: str, storage: Any, tiny_scorer: Any, tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """Build a started app (lifespan run) on the test's memory broker with settings overrides; all closed after it.
+
+    Apps made in one test are replicas: they share the broker and its one worker.
+
+    ``broker`` is still the session's real one for what does not go through the bus (the
+    registry publishes promotes to ``models.control`` itself).
+    """
     from reviewpulse.webserve import web_app
 
     stack = contextlib.ExitStack()
+    memory_broker = MemoryBroker()
+    workers: list[MemoryWorker] = []
 
     def make(**overrides: Any) -> TestClient:
-        app = web_app(web_settings(broker, tmp_path, **overrides), storage)
-        return stack.enter_context(TestClient(app, client=("203.0.113.7", 50000)))
+        bus = MemoryBus(memory_broker)
+        if not workers:  # one worker per test, on the first app's bus (and loop)
+            workers.append(MemoryWorker(bus, tiny_scorer, Settings()))
+            stack.callback(workers[0].close)
+        app = web_app(web_settings(broker, tmp_path, **overrides), storage, bus=bus)
+        client = stack.enter_context(TestClient(app, client=("203.0.113.7", 50000)))
+        client.worker = workers[0]  # type: ignore[attr-defined]
+        return client
 
     with stack:
         yield make

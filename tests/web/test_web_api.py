@@ -1,4 +1,4 @@
-"""REST API through a real broker and a real scoring loop (TestClient, real Kafka, real chDB)."""
+"""REST API on the memory bus with the worker's own batch logic (TestClient, real chDB); readiness on real Kafka."""
 
 from __future__ import annotations
 
@@ -67,12 +67,8 @@ def test_predict_rejects_non_json(client: Any) -> None:
     assert response.json()["field"] == "body"
 
 
-def test_predict_answers_503_when_no_worker_answers(make_client: Any, broker: str) -> None:
-    from reviewpulse.settings import Settings
-    from reviewpulse.topics import ensure_topics
-
+def test_predict_answers_503_when_no_worker_answers(make_client: Any) -> None:
     unwatched = f"drafts.nobody-{uuid.uuid4().hex[:6]}"
-    ensure_topics(broker, Settings(topic_drafts=unwatched))
     client = make_client(topic_drafts=unwatched, predict_timeout_s=0.5)
     response = client.post("/api/predict", json={"review": "anyone there?"})
     assert response.status_code == 503
@@ -187,13 +183,13 @@ def test_readyz_reports_a_lost_broker(storage: Any, tmp_path: Any) -> None:
     from reviewpulse.broker import EmbeddedBroker
     from reviewpulse.settings import Settings
     from reviewpulse.topics import ensure_topics
-    from web.app import create_app
+    from reviewpulse.webserve import web_app
 
     broker = EmbeddedBroker(tmp_path / "broker")
     bootstrap = broker.start()
     try:
         ensure_topics(bootstrap, Settings())
-        app = create_app(Settings(kafka_bootstrap=bootstrap, data_dir=tmp_path, secure_cookies=False), storage)
+        app = web_app(Settings(kafka_bootstrap=bootstrap, data_dir=tmp_path, secure_cookies=False), storage)
         with TestClient(app) as client:
             assert client.get("/readyz").status_code == 200
             broker.stop()

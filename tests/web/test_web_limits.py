@@ -1,4 +1,4 @@
-"""Every public door has a limit (issue 10, items 7-8) — through the real app, broker and chDB.
+"""Every public door has a limit (issue 10, items 7-8) — through the real app and chDB, on the memory bus.
 
 Body size, per-client request rates, the offset cap, ClickHouse limits on web queries,
 JSON-only submissions, nested JSON and out-of-range dates, and the websocket's

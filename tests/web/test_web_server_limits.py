@@ -22,8 +22,8 @@ import uvicorn
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from reviewpulse.webserve import web_app
 from tests.web.conftest import web_settings
-from web.app import create_app
 from web.server import uvicorn_options
 
 pytestmark = pytest.mark.timeout(180)
@@ -41,7 +41,7 @@ def serving(broker: str, storage: Any, tmp_path: Path, send_buffer_bytes: int | 
     if send_buffer_bytes:  # accepted sockets inherit it
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_bytes)
     listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(settings, storage), lifespan="on", log_level="warning",
+    config = uvicorn.Config(web_app(settings, storage), lifespan="on", log_level="warning",
                             **uvicorn_options(settings))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)

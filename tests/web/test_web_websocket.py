@@ -1,4 +1,4 @@
-"""``/ws`` and ``/ws/live`` message by message, over a real broker and a real scoring loop."""
+"""``/ws`` and ``/ws/live`` message by message, on the memory bus with the worker's own batch logic (conftest)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,38 @@
+"""What the rest of the system needs of a model: the ``Scorer`` protocol.
+
+The worker, hot swap and shadow scoring are typed against this, not against the char-CNN
+class (``inference.scorer.Scorer``), so a test can hand in a fake that answers at once.
+Light on purpose: importing it loads no torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class Verdict(Protocol):
+    """One text's verdict; ``probs`` follow the model's classes ([bad, average, good] by default)."""
+
+    @property
+    def probs(self) -> list[float]: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def suggested_rating(self) -> int: ...
+
+
+class Scorer(Protocol):
+    """A model that scores a batch of texts in one call; ``version`` names it in every scored event."""
+
+    @property
+    def version(self) -> str: ...
+
+    def score(self, texts: Sequence[str], passes: int | None = None) -> Sequence[Verdict]:
+        """One verdict per text, in order. Called from a worker thread, one call at a time."""
+        ...
