@@ -47,6 +47,8 @@ def train_command(
     word_buckets: Annotated[int, Opt(min=0, help="hashed word n-gram side branch size (0 = pure char-CNN)")] = 0,
     word_dim: Annotated[int, Opt(min=1, help="word branch embedding width")] = 32,
     init_from: Annotated[Path | None, Opt(help="model directory to warm-start from")] = None,
+    pretrain_words: Annotated[int, Opt(min=0, help="passes training the word branch alone first (fast)")] = 0,
+    word_lr: Annotated[float, Opt(help="learning rate of the word-branch passes")] = 0.003,
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     precision: Annotated[str, Opt(help="auto (bf16 where native), fp32 or bf16")] = "auto",
     checkpoint_dir: Annotated[Path | None, Opt(help="default OUTPUT/MODEL_NAME.checkpoint")] = None,
@@ -77,6 +79,7 @@ def train_command(
                 schedule=schedule, patience=patience, seed=seed, log_every=log_every, model_name=model_name,
                 output=str(output), exclude_sources=tuple(exclude_source or ()), half=half,
                 word_buckets=word_buckets, word_dim=word_dim, init_from=str(init_from or ""), device=device,
+                pretrain_words=pretrain_words, word_lr=word_lr,
                 precision=precision, checkpoint_dir=str(checkpoint_dir or ""),
                 checkpoint_minutes=checkpoint_minutes, calibrate=calibrate,
             )

@@ -35,6 +35,7 @@ from inference.hardware import autocast_dtype
 from inference.metrics import classification_report
 from inference.model import CharCNN
 from inference.precision import record_precision_gate
+from inference.word_pretrain import pretrain_word_branch
 
 log = logging.getLogger(__name__)
 POOL_BATCHES = 50
@@ -82,6 +83,9 @@ class TrainOptions:
     checkpoint_dir: str = ""
     checkpoint_minutes: float = 10.0
     calibrate: bool = True
+    #: Passes of word-branch-only training before the joint epochs (inference/word_pretrain.py).
+    pretrain_words: int = 0
+    word_lr: float = 0.003
 
     @classmethod
     def from_record(cls, recorded: dict, **overrides: object) -> TrainOptions:
@@ -198,6 +202,11 @@ def run(options: TrainOptions, state: dict | None, max_minutes: float, stop_afte
     if state is None:
         state = {"epoch": 1, "batch": 0, "step": 0, "best_f1": -1.0, "best_epoch": 0, "history": [],
                  "loss_sum": 0.0, "loss_count": 0, "epoch_rng": rng.bit_generator.state}
+        if options.pretrain_words:
+            state["word_pretraining"] = pretrain_word_branch(
+                model, corpus, options.pretrain_words, options.word_lr,
+                lambda labels: epoch_rows(labels, options.balance, rng))
+            state["epoch_rng"] = rng.bit_generator.state
     else:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -218,6 +227,8 @@ def run(options: TrainOptions, state: dict | None, max_minutes: float, stop_afte
             "torch_rng": torch.get_rng_state(),
         })
 
+    if options.pretrain_words and state["step"] == 0 and state["batch"] == 0:
+        checkpoint()  # the pretrained branch survives a stop in the first joint epoch
     log.info("training on %d rows, validating on %d, classes %s, autocast %s",
              len(corpus.train_rows), len(corpus.validation_rows), corpus.reviews.classes, dtype or "off")
     while state["epoch"] <= options.epochs:
@@ -290,6 +301,8 @@ def _end_epoch(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dic
     if report["macro_f1"] > state["best_f1"]:
         state["best_f1"], state["best_epoch"] = report["macro_f1"], state["epoch"]
         metrics = {"validation": report, "validation_per_source": per_source_report(corpus, rows, predicted)}
+        if state.get("word_pretraining"):
+            metrics["word_pretraining"] = state["word_pretraining"]
         card = _card(options, corpus, metrics)
         if options.calibrate:
             bias = fit_class_bias(log_probs, labels)

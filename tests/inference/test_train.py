@@ -1,5 +1,6 @@
 """Training: loss goes down, a tiny set is fitted, the artefact and metrics are written."""
 
+import csv
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from inference.checkpoint import CheckpointError, load_checkpoint, save_checkpoi
 from inference.data import read_labelled_csv
 from inference.evaluate import evaluate
 from inference.train import TrainOptions, resume, train
+from tests.inference.conftest import labelled_rows
 
 
 @pytest.mark.slow
@@ -149,3 +151,24 @@ def test_validation_comparison_rebuilds_the_models_own_split(tmp_path, tiny_csv)
     assert result["validation_rows"] == 10 and result["training_rows"] == 40
     # without its biases the model predicts exactly what training measured on the same rows
     assert result["cnn_raw"]["macro_f1"] == read_card(directory).metrics["validation"]["macro_f1"]
+
+
+def test_word_pretraining_gives_the_joint_model_a_trained_word_branch(tmp_path):
+    """Before any joint learning (lr 0) the model already classifies through its pretrained word branch."""
+    data = tmp_path / "words.csv"
+    with data.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("text", "rating"), *labelled_rows(300)])
+
+    def run(name, pretrain_words):
+        options = TrainOptions(data=str(data), validation_split=0.2, epochs=1, batch_size=10, lr=0.0,
+                               output=str(tmp_path), model_name=name, max_length=256, word_buckets=4096,
+                               word_dim=8, pretrain_words=pretrain_words, word_lr=0.05, calibrate=False)
+        return read_card(train(options)).metrics
+
+    pretrained, untrained = run("pretrained", 60), run("untrained", 0)
+    assert len(pretrained["word_pretraining"]) == 60
+    word_only = pretrained["word_pretraining"][-1]["accuracy"]
+    assert word_only >= 0.55  # bad is learnt; good vs average differ by one word of eight
+    assert pretrained["validation"]["accuracy"] >= word_only - 0.05  # the head was folded into fc3
+    assert pretrained["validation"]["accuracy"] >= untrained["validation"]["accuracy"] + 0.2
+    assert "word_pretraining" not in untrained
