@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast browser lint clean
+.PHONY: setup run test test-fast browser lint typecheck clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,7 @@ browser:
 
 test: setup browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
@@ -36,6 +37,10 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# mypy over the product packages; the files and the per-module strictness are in pyproject.toml.
+typecheck: setup
+	$(BIN)/mypy
 
 clean:
 	rm -rf var .pytest_cache

@@ -20,7 +20,7 @@ from bench.grafana_macros import ALL, QueryContext, expand
 from bench.report import ratio
 from bench.texts import file_texts, synthetic_reviews
 from dashboards import queries
-from reviewpulse.events import ScoredReview
+from reviewpulse.events import Kind, ScoredReview
 from reviewpulse.settings import Settings
 
 RAW_REVIEWS_PER_MINUTE = """
@@ -43,7 +43,7 @@ def _reviews(count: int, start: datetime, texts: list[str]) -> list[ScoredReview
         label = "good" if score >= 0.67 else "average" if score > 0.33 else "bad"
         scored_at = start + timedelta(seconds=rng.uniform(0, 86_400))
         out.append(ScoredReview(
-            id=f"bench-{index}", kind=rng.choice(["review", "scraped"]), text=texts[index % len(texts)], brand=f"brand-{rng.randint(1, 200)}",
+            id=f"bench-{index}", kind=rng.choice([Kind.review, Kind.scraped]), text=texts[index % len(texts)], brand=f"brand-{rng.randint(1, 200)}",
             rating=rng.randint(1, 5), source=rng.choice(["web", "scrapy", "import"]), probs=[1 - score, 0.0, score],
             score=score, label=label, suggested_rating=min(int(score * 5 + 1), 5), model_version="bench",
             scored_at=scored_at, ts=scored_at - timedelta(milliseconds=rng.uniform(5, 300))))

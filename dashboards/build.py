@@ -16,7 +16,7 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.dashboard import VariableRefresh
+from grafana_foundation_sdk.models.dashboard import DashboardLinkType, VariableRefresh
 
 from dashboards import queries as q
 from dashboards.live import LIVE_MEASUREMENT, LIVE_STREAM
@@ -38,7 +38,7 @@ def _brand_variable() -> dashboard.QueryVariable:
 def _base(uid: str, title: str, description: str) -> dashboard.Dashboard:
     return (dashboard.Dashboard(title).uid(uid).description(description).tags(TAGS)
             .time("now-6h", "now").refresh("30s").timezone("browser").editable()
-            .link(dashboard.DashboardLink("ReviewPulse").type("dashboards").tags(TAGS).as_dropdown(True)))
+            .link(dashboard.DashboardLink("ReviewPulse").type(DashboardLinkType.DASHBOARDS).tags(TAGS).as_dropdown(True)))
 
 
 def overview() -> dashboard.Dashboard:

@@ -10,6 +10,8 @@ it costs nothing at scoring time.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from inference.metrics import classification_report
@@ -56,7 +58,7 @@ def calibration_report(log_probs: np.ndarray, labels: np.ndarray, bias: np.ndarr
     smallest = min(int((labels == c).sum()) for c in range(len(names)) if (labels == c).any())
     rows = np.concatenate([rng.choice(np.flatnonzero(labels == c), smallest, replace=False)
                            for c in range(len(names)) if (labels == c).any()])
-    report = {}
+    report: dict[str, Any] = {}
     for name, shift in (("before", np.zeros(len(names))), ("after", bias)):
         result = classification_report(labels[rows], (log_probs[rows] + shift).argmax(1), names)
         report[name] = {

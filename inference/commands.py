@@ -6,7 +6,7 @@ import itertools
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -156,7 +156,7 @@ def lodo_command(
     except ArtefactError as error:
         fail(str(error))
     options = TrainOptions.from_record(recorded)
-    overrides = {"epochs": epochs, "epoch_rows": epoch_rows, "validation_split": validation_split,
+    overrides: dict[str, Any] = {"epochs": epochs, "epoch_rows": epoch_rows, "validation_split": validation_split,
                  "data": str(data) if data else None}
     options = replace(options, output=str(output), init_from=str(init_from or ""), checkpoint_dir="",
                       **{k: v for k, v in overrides.items() if v is not None})

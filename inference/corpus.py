@@ -35,7 +35,7 @@ class Corpus:
     word_ids: np.ndarray | None = None
     word_offsets: np.ndarray | None = None
 
-    def batch(self, rows: np.ndarray, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor, WordBags | None]:
+    def batch(self, rows: np.ndarray, device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor, WordBags | None]:
         """Model inputs for ``rows``: indices, lengths and (with a word branch) n-gram bags."""
         indices = torch.from_numpy(self.encoded[rows].astype(np.int64)).to(device)
         lengths = torch.from_numpy(self.lengths[rows])

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, overload
 
 GROUPED_CLASSES = ("bad", "average", "good")
 BINARY_CLASSES = ("bad", "good")
@@ -62,6 +63,12 @@ class LabelledReviews:
         )
 
 
+@overload
+def star_to_class(stars: int, group_labels: bool = True, ignore_center: Literal[False] = False) -> int: ...
+@overload
+def star_to_class(stars: int, group_labels: bool, ignore_center: bool) -> int | None: ...
+@overload
+def star_to_class(stars: int, group_labels: bool = True, *, ignore_center: bool) -> int | None: ...
 def star_to_class(stars: int, group_labels: bool = True, ignore_center: bool = False) -> int | None:
     """Class index for a 1-5 star rating; None when the row is dropped (3 stars, binary)."""
     if not group_labels:

@@ -8,6 +8,7 @@ on their data.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from inference.data import read_labelled_csv
 from inference.metrics import classification_report
 from inference.precision import CANDIDATES, GATE_TEXTS, precision_gate
 from inference.scorer import Scorer
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 #: Texts handed to the scorer at a time: only for the progress bar; the scorer sorts and slices each block.
 PROGRESS_BLOCK = 8192
@@ -31,7 +35,7 @@ def model_predictions(scorer: Scorer, texts: list[str], progress: bool = True) -
     return predicted
 
 
-def tfidf_baseline(texts: list[str], labels: list[int], balanced: bool = False):
+def tfidf_baseline(texts: list[str], labels: list[int], balanced: bool = False) -> Pipeline:
     """TF-IDF word 1-2 grams + logistic regression, the baseline every figure is compared with."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from inference.artefact import ModelCard
 from inference.base_corpus import base_split, per_source_sample
 from inference.data import read_labelled_csv
 from inference.metrics import classification_report
+
+if TYPE_CHECKING:
+    from inference.scorer import Scorer
 
 FIXED_SET_FILE = "fixed-validation.csv"
 #: Stars written for each class in the fixed set's CSV (they group back to the same class).
@@ -76,7 +80,7 @@ def fixed_validation_set(path: Path, card: ModelCard, corpus: str = "", per_sour
     return EvalSet(reviews.texts, reviews.labels, reviews.sources, f"{path} ({len(reviews)} rows)")
 
 
-def measure(scorer, rows: EvalSet) -> dict:
+def measure(scorer: Scorer, rows: EvalSet) -> dict:
     """Macro-F1 and accuracy of ``scorer`` (an ``inference.scorer.Scorer``) overall and per source."""
     if not rows.texts:
         return {"n": 0, "macro_f1": 0.0, "accuracy": 0.0, "per_source": {}}

@@ -81,6 +81,8 @@ def hidden_features(model: CharCNN, alphabet: Alphabet, texts: list[str], progre
 class Head(nn.Module):
     """fc3 over [CNN hidden features, mean word n-gram embedding]: the part that is retrained."""
 
+    anchor_weight: torch.Tensor  # a buffer: the parent's fc3 CNN columns, which the anchor penalty pulls toward
+
     def __init__(self, parent: CharCNN, options: HeadOptions) -> None:
         super().__init__()
         classes = parent.fc3.out_features

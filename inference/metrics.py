@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def confusion_matrix(truth: Sequence[int], predicted: Sequence[int], classes: int) -> np.ndarray:
+def confusion_matrix(truth: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray, classes: int) -> np.ndarray:
     """Rows are true classes, columns predicted classes."""
     matrix = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(matrix, (np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64)), 1)
@@ -15,7 +15,7 @@ def confusion_matrix(truth: Sequence[int], predicted: Sequence[int], classes: in
 
 
 def classification_report(
-    truth: Sequence[int], predicted: Sequence[int], class_names: Sequence[str]
+    truth: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray, class_names: Sequence[str]
 ) -> dict:
     """JSON-ready report: ``accuracy``, ``macro_f1``, ``n``, ``per_class``, ``confusion``."""
     matrix = confusion_matrix(truth, predicted, len(class_names))

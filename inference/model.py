@@ -27,6 +27,7 @@ hidden layer, into the output layer. Both paths take the same ``words`` argument
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -92,7 +93,8 @@ class CharCNN(nn.Module):
         for module in self.modules():
             if isinstance(module, (nn.Conv1d, nn.Linear)):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:  # every layer here has one
+                    nn.init.zeros_(module.bias)
         if self.words is not None:
             nn.init.normal_(self.words.weight, std=0.1)
             with torch.no_grad():
@@ -129,15 +131,20 @@ class CharCNN(nn.Module):
             x = torch.cat((x, self.words(*words)), dim=1)
         return self.fc3(x)
 
+    @property
+    def conv1(self) -> nn.Conv1d:
+        """The first convolution (a ModuleList item is a plain ``nn.Module`` to the type checker)."""
+        return cast(nn.Conv1d, self.convs[0])
+
     # -- reference path ------------------------------------------------------
     def one_hot(self, indices: torch.Tensor) -> torch.Tensor:
         """``(B, L)`` indices -> ``(B, alphabet, L)`` one-hot floats; index 0 is a zero column."""
         encoded = F.one_hot(indices, self.alphabet_size + 1)[..., 1:]
-        return encoded.transpose(1, 2).to(self.convs[0].weight.dtype)
+        return encoded.transpose(1, 2).to(self.conv1.weight.dtype)
 
     def forward_reference(self, indices: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
         """Logits computed the paper's way: full one-hot input, every column."""
-        x = self._conv_stack_from(self.convs[0](self.one_hot(indices)))
+        x = self._conv_stack_from(self.conv1(self.one_hot(indices)))
         return self._classify(x, words)
 
     # -- fast path -----------------------------------------------------------
@@ -150,10 +157,11 @@ class CharCNN(nn.Module):
         rows. Pooling runs in the gather's own (B, L, 256) layout, before the one
         transpose, on a third of the columns.
         """
-        conv1 = self.convs[0]
+        conv1 = self.conv1
         kernel = conv1.weight.shape[-1]
         # (k, alphabet, filters), with a zero row for index 0 at the top of each k.
         columns = F.pad(conv1.weight.permute(2, 1, 0), (0, 0, 1, 0))
+        assert conv1.bias is not None  # nn.Conv1d's default bias=True
         columns = torch.cat((columns[:1] + conv1.bias, columns[1:]))
         table = columns.reshape(-1, columns.shape[-1])
         windows = indices.unfold(1, kernel, 1)  # (B, L-k+1, k)

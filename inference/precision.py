@@ -14,11 +14,16 @@ import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.hardware import PRECISIONS, bf16_is_native
 from inference.metrics import classification_report
+
+if TYPE_CHECKING:
+    from inference.artefact import ModelCard
+    from inference.scorer import Scorer
 
 MIN_LABEL_AGREEMENT = 0.995
 MAX_MACRO_F1_DELTA = 0.002
@@ -28,12 +33,12 @@ CANDIDATES = ("bf16",)
 GATE_TEXTS = 1000
 
 
-def gate_passed(card, precision: str) -> bool:
+def gate_passed(card: ModelCard, precision: str) -> bool:
     """True when ``card.precision`` records a passed gate for ``precision``."""
     return bool((getattr(card, "precision", None) or {}).get(precision, {}).get("passed"))
 
 
-def resolve_precision(requested: str, card, device: str) -> str:
+def resolve_precision(requested: str, card: ModelCard, device: str) -> str:
     """``fp32`` or ``bf16``: explicit choices are kept; ``auto`` needs a passed gate and native bf16."""
     if requested not in PRECISIONS:
         raise ValueError(
@@ -48,7 +53,7 @@ def resolve_precision(requested: str, card, device: str) -> str:
 
 
 def precision_gate(
-    scorer, texts: Sequence[str], labels: Sequence[int], max_texts: int = GATE_TEXTS, seed: int = 0,
+    scorer: Scorer, texts: Sequence[str], labels: Sequence[int], max_texts: int = GATE_TEXTS, seed: int = 0,
     candidates: Sequence[str] = CANDIDATES,
 ) -> dict:
     """Label agreement and macro-F1 of each candidate precision against fp32.

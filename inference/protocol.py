@@ -33,6 +33,11 @@ class Scorer(Protocol):
     @property
     def version(self) -> str: ...
 
+    @property
+    def classes(self) -> Sequence[str]:
+        """The class names, in the order of every verdict's ``probs`` (2 or 3 are storable)."""
+        ...
+
     def score(self, texts: Sequence[str], passes: int | None = None) -> Sequence[Verdict]:
         """One verdict per text, in order. Called from a worker thread, one call at a time."""
         ...

@@ -66,11 +66,11 @@ def plan_passes(
     # best[g]: least cost of groups [0, g); cut[g]: where the last merged run starts.
     best, cut = [0.0] + [float("inf")] * len(values), [0] * (len(values) + 1)
     for end in range(1, len(values) + 1):
-        rows = 0
+        merged_rows = 0
         for start in range(end - 1, -1, -1):
-            rows += int(counts[start])
-            passes = -(-rows * widths[end - 1] // max_cells)
-            cost = best[start] + rows * widths[end - 1] + passes * overhead_cells
+            merged_rows += int(counts[start])
+            passes = -(-merged_rows * widths[end - 1] // max_cells)
+            cost = best[start] + merged_rows * widths[end - 1] + passes * overhead_cells
             if cost < best[end]:
                 best[end], cut[end] = cost, start
     runs, end = [], len(values)

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reviewpulse.clikit import Opt, fail, quiet_kafka_clients, require_bootstrap
 from reviewpulse.logs import uvicorn_logging
 from reviewpulse.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from producers.crawl import CrawlSummary
 
 Profile = Annotated[str, Opt(help="site profile name or YAML path (default: CRAWL_PROFILE)")]
 Bootstrap = Annotated[str | None, Opt(help="Kafka host:port (default: KAFKA_BOOTSTRAP, else run.json)")]
@@ -47,7 +50,7 @@ def default_companies_csv(settings: Settings, profile: str) -> Path:
 def run_discovery(start_url: str, profile_name: str, settings: Settings, out: Path,
                   bootstrap: str | None, polite: bool) -> int:
     """Discover, write the CSV, publish Brand events when ``bootstrap`` is given; returns the count."""
-    from producers.companies import write_companies_csv
+    from producers.companies import DiscoveredCompany, write_companies_csv
     from producers.discovery import DiscoveryError, discover
     from producers.kafka_publisher import KafkaPublisher
     from producers.site_profile import load_profile
@@ -55,7 +58,7 @@ def run_discovery(start_url: str, profile_name: str, settings: Settings, out: Pa
     profile = load_profile(profile_name)
     publisher = KafkaPublisher(bootstrap, client_id="reviewpulse-discovery") if bootstrap else None
     try:
-        def publish(company):  # type: ignore[no-untyped-def]
+        def publish(company: DiscoveredCompany) -> None:
             if publisher:
                 publisher.publish_brand(settings.topic_brands, company.to_brand(profile.name))
 
@@ -68,8 +71,8 @@ def run_discovery(start_url: str, profile_name: str, settings: Settings, out: Pa
     write_companies_csv(out, result.companies)
     typer.echo(f"discovered {len(result.companies)} companies on {result.pages} pages -> {out}"
                + (f"; published {publisher.delivered} brands" if publisher else ""))
-    for url, error in result.failures:
-        typer.echo(f"skipped sub-category {url}: {error}", err=True)
+    for url, problem in result.failures:
+        typer.echo(f"skipped sub-category {url}: {problem}", err=True)
     for url, reason in result.refused:
         typer.echo(f"refused {url}: {reason}", err=True)
     return len(result.companies)
@@ -85,7 +88,7 @@ def crawl_hosts(start_url: str | None, profile: str) -> list[str]:
 
 def run_crawl_command(settings: Settings, profile: str, bootstrap: str | None, companies_csv: Path,
                       jobdir: Path | None, feed: Path | None, polite: bool, max_items: int,
-                      hosts: list[str]):  # -> CrawlSummary
+                      hosts: list[str]) -> CrawlSummary:
     """Run the Scrapy crawl in this process and print the summary line."""
     from producers.crawl import crawl_settings, run_crawl
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from producers.crawler.reviews_crawler import settings as project_settings
 from reviewpulse.settings import Settings
@@ -17,7 +18,7 @@ from reviewpulse.settings import Settings
 
 @dataclass
 class CrawlSummary:
-    stats: dict[str, object]
+    stats: dict[str, Any]
     elapsed_s: float
     items: int = 0
     pages: int = 0
@@ -28,7 +29,7 @@ class CrawlSummary:
     finish_reason: str = ""
 
     @classmethod
-    def from_stats(cls, stats: dict[str, object], elapsed_s: float) -> CrawlSummary:
+    def from_stats(cls, stats: dict[str, Any], elapsed_s: float) -> CrawlSummary:
         def by_prefix(prefix: str) -> dict[str, int]:
             return {k.removeprefix(prefix): int(v) for k, v in stats.items() if k.startswith(prefix)}
 
@@ -47,7 +48,7 @@ class CrawlSummary:
     def pages_per_s(self) -> float:
         return self.pages / self.elapsed_s if self.elapsed_s else 0.0
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "items": self.items, "pages": self.pages, "published": self.published,
             "publish_failed": self.publish_failed, "skipped": self.skipped, "missing": self.missing,
@@ -59,12 +60,12 @@ class CrawlSummary:
 def crawl_settings(*, profile: str, bootstrap: str | None, topic_raw: str, topic_brands: str,
                    polite: bool = True, jobdir: Path | None = None, feed: Path | None = None,
                    max_items: int = 0, log_level: str = "INFO",
-                   limits: Settings | None = None) -> dict[str, object]:
+                   limits: Settings | None = None) -> dict[str, Any]:
     """Scrapy settings for one crawl; ``bootstrap=None`` turns publishing off (feed-only crawl).
 
     ``limits`` supplies CRAWL_MAX_DEPTH / CRAWL_MAX_PAGES / CRAWL_MAX_PAGE_BYTES (default: the
     project settings' own defaults)."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()
     }
     values.pop("IMPOLITE")
@@ -87,7 +88,7 @@ def crawl_settings(*, profile: str, bootstrap: str | None, topic_raw: str, topic
     return values
 
 
-def run_crawl(scrapy_values: dict[str, object], companies_csv: Path | None = None,
+def run_crawl(scrapy_values: dict[str, Any], companies_csv: Path | None = None,
               start_urls: list[str] | None = None, allowed_hosts: list[str] | None = None) -> CrawlSummary:
     """Crawl the given companies (CSV and/or URLs) and return the summary (blocks until done).
 

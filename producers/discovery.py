@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from producers.companies import DiscoveredCompany
@@ -22,7 +23,12 @@ from producers.scope import RobotsRules, Scope, allowed_hosts
 from producers.site_profile import DiscoverySelectors, SiteProfile
 from reviewpulse.settings import Settings
 
+if TYPE_CHECKING:
+    from selenium.webdriver import Chrome
+
 log = logging.getLogger(__name__)
+#: A link tuple (category, sub-category, url) or (name, url): the URL is always last.
+LinkT = TypeVar("LinkT", bound=tuple[Any, ...])
 
 MAX_PAGES_PER_SUBCATEGORY = 1000
 
@@ -39,7 +45,7 @@ class DiscoveryResult:
     pages: int = 0
 
 
-def open_browser(settings: Settings):  # -> selenium.webdriver.Chrome
+def open_browser(settings: Settings) -> Chrome:
     """Headless Chromium through the system chromedriver (a clear error when either is missing)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -110,9 +116,9 @@ def discover(start_url: str, profile: SiteProfile, settings: Settings,
     return result
 
 
-def _in_scope(links: list[tuple[str, ...]], scope: Scope, result: DiscoveryResult) -> list[tuple[str, ...]]:
+def _in_scope(links: list[LinkT], scope: Scope, result: DiscoveryResult) -> list[LinkT]:
     """The links (URL last) the scope allows; the others are logged and listed as refused."""
-    kept = []
+    kept: list[LinkT] = []
     for link in links:
         reason = scope.refusal(link[-1])
         if reason:
@@ -123,7 +129,7 @@ def _in_scope(links: list[tuple[str, ...]], scope: Scope, result: DiscoveryResul
     return kept
 
 
-def _read_categories(driver, selectors: DiscoverySelectors) -> list[tuple[str, str, str]]:
+def _read_categories(driver: Chrome, selectors: DiscoverySelectors) -> list[tuple[str, str, str]]:
     """(category, sub-category, absolute URL) for every sub-category link on the categories page."""
     from selenium.webdriver.common.by import By
 
@@ -132,11 +138,12 @@ def _read_categories(driver, selectors: DiscoverySelectors) -> list[tuple[str, s
         names = block.find_elements(By.CSS_SELECTOR, selectors.category_name)
         category = names[0].text.strip() if names else ""
         for link in block.find_elements(By.CSS_SELECTOR, selectors.subcategory_link):
-            found.append((category, link.text.strip(), link.get_attribute("href")))
+            # no href: "" is refused as unsupported_scheme, as None was
+            found.append((category, link.text.strip(), link.get_attribute("href") or ""))
     return found
 
 
-def _walk_sub_category(driver, url: str, category: str, sub_category: str, profile: SiteProfile,
+def _walk_sub_category(driver: Chrome, url: str, category: str, sub_category: str, profile: SiteProfile,
                        settings: Settings, result: DiscoveryResult, scope: Scope) -> list[DiscoveredCompany]:
     """Every company on every page of one sub-category, following its "next page" links in scope."""
     from selenium.webdriver.common.by import By
@@ -153,7 +160,7 @@ def _walk_sub_category(driver, url: str, category: str, sub_category: str, profi
         links = []
         for link in driver.find_elements(By.CSS_SELECTOR, selectors.company_link):
             names = link.find_elements(By.CSS_SELECTOR, selectors.company_name)
-            links.append(((names[0].text if names else link.text).strip(), link.get_attribute("href")))
+            links.append(((names[0].text if names else link.text).strip(), link.get_attribute("href") or ""))
         companies += [DiscoveredCompany(category, sub_category, name, href)
                       for name, href in _in_scope(links, scope, result)]
         next_links = driver.find_elements(By.CSS_SELECTOR, selectors.next_page)

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
+
+if TYPE_CHECKING:
+    from protego import Protego
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +71,7 @@ class RobotsRules:
 
     def __init__(self, obey: bool = True, user_agent: str = ROBOTS_USER_AGENT) -> None:
         self.obey, self.user_agent = obey, user_agent
-        self._parsers: dict[str, object] = {}
+        self._parsers: dict[str, Protego | None] = {}
 
     def allowed(self, url: str) -> bool:
         if not self.obey:
@@ -77,9 +81,9 @@ class RobotsRules:
         if origin not in self._parsers:
             self._parsers[origin] = self._fetch(origin)
         parser = self._parsers[origin]
-        return parser is None or parser.can_fetch(url, self.user_agent)  # type: ignore[attr-defined]
+        return parser is None or parser.can_fetch(url, self.user_agent)
 
-    def _fetch(self, origin: str) -> object | None:
+    def _fetch(self, origin: str) -> Protego | None:
         import httpx
         from protego import Protego
 

@@ -72,7 +72,6 @@ class Settings(BaseSettings):
     # ClickHouse
     clickhouse_url: str = Field("", description="clickhouse://user:pass@host:8123/db; empty = embedded chDB")
     clickhouse_database: str = "reviewpulse"
-    insert_batch_rows: int = Field(1000, ge=1)
 
     # web
     host: str = "127.0.0.1"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from reviewpulse.settings import Settings
+
+if TYPE_CHECKING:
+    from kafka import KafkaAdminClient
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +58,10 @@ def ensure_topics(bootstrap: str, settings: Settings) -> None:
         admin.close()
 
 
-def _wait_for_metadata(admin: object, names: set[str], timeout_s: float = 10.0) -> None:
+def _wait_for_metadata(admin: KafkaAdminClient, names: set[str], timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if names <= set(admin.list_topics()):  # type: ignore[attr-defined]
+        if names <= set(admin.list_topics()):
             return
         time.sleep(0.1)
     raise RuntimeError(f"topics {sorted(names)} not visible after {timeout_s}s")

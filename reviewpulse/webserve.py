@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from mode import Service
@@ -34,12 +34,12 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def background_jobs(settings: Settings, storage: Storage) -> tuple[list[Callable[[], Awaitable[None]]], list[Any]]:
+def background_jobs(settings: Settings, storage: Storage) -> tuple[list[Callable[[], Coroutine[Any, Any, None]]], list[Any]]:
     """(coroutines the web process runs for its lifetime, observers of every stored review)."""
     from dashboards import LivePusher, live_enabled
     from stream.autoretrain import AutoRetrainer
 
-    jobs: list[Callable[[], Awaitable[None]]] = []
+    jobs: list[Callable[[], Coroutine[Any, Any, None]]] = []
     observers: list[Any] = []
     if live_enabled(settings):
         pusher = LivePusher(settings)
@@ -71,7 +71,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class WebServer(Service):  # type: ignore[misc]
+class WebServer(Service):
     """A mode Service running uvicorn on ``sock``; removes run.json when it stops serving."""
 
     def __init__(self, asgi_app: Any, sock: socket.socket, settings: Settings) -> None:
@@ -85,14 +85,15 @@ class WebServer(Service):  # type: ignore[misc]
 
         config = uvicorn.Config(self.asgi_app, lifespan="on", **uvicorn_logging(), **uvicorn_options(self.settings))
         self.server = ServerWithoutSignals(config)
-        self.task = asyncio.ensure_future(self.server.serve(sockets=[self.sock]))
+        # Not ``self.task``: that name is mode's ``Service.task`` decorator.
+        self.serving: asyncio.Future[None] = asyncio.ensure_future(self.server.serve(sockets=[self.sock]))
         while not self.server.started:
-            if self.task.done():
-                self.task.result()
+            if self.serving.done():
+                self.serving.result()
                 raise SetupError("the web server stopped during start-up; see the log above")
             await asyncio.sleep(0.05)
 
     async def on_stop(self) -> None:
         self.settings.run_file.unlink(missing_ok=True)
         self.server.should_exit = True
-        await self.task
+        await self.serving

@@ -143,6 +143,7 @@ class BatchHandler:
         if not events:
             return []
         scorer = self.models.current()
+        assert scorer is not None, "only a shadow slot is ever cleared; the active one always holds a model"
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
@@ -189,7 +190,8 @@ class BatchHandler:
 
     async def _publish(self, scored: list[ScoredReview], dead: list[DeadLetter]) -> None:
         """Publish and wait for the broker; a message it can never take is logged and skipped."""
-        messages = [(self.settings.topic_scored, s.key, s.to_bytes()) for s in scored]
+        messages: list[tuple[str, bytes | None, bytes]] = [(self.settings.topic_scored, s.key, s.to_bytes())
+                                                            for s in scored]
         messages += [(self.settings.topic_dead, None, d.to_bytes()) for d in dead]
         pending: list[tuple[str, int, Awaitable[Any]]] = []
         for topic, key, value in messages:

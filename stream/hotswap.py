@@ -48,7 +48,7 @@ class ModelSlot:
         self._lock = threading.Lock()
         self._generation = 0
         self._wanted: tuple[int, str, str] | None = None
-        self._ready: tuple[int, Scorer] | None = None
+        self._ready: tuple[int, Scorer | None] | None = None
         self._loading = False
         #: Why the last requested artefact was refused ("" when it loaded).
         self.last_error = ""

@@ -81,7 +81,7 @@ def rows_from_web(settings: Settings, sources: list[str] | None, since: datetime
     if not info.get("web") or running_pid(settings) is None:
         return None
     token = str(info.get("registry_token") or settings.registry_token.get_secret_value())
-    params: list[tuple[str, str | int]] = [("limit", limit)] + [("source", s) for s in sources or []]
+    params: list[tuple[str, str | int | float | bool | None]] = [("limit", limit)] + [("source", s) for s in sources or []]
     if since is not None:
         params.append(("since", since.isoformat()))
     try:

@@ -21,6 +21,7 @@ version again re-publishes it.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import re
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from reviewpulse.settings import Settings
 from stream.storage import Storage
@@ -49,6 +50,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: None) -> None: ...
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -133,9 +138,9 @@ class Registry:
             if self.get(record.version) is None:
                 self._write(record)
             self._shipped_version = record.version
-        record = self.get(self._shipped_version)
-        assert record is not None
-        return record
+        registered = self.get(self._shipped_version)
+        assert registered is not None
+        return registered
 
     def _shipped_record(self) -> ModelRecord:
         from inference.artefact import read_card
@@ -173,11 +178,12 @@ class Registry:
             record = self.get(shipped.version) or shipped
         return record
 
-    def history(self) -> list[dict[str, Any]]:
+    # builtins.list: inside the class body ``list`` is the method above.
+    def history(self) -> builtins.list[dict[str, Any]]:
         """Promotions and rollbacks, newest first: ``at, action, version, previous_version, by, note``."""
         rows = self.storage.query(
             "SELECT at, action, version, previous_version, by, note FROM model_promotions ORDER BY at DESC, seq DESC")
-        return [{**row, "at": _utc(row["at"]).isoformat()} for row in rows]  # type: ignore[union-attr]
+        return [{**row, "at": _utc(row["at"]).isoformat()} for row in rows]
 
     # changing
 
@@ -256,7 +262,7 @@ class Registry:
                 f"`reviewpulse models promote {event['version']}` again once the broker answers"
             ) from error
 
-    def _stack(self) -> list[str]:
+    def _stack(self) -> builtins.list[str]:
         """Versions made active by promotions, minus those rolled back (oldest first; shipped implied)."""
         stack: list[str] = []
         rows = self.storage.query("SELECT action, version FROM model_promotions ORDER BY at, seq")

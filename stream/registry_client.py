@@ -18,6 +18,7 @@ running server cannot be reached or refuses the token.
 
 from __future__ import annotations
 
+import builtins
 from types import TracebackType
 from typing import Any
 
@@ -90,7 +91,8 @@ class HttpRegistry(_Closing):
     def active(self) -> ModelRecord:
         return ModelRecord.from_dict(self._call("GET", "/api/models")["active"])
 
-    def history(self) -> list[dict[str, Any]]:
+    # builtins.list: inside the class body ``list`` is the method above.
+    def history(self) -> builtins.list[dict[str, Any]]:
         return list(self._call("GET", "/api/models")["history"])
 
     def promote(self, version: str, by: str, note: str = "") -> ModelRecord:

@@ -46,6 +46,8 @@ def replay_rows(card: Any, corpus: str) -> tuple[list[LabelledRow] | None, str]:
 
 
 def _rows(raw: list[dict[str, Any]]) -> list[LabelledRow]:
+    # The rating is passed on as stored (NULL or out of range included): clean_rows drops and counts
+    # those rows, so LabelledRow.rating is an int only after it; until then mypy cannot know.
     return [LabelledRow(str(r.get("text") or ""), r.get("rating"), str(r.get("source") or "unknown"),  # type: ignore[arg-type]
                         float(r.get("weight") or 1.0)) for r in raw]
 

@@ -53,7 +53,7 @@ def is_permanent(error: BaseException) -> bool:
     if names & PERMANENT_BROKER_ERRORS or names & {"DataError", "ProgrammingError"}:
         return True  # clickhouse-connect: DataError = a value the column type cannot take
     match = _CODE.search(str(error))
-    return bool(match) and int(match.group(1)) in CONTENT_ERROR_CODES
+    return match is not None and int(match.group(1)) in CONTENT_ERROR_CODES
 
 
 def reason(error: BaseException) -> str:

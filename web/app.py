@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -126,7 +126,7 @@ def _secret(value: str, what: str) -> str:
 
 
 def create_app(
-    settings: Settings, raw_storage: Any, bus: EventBus, *, background: Sequence[Callable[[], Awaitable[None]]] = (),
+    settings: Settings, raw_storage: Any, bus: EventBus, *, background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     stored_observers: Sequence[Callable[[ScoredReview], None]] = (),
 ) -> Starlette:
     """The web app over ``raw_storage`` (a ``stream.storage.Storage``) and ``bus`` (a ``web.bus.EventBus``).

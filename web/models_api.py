@@ -44,7 +44,7 @@ def registry_for(request: Request) -> Registry:
 
         settings = state.settings
         state.registry = Registry(state.storage, settings, kafka_publisher(settings.kafka_bootstrap, settings))
-    return state.registry  # type: ignore[no-any-return]
+    return state.registry
 
 
 async def _body(request: Request) -> dict[str, Any]:

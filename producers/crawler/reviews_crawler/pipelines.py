@@ -11,15 +11,19 @@ brands topic. Sending is asynchronous and batched; ``close_spider`` flushes and 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from scrapy import Spider
+from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.statscollectors import StatsCollector
 
 from producers.kafka_publisher import KafkaPublisher
 from reviewpulse.events import Brand, Kind, ReviewEvent, stable_id
-from reviewpulse.settings import get_settings
+from reviewpulse.settings import Settings, get_settings
 
 
-def review_event(item: dict, profile: str) -> ReviewEvent:
+def review_event(item: Any, profile: str) -> ReviewEvent:
     """The Kafka event for one scraped review item."""
     return ReviewEvent(
         id=stable_id(f"crawl:{profile}", item["company_url"], item["review_key"]),
@@ -32,6 +36,8 @@ def review_event(item: dict, profile: str) -> ReviewEvent:
 
 
 class KafkaPipeline:
+    stats: StatsCollector  # the crawl's, set by from_crawler
+
     def __init__(self, bootstrap: str, topic_raw: str, topic_brands: str, profile: str, linger_ms: int) -> None:
         self.bootstrap, self.topic_raw, self.topic_brands = bootstrap, topic_raw, topic_brands
         self.profile, self.linger_ms = profile, linger_ms
@@ -39,7 +45,7 @@ class KafkaPipeline:
         self.brands_sent: set[str] = set()
 
     @classmethod
-    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+    def from_crawler(cls, crawler: Crawler) -> KafkaPipeline:
         scrapy_settings = crawler.settings
         if not scrapy_settings.getbool("KAFKA_ENABLED", True):
             raise NotConfigured("KAFKA_ENABLED is off")
@@ -55,10 +61,10 @@ class KafkaPipeline:
         pipeline.stats = crawler.stats
         return pipeline
 
-    def open_spider(self, spider) -> None:  # type: ignore[no-untyped-def]
+    def open_spider(self, spider: Spider) -> None:
         self.publisher = KafkaPublisher(self.bootstrap, client_id="reviewpulse-crawler", linger_ms=self.linger_ms)
 
-    def process_item(self, item, spider):  # type: ignore[no-untyped-def]
+    def process_item(self, item: Any, spider: Spider) -> Any:
         assert self.publisher is not None
         self.publisher.publish_review(self.topic_raw, review_event(item, self.profile))
         self.stats.inc_value("kafka/queued")
@@ -70,7 +76,7 @@ class KafkaPipeline:
                 sub_category=item.get("sub_category") or "", url=item["company_url"], source=self.profile))
         return item
 
-    def close_spider(self, spider) -> None:  # type: ignore[no-untyped-def]
+    def close_spider(self, spider: Spider) -> None:
         if self.publisher is None:
             return
         self.publisher.close()
@@ -82,7 +88,7 @@ class KafkaPipeline:
                                 self.publisher.failed)
 
 
-def _resolve(settings) -> str | None:  # type: ignore[no-untyped-def]
+def _resolve(settings: Settings) -> str | None:
     from reviewpulse.runfile import resolve_bootstrap
 
     return resolve_bootstrap(settings)

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from pathlib import Path
+from typing import Any, Self, cast
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -29,16 +32,22 @@ from producers.companies import DiscoveredCompany, read_companies_csv
 from producers.crawler.reviews_crawler.items import ReviewItem
 from producers.scope import allowed_hosts as scope_hosts
 from producers.scope import refusal
-from producers.site_profile import load_profile
+from producers.site_profile import CrawlSelectors, SiteProfile, load_profile
 
 PSEUDO_ELEMENT = re.compile(r"::(text|attr\([^)]*\))$")
 
 
 class ReviewsSpider(scrapy.Spider):
     name = "reviews"
+    # Set by from_crawler, once the crawler's settings (SITE_PROFILE) are known.
+    profile: SiteProfile
+    selectors: CrawlSelectors
+    rating_pattern: re.Pattern[str]
+    companies: list[DiscoveredCompany]
+    allowed_domains: list[str]  # read by Scrapy's OffsiteMiddleware
 
     def __init__(self, companies: str = "", start_urls: str = "", profile: str = "", allowed_hosts: str = "",
-                 **kwargs: object) -> None:
+                 **kwargs: Any) -> None:
         """``companies``: a discovery CSV; ``start_urls``: comma-separated company URLs instead;
         ``allowed_hosts``: comma-separated hosts the crawl may visit (see the module docstring)."""
         super().__init__(**kwargs)
@@ -48,7 +57,7 @@ class ReviewsSpider(scrapy.Spider):
         self.hosts_given = [host.strip().lower() for host in allowed_hosts.split(",") if host.strip()]
 
     @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.profile = load_profile(spider.profile_name or crawler.settings.get("SITE_PROFILE", "local"))
         spider.selectors = spider.profile.crawl
@@ -59,7 +68,7 @@ class ReviewsSpider(scrapy.Spider):
         return spider
 
     def _companies(self) -> list[DiscoveredCompany]:
-        companies = read_companies_csv(self.companies_csv) if self.companies_csv else []
+        companies = read_companies_csv(Path(self.companies_csv)) if self.companies_csv else []
         return companies + [DiscoveredCompany("", "", "", url) for url in self.company_urls]
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -81,7 +90,7 @@ class ReviewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"reviews/{kind}/{reason}")
         self.logger.warning("%s %s on %s", kind, reason, url)
 
-    def parse(self, response: Response):  # type: ignore[no-untyped-def]
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[ReviewItem | scrapy.Request]:
         sel, company = self.selectors, response.meta["company"]
         details = {
             "company_url": company["url"], "category": company["category"],
@@ -99,7 +108,8 @@ class ReviewsSpider(scrapy.Spider):
             if len(review.css(sel.review)) > 1:  # css() matches the element itself too
                 self.count("skipped", "nested_review_markup", response.url)  # unclosed tags upstream
                 continue
-            item = self.parse_review(review, response.url)
+            # Scrapy's SelectorList holds scrapy.Selector objects but is typed as parsel's list.
+            item = self.parse_review(cast(scrapy.Selector, review), response.url)
             if item is not None:
                 item.update(details)
                 yield item
@@ -143,8 +153,9 @@ class ReviewsSpider(scrapy.Spider):
             return None
 
     def on_error(self, failure: Failure) -> None:
+        # Scrapy sets .request on the Failure it hands an errback; Twisted's Failure does not declare it.
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(HttpError):
+        if isinstance(failure.value, HttpError):
             reason = f"http_{failure.value.response.status}"
         else:
             reason = failure.type.__name__ if failure.type else "error"
