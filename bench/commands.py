@@ -20,7 +20,7 @@ bench_app = typer.Typer(help="Benchmarks: figures as ratios against a baseline m
 @bench_app.command("scorer")
 def scorer_command(
     model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
-    data: Annotated[Path | None, Opt(help="CSV of your texts (default: the training file, else generated)")] = None,
+    data: Annotated[Path | None, Opt(help="CSV of your texts, e.g. the training CSV (default: generated texts)")] = None,
     text_column: Annotated[str, Opt(help="column of --data holding the text")] = "text",
     sample: Annotated[int, Opt(min=1, help="texts drawn (seeded) from --data")] = 3000,
     subset: Annotated[int, Opt(min=1, help="texts of the sample the slow paths (per-request, bf16) score")] = 300,

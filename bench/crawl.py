@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.report import ratio
 from producers.companies import DiscoveredCompany, write_companies_csv
@@ -24,7 +25,7 @@ from reviewpulse.events import Kind, ReviewEvent
 from reviewpulse.settings import Settings, get_settings
 
 
-def crawl_in_subprocess(companies_csv: Path, stats_json: Path, bootstrap: str | None) -> dict:
+def crawl_in_subprocess(companies_csv: Path, stats_json: Path, bootstrap: str | None) -> dict[str, Any]:
     """Run ``reviewpulse crawl --skip-discovery --no-polite`` in a child; its summary as a dict."""
     command = [*REVIEWPULSE, "crawl", "--skip-discovery", "--no-polite",
                "--companies", str(companies_csv), "--stats-json", str(stats_json)]

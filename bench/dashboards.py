@@ -31,8 +31,8 @@ FROM reviews WHERE $__timeFilter(scored_at) GROUP BY time, source ORDER BY time,
 
 def _texts(settings: Settings, count: int) -> list[str]:
     """The first ``count`` texts of DEMO_REVIEWS_CSV (real lengths, for disk per review), else synthetic."""
-    path = Path(settings.demo_reviews_csv)
-    return file_texts(path, limit=count) if path.is_file() else synthetic_reviews(min(count, 1000))
+    path = settings.demo_reviews_csv
+    return file_texts(path, limit=count) if path and path.is_file() else synthetic_reviews(min(count, 1000))
 
 
 def _reviews(count: int, start: datetime, texts: list[str]) -> list[ScoredReview]:

@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--source", default="skytrax_airlines")
     parser.add_argument("--parent", default="var/parent-v1")
-    parser.add_argument("--corpus", default="../shared/data/reviews_train.csv")
+    parser.add_argument("--corpus", required=True, help="the base training CSV, replayed beside the new rows")
     parser.add_argument("--sizes", default="500,1000,3000")
     parser.add_argument("--eval-rows", type=int, default=3000)
     parser.add_argument("--strategy", default="head")

@@ -1,8 +1,8 @@
 """``reviewpulse bench scorer``: what ``score(texts)`` gives on your texts, next to the original per-request path.
 
 Every figure is measured in the same run on the same texts: the user's file
-(``--data``, a seeded sample), else real reviews from the training file when it
-is here, else generated ones. Configurations are measured round-robin, one full
+(``--data``, a seeded sample; the training CSV gives real lengths), else generated
+ones. Configurations are measured round-robin, one full
 pass over their texts per repeat, and the median repeat is reported, so ratios
 hold on a noisy shared machine even when absolute numbers move. The slow paths
 (the per-request baseline and bf16, which most CPUs only emulate) run on a
@@ -17,6 +17,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,7 +60,7 @@ def _at(scorer: Scorer, precision: str) -> Scorer:
     return variant
 
 
-def _configurations(scorer: Scorer, texts: list[str], subset: list[str]) -> list[tuple[str, str, list[str], Callable]]:
+def _configurations(scorer: Scorer, texts: list[str], subset: list[str]) -> list[tuple[str, str, list[str], Callable[..., Any]]]:
     fp32, bf16 = _at(scorer, "fp32"), _at(scorer, "bf16")
     return [
         ("per-request: Python one-hot, paper forward (original app)", "fp32", subset, lambda t: per_request(fp32, t)),
@@ -73,7 +74,7 @@ def _configurations(scorer: Scorer, texts: list[str], subset: list[str]) -> list
 def run_scorer_bench(
     model_dir: str | Path, data: str | Path | None = None, text_column: str = "text", sample: int = 3000,
     subset: int = 300, repeats: int = 3, seed: int = 7, threads: int = 0, progress: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """Measure every configuration ``repeats`` times (round-robin); returns a JSON-ready dict."""
     scorer = Scorer.load(model_dir, device="cpu", threads=threads, precision="fp32")
     texts = sample_texts(sample, seed, data, text_column)
@@ -114,7 +115,7 @@ def run_scorer_bench(
     }
 
 
-def _agreement(scorer: Scorer, texts: list[str]) -> dict:
+def _agreement(scorer: Scorer, texts: list[str]) -> dict[str, Any]:
     """Default-path fp32 vs the paper's forward, and bf16 vs fp32, on the subset."""
     check = texts[:256]
     indices, _ = scorer.alphabet.encode_batch(check, scorer.card.max_length)
@@ -128,7 +129,7 @@ def _agreement(scorer: Scorer, texts: list[str]) -> dict:
     }
 
 
-def format_table(result: dict) -> str:
+def format_table(result: dict[str, Any]) -> str:
     """The ratio table people read, with the sample and the agreement checks around it."""
     return "\n".join([
         f"scorer benchmark: model {result['model_version']}, {result['threads']} threads, bf16 native: "

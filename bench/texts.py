@@ -1,7 +1,7 @@
-"""The one source of review texts every benchmark uses: a user's file, the training file, or synthetic ones.
+"""The one source of review texts every benchmark uses: a user's file (``--data``), or synthetic ones.
 
 Real texts are preferred because the scorer's cost follows text length; the synthetic
-reviews stand in where no file is here, with a realistic spread of lengths (median
+reviews stand in where no file is given, with a realistic spread of lengths (median
 about 160 characters), so a figure measured without the data is still comparable.
 """
 
@@ -12,10 +12,6 @@ import itertools
 import random
 from pathlib import Path
 
-from reviewpulse.settings import PROJECT_ROOT
-
-#: The training file, used when it sits next to the repository (``../shared/data``).
-TRAINING_FILE = PROJECT_ROOT.parent / "shared" / "data" / "reviews_train.csv"
 WORDS = ("the staff food room service was great awful slow friendly price delivery app "
          "would recommend never again lovely terrible okay fine broken excellent rude clean").split()
 #: Whole reviews of each sentiment, typed a few characters at a time by ``bench typing``.
@@ -62,14 +58,13 @@ def file_texts(path: Path, text_column: str = "text", limit: int | None = None) 
 def sample_texts(
     count: int = 3000, seed: int = 7, data: str | Path | None = None, text_column: str = "text"
 ) -> list[str]:
-    """A seeded sample of ``count`` texts from ``data``, else the training file, else synthetic reviews."""
-    path = Path(data) if data else (TRAINING_FILE if TRAINING_FILE.is_file() else None)
-    if path is None:
+    """A seeded sample of ``count`` texts from ``data``, else synthetic reviews."""
+    if not data:
         return synthetic_reviews(count, seed)
-    texts = file_texts(path, text_column)
+    texts = file_texts(Path(data), text_column)
     return random.Random(seed).sample(texts, min(count, len(texts)))
 
 
 def texts_source(data: str | Path | None) -> str:
     """Where :func:`sample_texts` takes its texts from, for the report."""
-    return str(data or (TRAINING_FILE if TRAINING_FILE.is_file() else "generated"))
+    return str(data or "generated")

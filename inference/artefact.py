@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -39,16 +40,16 @@ class ModelCard:
     classes: list[str]
     created_at: str = ""
     data_sha256: str = ""
-    training: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     weights_dtype: str = "float32"
     format_version: int = FORMAT_VERSION
     #: Network shape beyond the paper's: ``word_buckets``/``word_dim`` of the word branch (0 = none).
-    architecture: dict = field(default_factory=dict)
+    architecture: dict[str, Any] = field(default_factory=dict)
     #: ``class_bias`` added to the logits before softmax (see inference/calibration.py), and how it was fitted.
-    calibration: dict = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
     #: The precision gate (inference/precision.py): bf16 vs fp32 label agreement and macro-F1, ``passed``.
-    precision: dict = field(default_factory=dict)
+    precision: dict[str, Any] = field(default_factory=dict)
 
 
 def build_model(card: ModelCard) -> CharCNN:
@@ -81,8 +82,8 @@ def save_untrained(
     output_std: float | None = None,
     name: str = "untrained",
     version: str = "untrained",
-    training: dict | None = None,
-    architecture: dict | None = None,
+    training: dict[str, Any] | None = None,
+    architecture: dict[str, Any] | None = None,
 ) -> Path:
     """A complete artefact with untrained weights: for tests, and benchmarks run before any training.
 

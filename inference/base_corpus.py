@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from inference.artefact import ModelCard
 from inference.data import DataError, LabelledReviews
@@ -21,12 +22,12 @@ from inference.data import DataError, LabelledReviews
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def base_training(card: ModelCard) -> dict:
+def base_training(card: ModelCard) -> dict[str, Any]:
     """The training options of the lineage's first model (a retrained card carries its base's)."""
     return dict(card.training.get("base_training") or card.training)
 
 
-def base_max_rows(training: dict) -> int | None:
+def base_max_rows(training: dict[str, Any]) -> int | None:
     """Rows the base read: its own ``max_rows``, else its recorded row count (a grown corpus)."""
     if training.get("max_rows"):
         return int(training["max_rows"])

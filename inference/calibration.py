@@ -50,7 +50,7 @@ def fit_class_bias(log_probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return bias
 
 
-def calibration_report(log_probs: np.ndarray, labels: np.ndarray, bias: np.ndarray, names: list[str]) -> dict:
+def calibration_report(log_probs: np.ndarray, labels: np.ndarray, bias: np.ndarray, names: list[str]) -> dict[str, Any]:
     """Per-class F1 and predicted shares on the balanced held-out rows, before and after ``bias``."""
     weights = balanced_weights(labels, len(names))
     # Balanced evaluation by resampling: every class down-sampled to the rarest one, seeded.

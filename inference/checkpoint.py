@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -26,7 +27,7 @@ class CheckpointError(RuntimeError):
     """No usable checkpoint where one was expected; the message says where and why."""
 
 
-def save_checkpoint(directory: str | Path, state: dict) -> Path:
+def save_checkpoint(directory: str | Path, state: dict[str, Any]) -> Path:
     """Atomically replace ``directory/checkpoint.pt`` with ``state``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -40,7 +41,7 @@ def save_checkpoint(directory: str | Path, state: dict) -> Path:
     return path
 
 
-def load_checkpoint(directory: str | Path) -> dict:
+def load_checkpoint(directory: str | Path) -> dict[str, Any]:
     """The last complete checkpoint in ``directory``."""
     path = Path(directory) / CHECKPOINT_FILE
     if not path.is_file():

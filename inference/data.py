@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 GROUPED_CLASSES = ("bad", "average", "good")
 BINARY_CLASSES = ("bad", "good")
@@ -44,7 +44,7 @@ class LabelledReviews:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def rejection_report(self, examples: int = 5) -> dict:
+    def rejection_report(self, examples: int = 5) -> dict[str, Any]:
         """Counts of skipped rows by reason, with the first few row numbers, for reports."""
         counts: dict[str, int] = {}
         for _, reason in self.rejected:
@@ -95,7 +95,7 @@ def parse_stars(value: str, column: str) -> int:
     return int(number)
 
 
-def _row_problem(row: dict, text_column: str) -> str | None:
+def _row_problem(row: dict[str, Any], text_column: str) -> str | None:
     """Why a CSV row cannot be used as text, or None; undecodable bytes arrive as surrogates."""
     text = row.get(text_column)
     if text is None or not text.strip():

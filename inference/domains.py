@@ -14,6 +14,7 @@ import random
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def held_out_sample(options: TrainOptions, domain: str, rows: int, seed: int = 0
     return [reviews.texts[i] for i in picked], [reviews.labels[i] for i in picked]
 
 
-def one_domain(options: TrainOptions, domain: str, sample_rows: int, max_minutes: float) -> dict:
+def one_domain(options: TrainOptions, domain: str, sample_rows: int, max_minutes: float) -> dict[str, Any]:
     """Train without ``domain`` and compare the CNN with TF-IDF on its rows."""
     options = replace(options, exclude_sources=(*options.exclude_sources, domain), model_name=f"lodo-{domain}")
     started = time.monotonic()
@@ -54,13 +55,13 @@ def one_domain(options: TrainOptions, domain: str, sample_rows: int, max_minutes
             "cnn": _summary(cnn), "tfidf": _summary(tfidf), "cnn_train_seconds": round(train_seconds)}
 
 
-def _summary(report: dict) -> dict:
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
     return {"macro_f1": report["macro_f1"], "accuracy": report["accuracy"],
             "f1": {name: row["f1"] for name, row in report["per_class"].items()}}
 
 
 def leave_one_domain_out(options: TrainOptions, domains: list[str], sample_rows: int = 3000,
-                         max_minutes: float = 0.0) -> dict:
+                         max_minutes: float = 0.0) -> dict[str, Any]:
     """One row per held-out domain, plus the mean macro-F1 of each model."""
     table = [one_domain(options, domain, sample_rows, max_minutes) for domain in domains]
     return {"domains": table,
@@ -68,7 +69,7 @@ def leave_one_domain_out(options: TrainOptions, domains: list[str], sample_rows:
                               for name in ("cnn", "tfidf")}}
 
 
-def validation_comparison(model_dir: str | Path, split_of: str | Path | None = None, tfidf: bool = True) -> dict:
+def validation_comparison(model_dir: str | Path, split_of: str | Path | None = None, tfidf: bool = True) -> dict[str, Any]:
     """The model (raw and calibrated) and TF-IDF on a validation split, per class.
 
     The split is the model's own, or that of the model in ``split_of`` (to compare an
@@ -97,7 +98,7 @@ def validation_comparison(model_dir: str | Path, split_of: str | Path | None = N
     return result
 
 
-def format_table(result: dict) -> str:
+def format_table(result: dict[str, Any]) -> str:
     lines = [f"{'held-out domain':<28}{'rows':>7}{'CNN F1':>9}{'TF-IDF F1':>11}"]
     for row in result["domains"]:
         lines.append(f"{row['domain']:<28}{row['held_out_rows']:>7}{row['cnn']['macro_f1']:>9.4f}"

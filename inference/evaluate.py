@@ -8,7 +8,7 @@ on their data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -71,7 +71,7 @@ def evaluate(
     baseline: bool = True,
     progress: bool = True,
     gate_texts: int = GATE_TEXTS,
-) -> dict:
+) -> dict[str, Any]:
     """Report for the model (and the baseline) on a labelled CSV grouped like the model's classes.
 
     Also runs the precision gate (bf16 against fp32) on a seeded sample of
@@ -98,7 +98,7 @@ def evaluate(
     return report
 
 
-def format_report(report: dict) -> str:
+def format_report(report: dict[str, Any]) -> str:
     """Human-readable report: headline figures, per-class table and confusion matrix."""
     lines = [
         f"model {report['model']['version']} on {report['data']} ({report['n']} reviews)",
@@ -117,7 +117,7 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _precision_lines(precision: dict) -> list[str]:
+def _precision_lines(precision: dict[str, Any]) -> list[str]:
     if not precision:
         return []
     lines = [f"  scored in {precision['used']} (SCORER_PRECISION)"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,9 +47,9 @@ class GateRules:
 class Verdict:
     passed: bool
     reasons: list[str] = field(default_factory=list)
-    checks: list[dict] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -80,7 +80,7 @@ def fixed_validation_set(path: Path, card: ModelCard, corpus: str = "", per_sour
     return EvalSet(reviews.texts, reviews.labels, reviews.sources, f"{path} ({len(reviews)} rows)")
 
 
-def measure(scorer: Scorer, rows: EvalSet) -> dict:
+def measure(scorer: Scorer, rows: EvalSet) -> dict[str, Any]:
     """Macro-F1 and accuracy of ``scorer`` (an ``inference.scorer.Scorer``) overall and per source."""
     if not rows.texts:
         return {"n": 0, "macro_f1": 0.0, "accuracy": 0.0, "per_source": {}}
@@ -97,7 +97,7 @@ def measure(scorer: Scorer, rows: EvalSet) -> dict:
             "f1": {name: row["f1"] for name, row in overall["per_class"].items()}, "per_source": per_source}
 
 
-def judge(candidate: dict, active: dict, rules: GateRules) -> Verdict:
+def judge(candidate: dict[str, Any], active: dict[str, Any], rules: GateRules) -> Verdict:
     """Compare ``{"fixed": measure, "holdout": measure}`` of the candidate with the active model's."""
     verdict = Verdict(passed=True)
 

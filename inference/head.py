@@ -1,7 +1,7 @@
 """The fast retraining strategy: keep the char-CNN, learn a new output layer and a word branch.
 
 Fine-tuning the whole char-CNN on a few thousand in-domain reviews barely moves it
-(issue 9 measured 0.62 -> 0.64 macro-F1), while a word model learns a site's
+(when tried: 0.62 -> 0.64 macro-F1), while a word model learns a site's
 vocabulary from the same rows at once. So this strategy freezes the convolutions
 and fc1/fc2 of the active model, computes their 1024 hidden features once per row
 (one scoring pass), and trains only what sits on top: the hashed word n-gram
@@ -16,6 +16,7 @@ The result is an ordinary artefact (``CharCNN`` with ``word_buckets``), loaded b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -123,7 +124,7 @@ def _logits(head: Head, hidden: np.ndarray, bags: tuple[np.ndarray, np.ndarray],
 def train_head(
     parent: CharCNN, hidden: np.ndarray, texts: list[str], labels: np.ndarray, weights: np.ndarray,
     train_rows: np.ndarray, dev_rows: np.ndarray, options: HeadOptions, progress: bool = True,
-) -> tuple[Head, np.ndarray, dict]:
+) -> tuple[Head, np.ndarray, dict[str, Any]]:
     """Train the head; returns it at its best dev macro-F1, the class biases fitted on dev, and a report.
 
     ``weights`` multiply each row's loss (admin labels weigh more); classes are
@@ -139,7 +140,7 @@ def train_head(
 
 def _train_head(parent: CharCNN, hidden: np.ndarray, texts: list[str], labels: np.ndarray, weights: np.ndarray,
                 train_rows: np.ndarray, dev_rows: np.ndarray, options: HeadOptions, progress: bool
-                ) -> tuple[Head, np.ndarray, dict]:
+                ) -> tuple[Head, np.ndarray, dict[str, Any]]:
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
     head = Head(parent, options)

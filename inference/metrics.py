@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,7 @@ def confusion_matrix(truth: Sequence[int] | np.ndarray, predicted: Sequence[int]
 
 def classification_report(
     truth: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray, class_names: Sequence[str]
-) -> dict:
+) -> dict[str, Any]:
     """JSON-ready report: ``accuracy``, ``macro_f1``, ``n``, ``per_class``, ``confusion``."""
     matrix = confusion_matrix(truth, predicted, len(class_names))
     total = int(matrix.sum())

@@ -14,7 +14,7 @@ import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def resolve_precision(requested: str, card: ModelCard, device: str) -> str:
 def precision_gate(
     scorer: Scorer, texts: Sequence[str], labels: Sequence[int], max_texts: int = GATE_TEXTS, seed: int = 0,
     candidates: Sequence[str] = CANDIDATES,
-) -> dict:
+) -> dict[str, Any]:
     """Label agreement and macro-F1 of each candidate precision against fp32.
 
     On a seeded sample of at most ``max_texts`` of ``texts`` (0 = all): emulated bf16
@@ -78,7 +78,7 @@ def precision_gate(
 
     reference = predicted("fp32")
     reference_f1 = classification_report(labels, reference, classes)["macro_f1"]
-    report: dict = {
+    report: dict[str, Any] = {
         "texts": len(texts), "fp32_macro_f1": reference_f1,
         "gate": gate,
     }
@@ -96,7 +96,7 @@ def precision_gate(
 
 def record_precision_gate(
     directory: str | Path, texts: Sequence[str], labels: Sequence[int], max_texts: int = GATE_TEXTS
-) -> dict:
+) -> dict[str, Any]:
     """Run the gate on a saved model directory (its stored weights) and write it into ``model.json``."""
     from inference.artefact import CONFIG_FILE
     from inference.scorer import Scorer

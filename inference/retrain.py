@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,13 +78,13 @@ class Candidate:
     sources: dict[str, int]
     data_hash: str
     holdout: list[LabelledRow]
-    skipped: dict
-    replay: dict
+    skipped: dict[str, Any]
+    replay: dict[str, Any]
     seconds: float
-    report: dict = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
 
 
-def clean_rows(rows: list[LabelledRow]) -> tuple[list[LabelledRow], dict]:
+def clean_rows(rows: list[LabelledRow]) -> tuple[list[LabelledRow], dict[str, Any]]:
     """Rows a model can learn from, and counts of the others by reason.
 
     Skipped: empty text, a rating that is not a whole number 1-5, and every row of a
@@ -184,7 +185,7 @@ def build_candidate(active_dir: str | Path, rows: list[LabelledRow], output_dir:
 
 
 def _train_head(active_dir: str | Path, train_rows: list[LabelledRow], replayed: list[LabelledRow],
-                output_dir: Path, version: str, options: RetrainOptions) -> dict:
+                output_dir: Path, version: str, options: RetrainOptions) -> dict[str, Any]:
     from inference.head import HeadOptions, hidden_features, train_head, widened_model
 
     parent, card, alphabet = load_artefact(active_dir)
@@ -231,7 +232,7 @@ def write_mix_csv(rows: list[LabelledRow], path: Path) -> None:
 
 
 def _train_finetune(active_dir: str | Path, mix: list[LabelledRow], output_dir: Path, version: str,
-                    options: RetrainOptions) -> dict:
+                    options: RetrainOptions) -> dict[str, Any]:
     from inference.train import TrainOptions, train
 
     card = read_card(active_dir)

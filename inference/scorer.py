@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -144,7 +145,7 @@ class Scorer:
                 logits = logits + self.class_bias
             return F.softmax(logits, dim=1).cpu().numpy()
 
-    def _precision_context(self) -> contextlib.AbstractContextManager:
+    def _precision_context(self) -> contextlib.AbstractContextManager[Any]:
         if self.precision == "bf16":
             return torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
         return contextlib.nullcontext()

@@ -22,9 +22,10 @@ class SetupError(RuntimeError):
 def read_run_file(settings: Settings) -> dict[str, object] | None:
     """The addresses a running ``reviewpulse run`` wrote, or None (missing or unreadable)."""
     try:
-        return json.loads(settings.run_file.read_text(encoding="utf-8"))
+        info = json.loads(settings.run_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return info if isinstance(info, dict) else None  # not an object: unreadable too
 
 
 def write_private(path: Path, text: str) -> None:

@@ -151,9 +151,9 @@ class Settings(BaseSettings):
     crawl_max_depth: int = Field(100, ge=1, description="review pages followed per company (Scrapy DEPTH_LIMIT)")
     crawl_max_pages: int = Field(50_000, ge=1, description="a crawl stops after this many pages (CLOSESPIDER_PAGECOUNT)")
     crawl_max_page_bytes: int = Field(5_000_000, ge=1, description="larger responses are dropped (DOWNLOAD_MAXSIZE)")
-    demo_reviews_csv: Path = Field(
-        PROJECT_ROOT.parent / "shared" / "data" / "reviews_train.csv",
-        description="text,rating CSV the demo site draws review texts from; generated texts if absent",
+    demo_reviews_csv: Path | None = Field(
+        None, description="text,rating CSV the demo site draws review texts from (such as the training CSV); "
+                          "unset or absent: generated texts",
     )
 
     log_level: str = "INFO"

@@ -36,7 +36,7 @@ def _client(settings: Settings) -> Any:
         fail(str(error))
 
 
-def _headline(metrics: dict) -> str:
+def _headline(metrics: dict[str, Any]) -> str:
     """Macro-F1 on the fixed validation set / in-domain hold-out, as far as the record has them."""
     if isinstance(metrics.get("macro_f1"), int | float):
         return f"{float(metrics['macro_f1']):.4f}"

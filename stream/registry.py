@@ -72,8 +72,8 @@ class ModelRecord:
     training_rows: int = 0
     sources: dict[str, int] = field(default_factory=dict)
     data_hash: str = ""
-    metrics: dict = field(default_factory=dict)
-    holdout_metrics: dict = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    holdout_metrics: dict[str, Any] = field(default_factory=dict)
     promoted_by: str = ""
     promoted_at: datetime | None = None
     note: str = ""

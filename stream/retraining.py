@@ -53,7 +53,7 @@ def _rows(raw: list[dict[str, Any]]) -> list[LabelledRow]:
 
 
 def evaluate_pair(settings: Settings, candidate_path: Path, active_path: str, active_card: Any,
-                  holdout: list[LabelledRow], corpus: str) -> tuple[dict, dict, str]:
+                  holdout: list[LabelledRow], corpus: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     """``{"fixed", "holdout"}`` measurements of the candidate and of the active model."""
     from inference.data import DataError
     from inference.gates import FIXED_SET_FILE, EvalSet, fixed_validation_set, measure
@@ -127,7 +127,7 @@ def retrain(settings: Settings, sources: list[str] | None, since: datetime | Non
     }
 
 
-def _summary(measured: dict, version: str) -> dict:
+def _summary(measured: dict[str, Any], version: str) -> dict[str, Any]:
     return {"version": version, "n": measured.get("n", 0), "macro_f1": measured.get("macro_f1", 0.0),
             "accuracy": measured.get("accuracy", 0.0)}
 

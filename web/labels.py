@@ -9,6 +9,8 @@ the admin's SameSite=Lax session cookie, which a cross-site form does not carry.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
@@ -35,7 +37,7 @@ async def label_queue_page(request: Request) -> Response:
     state = request.app.state
     storage = state.storage
 
-    def load() -> dict:
+    def load() -> dict[str, Any]:
         version = _active_version(request)
         unsure = least_sure(storage, version, QUEUE_ROWS)
         if not unsure and version:

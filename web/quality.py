@@ -6,6 +6,8 @@ registry (``stream.registry``: every version with its metrics, and the promotion
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,7 +21,7 @@ async def model_quality_page(request: Request) -> Response:
     state = request.app.state
     storage = state.storage
 
-    def load() -> dict:
+    def load() -> dict[str, Any]:
         from web.models_api import registry_for
 
         registry = registry_for(request)

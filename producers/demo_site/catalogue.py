@@ -2,8 +2,8 @@
 
 Everything is drawn from one ``random.Random(seed)``, so a seed names a whole site and
 tests can compute exactly what a crawler must find (:meth:`Catalogue.expected_reviews`).
-Review texts and ratings come from a CSV (``text,rating`` columns, such as
-``shared/data/reviews_train.csv``) when one is given and readable, else they are generated.
+Review texts and ratings come from a CSV (``text,rating`` columns, such as the training
+data) when one is given and readable, else they are generated.
 """
 
 from __future__ import annotations
