@@ -43,4 +43,4 @@ typecheck: setup
 	$(BIN)/mypy
 
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache .mypy_cache
