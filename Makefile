@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast browser lint typecheck clean
+.PHONY: setup run test test-fast test-integration browser lint typecheck clean
 
 setup: $(STAMP)
 
@@ -27,13 +27,18 @@ browser:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
 	fi
 
+# The tiers (tests/README.md): unit needs nothing running; integration real tansu/chDB and
+# child processes; e2e Chromium and the whole system.
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: setup
+	$(BIN)/python -m pytest -q tests/integration
 
 lint: setup
 	$(BIN)/ruff check .

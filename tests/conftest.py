@@ -1,6 +1,7 @@
 """Shared fixtures: a real tansu broker, a real embedded chDB, a tiny real model, a running system.
 
 * ``broker`` — bootstrap string of an EmbeddedBroker started once per session, topics created.
+* ``own_broker`` — a fresh EmbeddedBroker for one test (a fraction of a second to start).
 * ``tiny_model_dir`` — an untrained but complete char-CNN artefact (fast to score).
 * ``storage`` — a migrated chDB Storage, session-scoped because chDB allows one data
   directory per process: tests must use unique ids/brands and never assume empty tables.
@@ -41,6 +42,17 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from reviewpulse.topics import ensure_topics
 
     with EmbeddedBroker(tmp_path_factory.mktemp("broker")) as embedded:
+        ensure_topics(embedded.bootstrap, Settings())
+        yield embedded.bootstrap
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[str]:
+    """A fresh embedded broker for one test (a fraction of a second to start)."""
+    from reviewpulse.broker import EmbeddedBroker
+    from reviewpulse.topics import ensure_topics
+
+    with EmbeddedBroker(tmp_path / "broker") as embedded:
         ensure_topics(embedded.bootstrap, Settings())
         yield embedded.bootstrap
 

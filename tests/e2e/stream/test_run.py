@@ -1,0 +1,102 @@
+"""``reviewpulse run`` end to end: one process with broker child, worker and web server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, REVIEWPULSE, RunningSystem, start_system
+from tests.integration.stream.test_worker import write_csv
+
+pytestmark = pytest.mark.slow
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
+
+
+def wait_gone(pid: int, timeout_s: float = 30) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not alive(pid)
+
+
+def reviewpulse(system: RunningSystem, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*REVIEWPULSE, *args], env=system.env, cwd=REPO, capture_output=True, timeout=300)
+
+
+def test_import_2000_reviews_gives_2000_distinct_rows(running_system: RunningSystem, tmp_path: Path) -> None:
+    source = "import-2000"
+    csv_path = write_csv(tmp_path / "2k.csv", 2000, source)
+    result = reviewpulse(running_system, "import", str(csv_path), "--source", source, "--wait", "--json",
+                         "--no-progress")
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["sent"] == 2000 and summary["stored"] == 2000 and summary["rejected"] == 0
+
+    again = reviewpulse(running_system, "import", str(csv_path), "--source", source, "--wait", "--json",
+                        "--no-progress")
+    assert json.loads(again.stdout)["stored"] == 2000  # same ids: scored again, stored once
+
+    stats = json.loads(reviewpulse(running_system, "stats", "--json").stdout)  # asks the running server
+    assert stats["by_source"][source] == 2000
+    api = httpx.get(f"{running_system.web_url}/api/stats", timeout=10).json()
+    assert api["by_source"][source] == 2000
+
+
+def test_import_reports_rejected_rows_with_reasons(running_system: RunningSystem, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([
+        json.dumps({"text": "good one", "rating": 5}), "{broken", json.dumps({"text": ""}),
+        json.dumps({"text": "bad stars", "rating": "seven"}), json.dumps(["not", "an", "object"]),
+    ]) + "\n")
+    result = reviewpulse(running_system, "import", str(path), "--json", "--no-progress")
+    summary = json.loads(result.stdout)
+    assert summary["sent"] == 1 and summary["rejected"] == 4
+    assert summary["rejected_reasons"] == {
+        "line is not JSON": 1, "empty or missing 'text'": 1, "rating is not a number": 1,
+        "line is not a JSON object": 1,
+    }
+    missing = reviewpulse(running_system, "import", str(write_csv(tmp_path / "x.csv", 1, "x")),
+                          "--text-column", "body")
+    assert missing.returncode == 2 and b"no column 'body'" in missing.stderr
+
+
+def test_sigint_stops_cleanly_and_leaves_no_broker(tmp_path: Path, tiny_model_dir: Path) -> None:
+    system = start_system(tmp_path / "var", tiny_model_dir, LOG_LEVEL="INFO")
+    brokers = children(system.process.pid)
+    assert brokers, "the embedded broker runs as a child of `reviewpulse run`"
+    assert system.stop(signal.SIGINT) == 0
+    assert all(wait_gone(pid) for pid in brokers)
+    assert not (system.data_dir / "run.json").exists()
+
+
+def test_broker_child_dies_with_a_killed_parent(tmp_path: Path, tiny_model_dir: Path) -> None:
+    system = start_system(tmp_path / "var", tiny_model_dir)
+    brokers = children(system.process.pid)
+    os.kill(system.process.pid, signal.SIGKILL)
+    system.process.wait()
+    assert brokers and all(wait_gone(pid) for pid in brokers)
+
+
+def test_second_run_on_same_data_dir_is_refused(running_system: RunningSystem) -> None:
+    result = reviewpulse(running_system, "run", "--port", "0", "--data-dir", str(running_system.data_dir))
+    assert result.returncode == 2
+    assert b"holds the embedded ClickHouse" in result.stderr

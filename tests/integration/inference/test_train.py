@@ -1,0 +1,151 @@
+"""Training: loss goes down, a tiny set is fitted, the artefact and metrics are written."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from inference.artefact import load_artefact, read_card
+from inference.checkpoint import load_checkpoint
+from inference.data import read_labelled_csv
+from inference.evaluate import evaluate
+from inference.train import TrainOptions, resume, train
+from tests.integration.inference.conftest import labelled_rows
+
+
+@pytest.mark.slow
+def test_training_fits_fifty_examples(tmp_path, tiny_csv):
+    options = TrainOptions(
+        data=str(tiny_csv), validation_split=0.0, epochs=40, batch_size=10, lr=5e-4,
+        patience=40, schedule=100, output=str(tmp_path), model_name="tiny", log_every=1, max_length=256,
+    )
+    directory = train(options)
+    history = json.loads((directory / "metrics.json").read_text())["epochs"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"] / 4
+    best = max(epoch["accuracy"] for epoch in history)
+    assert best == 1.0
+
+    card = read_card(directory)
+    assert card.classes == ["bad", "average", "good"]
+    assert card.metrics["validation"]["accuracy"] == 1.0
+    assert set(card.metrics["validation_per_source"]) == {"alpha", "beta"}
+    assert len(card.data_sha256) == 64
+    assert card.training["epochs"] == 40
+
+    report = evaluate(directory, tiny_csv, progress=False)
+    assert report["n"] == 50 and report["accuracy"] == 1.0
+    assert report["baseline"]["name"] == "tfidf+logreg"
+    model, _, _ = load_artefact(directory)
+    assert model.fc3.out_features == 3
+
+
+def test_training_is_seeded(tmp_path, tiny_csv):
+    def run(name):
+        options = TrainOptions(data=str(tiny_csv), epochs=1, batch_size=25, output=str(tmp_path),
+                               model_name=name, seed=5, max_rows=50)
+        return json.loads((train(options) / "metrics.json").read_text())["epochs"][0]
+
+    first, second = run("a"), run("b")
+    assert first["train_loss"] == second["train_loss"]
+    assert first["confusion"] == second["confusion"]
+
+
+def test_exclude_sources_leaves_rows_out(tmp_path, tiny_csv):
+    options = TrainOptions(data=str(tiny_csv), epochs=1, batch_size=25, output=str(tmp_path),
+                           exclude_sources=("alpha",))
+    card = read_card(train(options))
+    assert card.training["rows"] == len(read_labelled_csv(tiny_csv)) // 2
+
+
+def resumable_options(tiny_csv, output, **overrides):
+    """Every random part on: balanced draws (numpy), dropout and input dropout (torch), the word branch."""
+    return TrainOptions(data=str(tiny_csv), epochs=3, batch_size=8, max_length=256, balance=True,
+                        dropout_input=0.1, word_buckets=512, word_dim=4, validation_split=0.2, seed=11,
+                        patience=10, schedule=1, output=str(output), **overrides)
+
+
+def test_resume_ends_exactly_where_an_uninterrupted_run_ends(tmp_path, tiny_csv):
+    straight = train(resumable_options(tiny_csv, tmp_path / "straight"))
+    assert straight is not None
+    interrupted = resumable_options(tiny_csv, tmp_path / "interrupted")
+    assert train(interrupted, stop_after_steps=3) is None  # mid-epoch 1
+    checkpoints = tmp_path / "interrupted" / "charcnn.checkpoint"
+    assert load_checkpoint(checkpoints)["batch"] == 3
+    assert resume(checkpoints, stop_after_steps=5) is None  # across the epoch 1 -> 2 boundary
+    assert resume(checkpoints) is not None
+
+    first, second = load_checkpoint(straight.with_name("charcnn.checkpoint")), load_checkpoint(checkpoints)
+    assert first["step"] == second["step"] and first["epoch"] == second["epoch"] == 4
+    for name, value in first["model"].items():
+        assert torch.equal(value, second["model"][name]), name
+    history = lambda directory: json.loads((directory / "metrics.json").read_text())["epochs"]  # noqa: E731
+    assert history(straight) == history(tmp_path / "interrupted" / "charcnn")
+
+
+def test_model_json_holds_no_absolute_paths_and_records_skipped_rows(tmp_path, tiny_csv):
+    bad = tmp_path / "with_bad_rows.csv"
+    bad.write_text(tiny_csv.read_text() + "no stars here,,alpha\n,5,alpha\n", encoding="utf-8")
+    directory = train(TrainOptions(data=str(bad.resolve()), epochs=1, batch_size=25, max_length=256,
+                                   output=str(tmp_path.resolve()), init_from=""))
+    text = (directory / "model.json").read_text()
+
+    def strings(value):
+        if isinstance(value, dict):
+            yield from (s for v in value.values() for s in strings(v))
+        elif isinstance(value, list):
+            yield from (s for v in value for s in strings(v))
+        elif isinstance(value, str):
+            yield value
+
+    card = json.loads(text)
+    assert not [s for s in strings(card) if Path(s).is_absolute()]
+    assert card["training"]["rejected_rows"]["rows"] == 2
+    assert card["training"]["rejected_rows"]["by_reason"] == {"bad rating": 1, "empty text": 1}
+    assert card["calibration"]["class_bias"][0] == 0.0 and "after" in card["calibration"]
+
+
+@pytest.mark.slow
+def test_leave_one_domain_out_holds_the_domain_out_of_training(tmp_path, tiny_csv):
+    from inference.domains import leave_one_domain_out
+
+    options = TrainOptions(data=str(tiny_csv), epochs=1, batch_size=25, max_length=256, output=str(tmp_path))
+    result = leave_one_domain_out(options, ["alpha"], sample_rows=10)
+    row = result["domains"][0]
+    assert row["domain"] == "alpha" and row["held_out_rows"] == 10
+    assert row["training_rows"] == 23  # beta's 25 rows less the 10% validation split
+    assert read_card(tmp_path / "lodo-alpha").training["exclude_sources"] == ["alpha"]
+    assert 0.0 <= row["cnn"]["macro_f1"] <= 1.0 and 0.0 <= row["tfidf"]["macro_f1"] <= 1.0
+
+
+def test_validation_comparison_rebuilds_the_models_own_split(tmp_path, tiny_csv):
+    from inference.domains import validation_comparison
+
+    directory = train(TrainOptions(data=str(tiny_csv), epochs=1, batch_size=25, max_length=256,
+                                   validation_split=0.2, output=str(tmp_path)))
+    result = validation_comparison(directory)
+    assert result["validation_rows"] == 10 and result["training_rows"] == 40
+    # without its biases the model predicts exactly what training measured on the same rows
+    assert result["cnn_raw"]["macro_f1"] == read_card(directory).metrics["validation"]["macro_f1"]
+
+
+def test_word_pretraining_gives_the_joint_model_a_trained_word_branch(tmp_path):
+    """Before any joint learning (lr 0) the model already classifies through its pretrained word branch."""
+    data = tmp_path / "words.csv"
+    with data.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("text", "rating"), *labelled_rows(300)])
+
+    def run(name, pretrain_words):
+        options = TrainOptions(data=str(data), validation_split=0.2, epochs=1, batch_size=10, lr=0.0,
+                               output=str(tmp_path), model_name=name, max_length=256, word_buckets=4096,
+                               word_dim=8, pretrain_words=pretrain_words, word_lr=0.05, calibrate=False)
+        return read_card(train(options)).metrics
+
+    pretrained, untrained = run("pretrained", 60), run("untrained", 0)
+    assert len(pretrained["word_pretraining"]) == 60
+    word_only = pretrained["word_pretraining"][-1]["accuracy"]
+    assert word_only >= 0.55  # bad is learnt; good vs average differ by one word of eight
+    assert pretrained["validation"]["accuracy"] >= word_only - 0.05  # the head was folded into fc3
+    assert pretrained["validation"]["accuracy"] >= untrained["validation"]["accuracy"] + 0.2
+    assert "word_pretraining" not in untrained

@@ -1,0 +1,15 @@
+"""Automatic retraining: the child's argv promotes automatically only through the gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reviewpulse.settings import Settings
+from stream.autoretrain import retrain_argv
+
+
+def test_auto_promote_only_through_the_gates(tmp_path: Path) -> None:
+    off = retrain_argv(Settings(data_dir=tmp_path))
+    assert off[-1] == "--no-promote" and "retrain" in off and "--force" not in off
+    on = retrain_argv(Settings(data_dir=tmp_path, auto_promote=True))
+    assert "--no-promote" not in on and "--force" not in on
