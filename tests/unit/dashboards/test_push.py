@@ -1,6 +1,6 @@
 """``reviewpulse dashboards push`` against a recording stand-in for Grafana's HTTP API.
 
-Grafana cannot run here (no Docker, no network), so tests/dashboards/grafana_stub.py answers
+Grafana cannot run here (no Docker, no network), so tests/unit/dashboards/grafana_stub.py answers
 the endpoints the push uses, over real HTTP, and records each request.
 """
 
