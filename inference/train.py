@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,7 +89,7 @@ class TrainOptions:
     word_lr: float = 0.003
 
     @classmethod
-    def from_record(cls, recorded: dict, **overrides: object) -> TrainOptions:
+    def from_record(cls, recorded: dict[str, Any], **overrides: object) -> TrainOptions:
         """Options as model.json or a checkpoint recorded them (extra keys such as ``rows`` ignored)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in {**recorded, **overrides}.items() if k in known}
@@ -107,7 +108,7 @@ def length_bucketed_batches(
 ) -> list[np.ndarray]:
     """Shuffle ``rows``, sort pools of ~50 batches by length, cut, shuffle batch order."""
     rows = rows[rng.permutation(len(rows))]
-    batches = []
+    batches: list[np.ndarray] = []
     pool = batch_size * POOL_BATCHES
     for start in range(0, len(rows), pool):
         chunk = rows[start : start + pool]
@@ -162,7 +163,7 @@ def warm_start(model: CharCNN, directory: str) -> None:
     model.load_state_dict(own)
 
 
-def per_source_report(corpus: Corpus, rows: np.ndarray, predicted: np.ndarray) -> dict:
+def per_source_report(corpus: Corpus, rows: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     sources = np.asarray(corpus.reviews.sources)[rows]
     report = {}
     for source in sorted(set(sources)):
@@ -184,7 +185,7 @@ def resume(checkpoint_dir: str | Path, max_minutes: float = 0.0, stop_after_step
     return run(options, state, max_minutes, stop_after_steps)
 
 
-def run(options: TrainOptions, state: dict | None, max_minutes: float, stop_after_steps: int) -> Path | None:
+def run(options: TrainOptions, state: dict[str, Any] | None, max_minutes: float, stop_after_steps: int) -> Path | None:
     """Train until the last epoch (returns the artefact directory) or a stop (returns None).
 
     A stop (``max_minutes`` elapsed, or ``stop_after_steps`` batches in this call)
@@ -286,7 +287,7 @@ def _step(model: CharCNN, optimizer: torch.optim.Optimizer, corpus: Corpus, batc
     return float(loss.item())
 
 
-def _end_epoch(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dict, directory: Path) -> None:
+def _end_epoch(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dict[str, Any], directory: Path) -> None:
     """Validate; on a new best macro-F1, calibrate and write the artefact."""
     rows = corpus.validation_rows
     log_probs = torch.log_softmax(torch.from_numpy(predict_logits(model, corpus, rows)), dim=1).numpy()
@@ -322,7 +323,7 @@ def _portable(path: str) -> str:
     return os.path.relpath(path) if path and Path(path).is_absolute() else path
 
 
-def _card(options: TrainOptions, corpus: Corpus, metrics: dict) -> ModelCard:
+def _card(options: TrainOptions, corpus: Corpus, metrics: dict[str, Any]) -> ModelCard:
     created = datetime.now(UTC)
     training = {**asdict(options), "rows": len(corpus.reviews), "rejected_rows": corpus.reviews.rejection_report()}
     for key in ("data", "output", "init_from", "checkpoint_dir"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,7 +36,7 @@ BATCH_ROWS = 128
 
 
 def pretrain_word_branch(model: CharCNN, corpus: Corpus, epochs: int, lr: float,
-                         draw: Callable[[np.ndarray], np.ndarray]) -> list[dict]:
+                         draw: Callable[[np.ndarray], np.ndarray]) -> list[dict[str, Any]]:
     """Fit ``model.words`` alone for ``epochs`` passes, fold its head into ``fc3``; the per-epoch reports.
 
     ``draw(labels)`` picks the positions of one pass (the joint training's own draw,
@@ -70,7 +71,7 @@ def _bags(model: CharCNN, corpus: Corpus, rows: np.ndarray) -> torch.Tensor:
     return model.words(torch.from_numpy(ids), torch.from_numpy(offsets))
 
 
-def _validate(model: CharCNN, head: nn.Linear, corpus: Corpus) -> dict:
+def _validate(model: CharCNN, head: nn.Linear, corpus: Corpus) -> dict[str, Any]:
     rows = corpus.validation_rows
     with torch.no_grad():
         predicted = np.concatenate([head(_bags(model, corpus, rows[start : start + 4096])).argmax(1).numpy()
@@ -82,4 +83,4 @@ def _fold_head(model: CharCNN, head: nn.Linear) -> None:
     """fc3(hidden ++ words) = CNN logits + word logits: the word columns take the head's weights."""
     with torch.no_grad():
         model.fc3.weight[:, HIDDEN:] = head.weight
-        model.fc3.bias += head.bias
+        model.fc3.bias.add_(head.bias)

@@ -26,7 +26,12 @@ LABELLED_KINDS = ("review", "scraped", "imported")
 
 def labelled_rows(storage: Storage, sources: list[str] | None = None, since: datetime | None = None,
                   limit: int = 100_000, admin_weight: float = 3.0) -> list[dict[str, Any]]:
-    """Newest first: ``text, rating, source, weight, admin`` (admin labels as their stars)."""
+    """The newest ``limit`` rows, in id order: ``text, rating, source, weight, admin`` (admin labels as stars).
+
+    Id order, not time order: reviews scored in one worker batch share ``scored_at``, so
+    time order among them changes with batch timing, and the seeded hold-out split of
+    ``reviewpulse retrain`` would change with it.
+    """
     where = ["kind IN {kinds:Array(String)}"]
     params: dict[str, Any] = {"kinds": list(LABELLED_KINDS), "limit": limit}
     if sources:
@@ -36,12 +41,14 @@ def labelled_rows(storage: Storage, sources: list[str] | None = None, since: dat
         where.append("scored_at >= {since:DateTime64(3, 'UTC')}")
         params["since"] = since
     rows = storage.query(
-        f"""SELECT r.text AS text, r.rating AS rating, r.source AS source, l.label AS admin_label
+        f"""SELECT text, rating, source, admin_label FROM (
+            SELECT r.id AS id, r.text AS text, r.rating AS rating, r.source AS source, l.label AS admin_label
             FROM (SELECT id, text, rating, source, scored_at FROM reviews FINAL WHERE {' AND '.join(where)}) AS r
             LEFT JOIN (SELECT id, argMax(label, labelled_at) AS label FROM review_labels GROUP BY id) AS l
               ON r.id = l.id
             WHERE r.rating IS NOT NULL OR l.label != ''
-            ORDER BY r.scored_at DESC LIMIT {{limit:UInt32}}""",
+            ORDER BY r.scored_at DESC, r.id LIMIT {{limit:UInt32}}
+            ) ORDER BY id""",
         params,
     )
     result = []
