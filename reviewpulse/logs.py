@@ -90,8 +90,25 @@ def setup_logging(level: str | None = None, log_format: str | None = None, quiet
     root.setLevel(level_name)
     logging.captureWarnings(True)  # warnings.warn() too, as logger py.warnings
     service_level = logging.WARNING if quiet and level_name != "DEBUG" else logging.NOTSET
+    for logger in logging.Logger.manager.loggerDict.values():
+        if isinstance(logger, logging.Logger):
+            logger.disabled = False  # an earlier dictConfig (disable_existing_loggers) must not silence ours
+            if logger.name.split(".")[0] in SERVICE_LOGGERS:
+                _route_to_root(logger)
     for name in SERVICE_LOGGERS:
+        _route_to_root(logging.getLogger(name))
         logging.getLogger(name).setLevel(service_level)
+
+
+def _route_to_root(logger: logging.Logger) -> None:
+    """A library logger writes through our root handler only: no stream handler of its own, propagating.
+
+    uvicorn's default config (used by anything that starts it without ``uvicorn_logging``)
+    gives ``uvicorn.access`` its own stdout handler and turns propagation off.
+    """
+    logger.propagate = True
+    for own in [h for h in logger.handlers if type(h) is logging.StreamHandler]:
+        logger.removeHandler(own)
 
 
 def ensure_logging() -> None:
