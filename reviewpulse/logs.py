@@ -107,6 +107,7 @@ def _route_to_root(logger: logging.Logger) -> None:
     gives ``uvicorn.access`` its own stdout handler and turns propagation off.
     """
     logger.propagate = True
+    logger.setLevel(logging.NOTSET)  # the top-level service loggers get their level after this
     for own in [h for h in logger.handlers if type(h) is logging.StreamHandler]:
         logger.removeHandler(own)
 
