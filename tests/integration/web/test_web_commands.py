@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.websocket_checks import assert_oversized_frames_close_the_socket
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
@@ -36,25 +38,9 @@ def test_web_command_serves_a_replica(broker: str, tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert ready is not None and ready.json() == {"status": "ready", "broker": True, "storage": True}
         assert httpx.get(f"http://127.0.0.1:{port}/api/brands/random").json()["name"]
-        _assert_oversized_frames_close_the_socket(f"ws://127.0.0.1:{port}/ws", limit_bytes=20_000)
+        assert_oversized_frames_close_the_socket(f"ws://127.0.0.1:{port}/ws", limit_bytes=20_000)
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def _assert_oversized_frames_close_the_socket(url: str, limit_bytes: int) -> None:
-    """uvicorn's ``ws_max_size`` is the message limit: the server closes with 1009 (message too big)."""
-    import json
-
-    from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
-
-    with connect(url) as socket:
-        assert json.loads(socket.recv())["type"] == "hello"
-        socket.send(json.dumps({"type": "draft", "seq": 1, "text": "x" * limit_bytes}))
-        with pytest.raises(ConnectionClosed) as closed:
-            reply = socket.recv()
-            pytest.fail(f"the server answered instead of closing the socket: {reply}")
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
