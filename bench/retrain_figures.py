@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--corpus", required=True, help="the base training CSV, replayed beside the new rows")
     parser.add_argument("--sizes", default="500,1000,3000")
     parser.add_argument("--eval-rows", type=int, default=3000)
-    parser.add_argument("--strategy", default="head")
+    parser.add_argument("--strategy", default="stack")
     parser.add_argument("--epochs", type=int, default=0)
     parser.add_argument("--json", dest="as_json", action="store_true")
     args = parser.parse_args()

@@ -44,7 +44,8 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     weights_dtype: str = "float32"
     format_version: int = FORMAT_VERSION
-    #: Network shape beyond the paper's: ``word_buckets``/``word_dim`` of the word branch (0 = none).
+    #: Network shape beyond the paper's: ``word_buckets``/``word_dim`` of the word branch (0 = none),
+    #: ``tfidf_head`` (inference/tfidf_head.py) over the same buckets.
     architecture: dict[str, Any] = field(default_factory=dict)
     #: ``class_bias`` added to the logits before softmax (see inference/calibration.py), and how it was fitted.
     calibration: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +59,7 @@ def build_model(card: ModelCard) -> CharCNN:
         len(Alphabet(card.alphabet)), len(card.classes), card.max_length,
         word_buckets=int(card.architecture.get("word_buckets", 0)),
         word_dim=int(card.architecture.get("word_dim", 0)),
+        tfidf_head=bool(card.architecture.get("tfidf_head", False)),
     )
 
 

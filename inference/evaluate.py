@@ -40,12 +40,14 @@ def tfidf_baseline(texts: list[str], labels: list[int], balanced: bool = False) 
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
+    from threadpoolctl import threadpool_limits
 
     model = make_pipeline(
         TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=200_000, sublinear_tf=True),
         LogisticRegression(max_iter=1000, class_weight="balanced" if balanced else None),
     )
-    return model.fit(texts, labels)
+    with threadpool_limits(1):  # BLAS threads only spin on this small dense work (see inference/stacking.py)
+        return model.fit(texts, labels)
 
 
 def baseline_predictions(scorer: Scorer, texts: list[str]) -> tuple[np.ndarray, str] | None:

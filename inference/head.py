@@ -68,7 +68,7 @@ def hidden_features(model: CharCNN, alphabet: Alphabet, texts: list[str], progre
                 batch = [texts[i] for i in rows]
                 indices, batch_lengths = alphabet.encode_batch(batch, model.max_length)
                 words = None
-                if model.words is not None:
+                if model.word_buckets:
                     ids, offsets = ngram_bags(batch, model.word_buckets)
                     words = (torch.from_numpy(ids), torch.from_numpy(offsets))
                 captured.clear()

@@ -21,7 +21,9 @@ Two forward paths give the same numbers:
 
 An optional word side branch (``word_buckets > 0``, see :mod:`inference.words`)
 averages hashed word n-gram embeddings and feeds them, next to the CNN's last
-hidden layer, into the output layer. Both paths take the same ``words`` argument.
+hidden layer, into the output layer; an optional TF-IDF head
+(:mod:`inference.tfidf_head`) stacks a linear word model on the output. Both
+paths take the same ``words`` argument.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import cast
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from inference.tfidf_head import TfidfHead
 
 FILTERS = 256
 KERNELS = (7, 7, 3, 3, 3, 3)
@@ -69,12 +73,14 @@ class CharCNN(nn.Module):
         dropout: float = 0.5,
         word_buckets: int = 0,
         word_dim: int = 0,
+        tfidf_head: bool = False,
     ) -> None:
         super().__init__()
         self.alphabet_size = alphabet_size
         self.max_length = max_length
         self.features = feature_columns(max_length)
-        self.word_buckets = word_buckets if word_dim else 0
+        #: Buckets of the n-gram bags the model reads (word branch and TF-IDF head share them); 0 = none.
+        self.word_buckets = word_buckets if word_dim or tfidf_head else 0
         channels = (alphabet_size,) + (FILTERS,) * 5
         self.convs = nn.ModuleList(
             nn.Conv1d(c, FILTERS, k) for c, k in zip(channels, KERNELS, strict=True)
@@ -82,7 +88,7 @@ class CharCNN(nn.Module):
         self.fc1 = nn.Linear(FILTERS * self.features, HIDDEN)
         self.fc2 = nn.Linear(HIDDEN, HIDDEN)
         self.words = (
-            nn.EmbeddingBag(word_buckets, word_dim, mode="mean", padding_idx=0) if self.word_buckets else None
+            nn.EmbeddingBag(word_buckets, word_dim, mode="mean", padding_idx=0) if word_dim and word_buckets else None
         )
         self.fc3 = nn.Linear(HIDDEN + (word_dim if self.words is not None else 0), classes)
         self.dropout = nn.Dropout(dropout)
@@ -99,6 +105,8 @@ class CharCNN(nn.Module):
             nn.init.normal_(self.words.weight, std=0.1)
             with torch.no_grad():
                 self.words.weight[0].zero_()
+        # after the init loop above, which would redraw the head's stacking layer
+        self.tfidf = TfidfHead(word_buckets, classes) if tfidf_head and word_buckets else None
 
     # -- shared pieces -------------------------------------------------------
     def _conv_stack_from(self, first: torch.Tensor) -> torch.Tensor:
@@ -122,14 +130,17 @@ class CharCNN(nn.Module):
         return self._classify_hidden(self.fc1(features.flatten(1)), words)
 
     def _classify_hidden(self, hidden: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
-        """Everything after fc1's affine map: ReLU, dropout, fc2, the word branch, fc3."""
+        """Everything after fc1's affine map: ReLU, dropout, fc2, the word branch, fc3, the TF-IDF head."""
         x = self.dropout(F.relu(hidden))
         x = self.dropout(F.relu(self.fc2(x)))
-        if self.words is not None:
-            if words is None:
-                raise ValueError("this model has a word branch: pass words=ngram_bags(texts, ...)")
+        if self.word_buckets and words is None:
+            raise ValueError("this model reads word n-grams: pass words=ngram_bags(texts, model.word_buckets)")
+        if self.words is not None and words is not None:
             x = torch.cat((x, self.words(*words)), dim=1)
-        return self.fc3(x)
+        logits = self.fc3(x)
+        if self.tfidf is not None and words is not None:
+            return self.tfidf(logits, *words)
+        return logits
 
     @property
     def conv1(self) -> nn.Conv1d:

@@ -5,7 +5,11 @@ module cleans them, keeps an in-domain hold-out the gates judge on, mixes in a
 replay sample of the corpus the active model was trained on (so it does not forget
 other domains), and trains with one of two strategies:
 
-* ``head`` (default): the active model's CNN frozen, a new word n-gram branch and
+* ``stack`` (default): the active model's network unchanged, its TF-IDF head
+  (inference/tfidf_head.py) fitted anew: a TF-IDF word model on the in-domain and
+  replayed rows, stacked on the network's log-probabilities by a layer fitted on
+  in-domain rows only, out of fold (inference/stacking.py). Minutes on a CPU.
+* ``head``: the active model's CNN frozen, a new word n-gram branch and
   output layer trained on cached CNN features (inference/head.py). Minutes on a CPU.
 * ``finetune``: the whole network through ``inference.train.train`` with
   ``init_from`` the active model (widened with the word branch), on a temporary CSV.
@@ -34,8 +38,8 @@ from inference.artefact import CONFIG_FILE, ModelCard, load_artefact, read_card,
 from inference.base_corpus import base_max_rows, base_training
 from inference.data import star_to_class
 
-STRATEGIES = ("head", "finetune")
-DEFAULT_EPOCHS = {"head": 10, "finetune": 3}
+STRATEGIES = ("stack", "head", "finetune")
+DEFAULT_EPOCHS = {"stack": 0, "head": 10, "finetune": 3}
 
 
 class RetrainError(ValueError):
@@ -53,7 +57,7 @@ class LabelledRow:
 
 @dataclass
 class RetrainOptions:
-    strategy: str = "head"
+    strategy: str = "stack"
     epochs: int = 0  # 0 = the strategy's default
     min_rows: int = 300
     holdout_fraction: float = 0.2
@@ -170,7 +174,9 @@ def build_candidate(active_dir: str | Path, rows: list[LabelledRow], output_dir:
     train_rows, holdout, replayed = training_mix(kept, options, replay)
     mix = train_rows + replayed
     output_dir = Path(output_dir)
-    if options.strategy == "head":
+    if options.strategy == "stack":
+        report = _fit_stack(active_dir, train_rows, replayed, output_dir, version, options)
+    elif options.strategy == "head":
         report = _train_head(active_dir, train_rows, replayed, output_dir, version, options)
     else:
         report = _train_finetune(active_dir, mix, output_dir, version, options)
@@ -184,6 +190,36 @@ def build_candidate(active_dir: str | Path, rows: list[LabelledRow], output_dir:
     return candidate
 
 
+def _mix_weights(train_rows: list[LabelledRow], replayed: list[LabelledRow]) -> np.ndarray:
+    """Each row's weight (admin labels count more); in-domain rows weigh at least as much in total as replay."""
+    weights = np.asarray([r.weight for r in train_rows + replayed], dtype=np.float64)
+    if replayed and len(replayed) > len(train_rows):
+        # more replay keeps other domains; in-domain rows still weigh as much in total as the replay
+        weights[: len(train_rows)] *= len(replayed) / len(train_rows)
+    return weights
+
+
+def _fit_stack(active_dir: str | Path, train_rows: list[LabelledRow], replayed: list[LabelledRow],
+               output_dir: Path, version: str, options: RetrainOptions) -> dict[str, Any]:
+    from inference.stacking import StackOptions, fit_head, head_architecture, with_head
+
+    parent, card, alphabet = load_artefact(active_dir)
+    mix = train_rows + replayed
+    # the stacking layer learns on in-domain rows only: the network trained on the replayed ones
+    head, report = fit_head(parent, card, alphabet, [r.text for r in mix], _labels(mix),
+                            _mix_weights(train_rows, replayed), StackOptions(seed=options.seed, buckets=options.word_buckets),
+                            options.progress, stack_candidates=np.arange(len(train_rows)),
+                            target_rows=np.arange(len(train_rows)))
+    model = with_head(parent, head)
+    new_card = ModelCard(
+        name=card.name, version=version, alphabet=card.alphabet, max_length=card.max_length,
+        classes=list(card.classes), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        architecture=head_architecture(model),
+    )
+    save_artefact(model, new_card, output_dir)
+    return report
+
+
 def _train_head(active_dir: str | Path, train_rows: list[LabelledRow], replayed: list[LabelledRow],
                 output_dir: Path, version: str, options: RetrainOptions) -> dict[str, Any]:
     from inference.head import HeadOptions, hidden_features, train_head, widened_model
@@ -192,10 +228,7 @@ def _train_head(active_dir: str | Path, train_rows: list[LabelledRow], replayed:
     mix = train_rows + replayed
     texts = [r.text for r in mix]
     labels = _labels(mix)
-    weights = np.asarray([r.weight for r in mix], dtype=np.float64)
-    if replayed and len(replayed) > len(train_rows):
-        # more replay keeps other domains; in-domain rows still weigh as much in total as the replay
-        weights[: len(train_rows)] *= len(replayed) / len(train_rows)
+    weights = _mix_weights(train_rows, replayed)
     # dev rows (best epoch, calibration): 10% of each part, seeded
     rng = np.random.default_rng(options.seed)
     dev_mask = np.zeros(len(mix), dtype=bool)

@@ -29,8 +29,9 @@ def retrain_command(
     source: Annotated[list[str] | None, Opt(help="only reviews of this source (repeatable)")] = None,
     since: Annotated[str | None, Opt(help="only reviews stored since this date (YYYY-MM-DD, UTC)")] = None,
     min_rows: Annotated[int | None, Opt(min=1, help="refuse below this many usable rows (default RETRAIN_MIN_ROWS)")] = None,
-    epochs: Annotated[int, Opt(min=0, help="training epochs (0 = the strategy's default: head 10, finetune 3)")] = 0,
-    strategy: Annotated[str, Opt(help="head (CNN frozen, new word branch + output layer) or finetune (whole network)")] = "head",
+    epochs: Annotated[int, Opt(min=0, help="training epochs of head/finetune (0 = default: head 10, finetune 3)")] = 0,
+    strategy: Annotated[str, Opt(help="stack (network kept, a site-adapted TF-IDF head stacked on it), head (CNN "
+                                      "frozen, new word branch + output layer) or finetune (whole network)")] = "stack",
     holdout: Annotated[float, Opt(min=0.05, max=0.5, help="share of in-domain rows held out for the gates")] = 0.2,
     replay_rows: Annotated[int, Opt(min=0, help="corpus rows replayed (0 = as many as in-domain rows)")] = 0,
     corpus: Annotated[Path | None, Opt(help="base corpus CSV (default RETRAIN_CORPUS, else the model's training.data)")] = None,
