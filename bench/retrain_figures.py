@@ -28,6 +28,7 @@ import numpy as np
 
 from bench.report import Column, table
 from inference.artefact import read_card
+from inference.base_corpus import base_max_rows
 from inference.data import star_to_class
 from inference.evaluate import tfidf_baseline
 from inference.metrics import classification_report
@@ -69,7 +70,9 @@ def main() -> None:
     from stream.retraining import replay_rows
 
     card = read_card(args.parent)
-    rows = source_rows(Path(args.corpus), args.source, int(card.training.get("rows") or 0))
+    # a parent that read a prefix of the corpus (v1) never saw the rows after it; one trained without
+    # the source (`reviewpulse lodo`) never saw any of them
+    rows = source_rows(Path(args.corpus), args.source, base_max_rows(card.training) or 0)
     random.Random(0).shuffle(rows)
     evaluation, pool = rows[: args.eval_rows], rows[args.eval_rows:]
     replay, note = replay_rows(card, args.corpus)
