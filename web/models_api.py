@@ -73,9 +73,10 @@ async def _answer(request: Request, call: Any, *args: Any, status: int = 200) ->
         return error_response(404 if "unknown model version" in str(error) else 400, str(error))
     except ControlNotPublished as error:
         return error_response(503, str(error))
-    except DatabaseError as error:  # e.g. the scaled-out web user may only read
-        return error_response(503, f"ClickHouse refused the registry change ({str(error)[:300]}); in the "
-                                   "scaled-out deployment run `reviewpulse models` with the owner's CLICKHOUSE_URL")
+    except DatabaseError as error:  # e.g. a scaled-out web user without the registry grants
+        return error_response(503, f"ClickHouse refused the registry change ({str(error)[:300]}); the web's "
+                                   "ClickHouse user needs INSERT on models and model_promotions "
+                                   "(deploy/clickhouse/users.d/reviewpulse.xml)")
     return JSONResponse(result, status_code=status)
 
 

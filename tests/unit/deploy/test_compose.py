@@ -20,7 +20,7 @@ from reviewpulse.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
 COMPOSE_SCHEMA = REPO.parent / "shared" / "schemas" / "compose-spec.json"
-EXPECTED_SERVICES = {"kafka", "clickhouse", "grafana", "worker", "web", "migrate", "crawler", "demo-site"}
+EXPECTED_SERVICES = {"kafka", "clickhouse", "grafana", "worker", "web", "migrate", "retrain", "crawler", "demo-site"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|SALT|HASH")
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?:(?::?[-?])[^}]*)?\}")
 
@@ -62,7 +62,7 @@ def test_every_image_is_pinned_to_a_version(compose: dict[str, Any]) -> None:
 def test_reviewpulse_services_only_receive_settings_the_code_reads(
         reviewpulse_services: dict[str, dict[str, Any]]) -> None:
     known = {name.upper() for name in Settings.model_fields}
-    assert set(reviewpulse_services) >= {"worker", "web", "migrate", "crawler", "demo-site"}
+    assert set(reviewpulse_services) >= {"worker", "web", "migrate", "retrain", "crawler", "demo-site"}
     for name, service in reviewpulse_services.items():
         unknown = set(service.get("environment", {})) - known
         assert not unknown, f"service {name} sets {sorted(unknown)}, which reviewpulse.settings.Settings never reads"
@@ -75,7 +75,7 @@ def _cli_commands() -> dict[str, Any]:
     return dict(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("service_name", ["worker", "web", "migrate", "crawler", "demo-site"])
+@pytest.mark.parametrize("service_name", ["worker", "web", "migrate", "retrain", "crawler", "demo-site"])
 def test_service_command_is_a_real_reviewpulse_subcommand(compose: dict[str, Any], service_name: str) -> None:
     command = compose["services"][service_name]["command"]
     assert command[0] == "reviewpulse", f"{service_name} should run the reviewpulse console script"
@@ -122,7 +122,7 @@ def test_dependencies_wait_for_health_and_migrations(compose: dict[str, Any]) ->
 
 def test_restart_policies_fit_each_service(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
-        expected = {"no"} if name in ("migrate", "crawler") else {"always", "unless-stopped", "on-failure"}
+        expected = {"no"} if name in ("migrate", "retrain", "crawler") else {"always", "unless-stopped", "on-failure"}
         assert service.get("restart") in expected, f"service {name}: restart {service.get('restart')!r}"
 
 

@@ -2,7 +2,8 @@
 
 Nothing runs a container here (no Docker engine): the compose file and the ClickHouse users
 files are parsed, and what they grant is compared with what the code does (which tables
-the worker's and the web tier's storage calls insert into).
+the worker's and the web tier's storage calls insert into, and the tables named in the SQL of
+the stream modules the web tier and ``reviewpulse retrain`` / ``reviewpulse models`` import).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 USERS_DIR = REPO / "deploy" / "clickhouse" / "users.d"
-REVIEWPULSE_SERVICES = ("migrate", "worker", "web", "demo-site", "crawler")
+REVIEWPULSE_SERVICES = ("migrate", "worker", "web", "retrain", "demo-site", "crawler")
+#: Service -> its own ClickHouse user (the owner, CLICKHOUSE_USER, is migrate's alone).
+APPLICATION_USERS = {"worker": "reviewpulse_worker", "web": "reviewpulse_web", "retrain": "reviewpulse_retrain"}
 #: What the ClickHouse entrypoint needs: chown the data volume, then switch to its own user.
 CLICKHOUSE_CAPABILITIES = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
 #: The only DDL an application user may hold: what `migrate()`'s up-to-date check executes.
@@ -65,10 +68,12 @@ def test_each_service_logs_in_as_its_own_clickhouse_user(compose: dict[str, Any]
     services = compose["services"]
     owner = re.sub(r"\$\{CLICKHOUSE_USER:-(\w+)\}", r"\1", services["clickhouse"]["environment"]["CLICKHOUSE_USER"])
     assert clickhouse_user(services["migrate"]) == owner
-    assert clickhouse_user(services["worker"]) == "reviewpulse_worker"
-    assert clickhouse_user(services["web"]) == "reviewpulse_web"
-    names = [password_variable(services[name]) for name in ("migrate", "worker", "web")]
-    assert len(set(names)) == 3, f"services share a ClickHouse password: {names}"
+    for service, user in APPLICATION_USERS.items():
+        assert clickhouse_user(services[service]) == user
+    names = [password_variable(services[name]) for name in ("migrate", *APPLICATION_USERS)]
+    assert len(set(names)) == len(names), f"services share a ClickHouse password: {names}"
+    with_database = {name for name, service in services.items() if "CLICKHOUSE_URL" in service.get("environment", {})}
+    assert with_database == {"migrate", *APPLICATION_USERS}, "a new service needs its own ClickHouse user"
     for name in ("crawler", "demo-site"):
         assert "CLICKHOUSE_URL" not in services[name].get("environment", {}), f"{name} needs no database"
 
@@ -78,7 +83,7 @@ def test_application_users_exist_with_passwords_from_the_clickhouse_environment(
     clickhouse = compose["services"]["clickhouse"]
     mounted = {Path(v.split(":")[0]).name for v in clickhouse["volumes"] if v.startswith("./deploy/clickhouse/")}
     assert mounted == {path.name for path in USERS_DIR.glob("*.xml")}, "mount every users.d file"
-    for service_name in ("worker", "web"):
+    for service_name in APPLICATION_USERS:
         service = compose["services"][service_name]
         user = users[clickhouse_user(service)]
         env_name = user.find("password").get("from_env")  # type: ignore[union-attr]
@@ -107,6 +112,57 @@ def called_inserts(room: str) -> set[str]:
             if re.search(rf"\.{method}\b", path.read_text())}
 
 
+STREAM_IMPORT = re.compile(r"^\s*(?:from|import)\s+stream\.(\w+)", re.MULTILINE)
+SQL_WRITE = re.compile(r"\b(?:INSERT INTO|ALTER TABLE|DELETE FROM)\s+(\w+)|client\.insert\(\s*\"(\w+)\"")
+SQL_READ = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)")
+#: The storage layer: its insert_* methods are counted where they are called (called_inserts);
+#: migrations run as the owner, except the startup check (STARTUP_CHECK_GRANTS).
+STORAGE_LAYER = {"storage", "migrations"}
+
+
+def stream_modules(*starts: Path) -> set[Path]:
+    """The stream/ modules ``starts`` import, directly or through each other (storage layer aside)."""
+    found: set[Path] = set()
+    todo = list(starts)
+    while todo:
+        for name in STREAM_IMPORT.findall(todo.pop().read_text()):
+            module = REPO / "stream" / f"{name}.py"
+            if name not in STORAGE_LAYER and module not in found:
+                found.add(module)
+                todo.append(module)
+    return found
+
+
+def sql_tables(modules: set[Path]) -> tuple[set[str], set[str]]:
+    """(tables written, tables read) by the SQL text of ``modules``."""
+    written: set[str] = set()
+    read: set[str] = set()
+    for module in modules:
+        source = module.read_text()
+        written |= {insert or client_insert for insert, client_insert in SQL_WRITE.findall(source)}
+        read |= set(SQL_READ.findall(source))
+    return written, read
+
+
+def web_writes() -> set[str]:
+    """Every table the web process writes: its storage calls and the SQL of the stream modules it uses."""
+    modules = stream_modules(*(REPO / "web").rglob("*.py"), REPO / "reviewpulse" / "webserve.py")
+    return called_inserts("web") | sql_tables(modules)[0]
+
+
+def learning_loop_tables() -> tuple[set[str], set[str]]:
+    """(written, read) by ``reviewpulse retrain`` and ``reviewpulse models`` against a server."""
+    written, read = sql_tables(stream_modules(REPO / "stream" / "retrain_commands.py",
+                                              REPO / "stream" / "models_commands.py"))
+    assert {"models", "model_promotions"} <= written, "stream/registry.py: registry inserts not found"
+    assert {"reviews", "review_labels"} <= read, "stream/labelled.py: labelled-row queries not found"
+    return written, read
+
+
+def table_grants(user: ET.Element, right: str) -> set[str]:
+    return {g.split(" ON reviewpulse.")[1] for g in grants(user) if g.startswith(f"{right} ON reviewpulse.")}
+
+
 def test_worker_is_insert_only_and_may_insert_what_it_writes(users: dict[str, ET.Element]) -> None:
     worker = grants(users["reviewpulse_worker"])
     inserts = {g.split(" ON reviewpulse.")[1] for g in worker if g.startswith("INSERT ON reviewpulse.")}
@@ -117,12 +173,27 @@ def test_worker_is_insert_only_and_may_insert_what_it_writes(users: dict[str, ET
     assert "SELECT ON reviewpulse.*" not in worker
 
 
-def test_web_reads_and_inserts_only_the_catalogue(users: dict[str, ET.Element]) -> None:
+def test_web_reads_and_inserts_exactly_what_its_code_writes(users: dict[str, ET.Element]) -> None:
     web = grants(users["reviewpulse_web"])
     assert called_inserts("web") == {"brands"}
-    # the admin label queue (web/labels.py -> stream/label_queue.set_label) stores admin labels
-    assert web - STARTUP_CHECK_GRANTS == {"SELECT ON reviewpulse.*", "INSERT ON reviewpulse.brands",
-                                          "INSERT ON reviewpulse.review_labels"}
+    # the admin label queue (stream/label_queue.py) and /api/models (stream/registry.py)
+    assert {"review_labels", "models", "model_promotions"} <= web_writes()
+    assert web - STARTUP_CHECK_GRANTS == {"SELECT ON reviewpulse.*"} | {f"INSERT ON reviewpulse.{t}"
+                                                                        for t in web_writes()}
+
+
+def test_the_automatic_retrainer_may_do_what_retrain_does_with_the_web_user(users: dict[str, ET.Element]) -> None:
+    """stream/autoretrain.py runs `reviewpulse retrain` inside the web container, with its CLICKHOUSE_URL."""
+    written, _ = learning_loop_tables()
+    assert written <= table_grants(users["reviewpulse_web"], "INSERT")
+
+
+def test_retrain_user_holds_exactly_what_retrain_and_models_commands_use(users: dict[str, ET.Element]) -> None:
+    written, read = learning_loop_tables()
+    retrain = grants(users["reviewpulse_retrain"])
+    assert retrain - STARTUP_CHECK_GRANTS == ({f"INSERT ON reviewpulse.{table}" for table in written}
+                                              | {f"SELECT ON reviewpulse.{table}" for table in read})
+    assert STARTUP_CHECK_GRANTS <= retrain, "migrate()'s up-to-date check runs at the start of retrain"
 
 
 def test_granted_tables_are_tables_the_migrations_create(users: dict[str, ET.Element]) -> None:
