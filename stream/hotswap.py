@@ -193,7 +193,7 @@ async def _apply_registry(settings: Settings, storage: Any, active: ModelSlot, s
     registry = Registry(storage, settings)
     try:
         record = await storage.run(registry.active)
-        candidates = [m for m in await storage.run(registry.list) if m.status == "candidate"] if shadow else []
+        candidates = await storage.run(registry.candidates) if shadow else []  # reads only: the worker's user
     except Exception as error:  # noqa: BLE001 - keep the model loaded at start; events still apply
         log.error("cannot read the model registry (%s); scoring with %s", error, active.version)
         return

@@ -165,6 +165,13 @@ class Registry:
             f"SELECT {', '.join(MODEL_COLUMNS)} FROM models FINAL ORDER BY created_at DESC, version DESC")
         return [_record(row) for row in rows]
 
+    def candidates(self) -> builtins.list[ModelRecord]:
+        """Registered candidates, newest first. Reads only, like :meth:`active` (for workers)."""
+        rows = self.storage.query(
+            f"SELECT {', '.join(MODEL_COLUMNS)} FROM models FINAL WHERE status = 'candidate' "
+            "ORDER BY created_at DESC, version DESC")
+        return [_record(row) for row in rows]
+
     def active(self) -> ModelRecord:
         """The model workers should score with: top of the promotion stack, else the shipped one.
 

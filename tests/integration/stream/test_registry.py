@@ -119,3 +119,29 @@ def test_a_broker_failure_after_the_change_says_what_happened(storage, tiny_mode
     Registry(storage, Settings(model_dir=tiny_model_dir)).rollback(by="test")
 
 
+
+
+def test_candidates_reads_only_so_a_worker_user_without_insert_can_shadow_score(registry, storage, tmp_path,
+                                                                               tiny_model_dir) -> None:
+    reg, _ = registry
+    older, newer = unique("cand-old"), unique("cand-new")
+    for version in (older, newer):
+        reg.register(candidate(tmp_path, tiny_model_dir, version))
+    inserts: list[str] = []
+
+    class NoInserts:  # the worker's ClickHouse user: SELECT on models, no INSERT
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        def query(self, *args: object, **kwargs: object) -> object:
+            return self.inner.query(*args, **kwargs)  # type: ignore[attr-defined]
+
+        @property
+        def client(self) -> object:
+            inserts.append("client")
+            raise PermissionError("reviewpulse_worker may not INSERT INTO models")
+
+    worker_view = Registry(NoInserts(storage), Settings(model_dir=tiny_model_dir))  # type: ignore[arg-type]
+    versions = [m.version for m in worker_view.candidates()]
+    assert versions.index(newer) < versions.index(older) and inserts == []
+    assert all(m.status == "candidate" for m in worker_view.candidates())
