@@ -64,6 +64,8 @@ def main() -> None:
     parser.add_argument("--eval-rows", type=int, default=3000)
     parser.add_argument("--strategy", default="stack")
     parser.add_argument("--epochs", type=int, default=0)
+    parser.add_argument("--replay-rows", default="0",
+                        help="corpus rows replayed: a number (0 = the strategy's default) or 'same' (as many as in-domain)")
     parser.add_argument("--json", dest="as_json", action="store_true")
     args = parser.parse_args()
 
@@ -82,8 +84,10 @@ def main() -> None:
     parent_per_s = len(texts) / (time.monotonic() - started)
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        options = RetrainOptions(strategy=args.strategy, epochs=args.epochs, min_rows=1, progress=False)
         labelled = pool[:size]
+        options = RetrainOptions(strategy=args.strategy, epochs=args.epochs, min_rows=1, progress=False)
+        in_domain = len(training_mix(clean_rows(labelled)[0], options, None)[0])
+        options.replay_rows = in_domain if args.replay_rows == "same" else int(args.replay_rows)
         with tempfile.TemporaryDirectory() as tmp:
             candidate = build_candidate(args.parent, labelled, Path(tmp) / "candidate", f"bench-{size}", options,
                                         replay, note)

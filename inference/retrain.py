@@ -61,7 +61,8 @@ class RetrainOptions:
     epochs: int = 0  # 0 = the strategy's default
     min_rows: int = 300
     holdout_fraction: float = 0.2
-    #: Replayed corpus rows; 0 = as many as there are in-domain training rows.
+    #: Replayed corpus rows; 0 = the strategy's default: ``max_replay_rows`` for stack (replay costs it a
+    #: sparse fit, no network pass, and keeps the other domains: the gates), else as many as in-domain rows.
     replay_rows: int = 0
     max_replay_rows: int = 5000
     #: Corpus to replay and to draw the fixed validation set from; empty = the active model's training.data.
@@ -132,7 +133,7 @@ def training_mix(kept: list[LabelledRow], options: RetrainOptions, replay: list[
                  ) -> tuple[list[LabelledRow], list[LabelledRow], list[LabelledRow]]:
     """(in-domain training rows, hold-out, replayed corpus rows), seeded: the rows a candidate learns from."""
     train_rows, holdout = split_holdout(kept, options.holdout_fraction, options.seed)
-    count = options.replay_rows or len(train_rows)
+    count = options.replay_rows or (options.max_replay_rows if options.strategy == "stack" else len(train_rows))
     replayed = random.Random(options.seed).sample(replay, min(count, options.max_replay_rows, len(replay))) \
         if replay else []
     return train_rows, holdout, replayed

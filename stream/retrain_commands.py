@@ -33,7 +33,7 @@ def retrain_command(
     strategy: Annotated[str, Opt(help="stack (network kept, a site-adapted TF-IDF head stacked on it), head (CNN "
                                       "frozen, new word branch + output layer) or finetune (whole network)")] = "stack",
     holdout: Annotated[float, Opt(min=0.05, max=0.5, help="share of in-domain rows held out for the gates")] = 0.2,
-    replay_rows: Annotated[int, Opt(min=0, help="corpus rows replayed (0 = as many as in-domain rows)")] = 0,
+    replay_rows: Annotated[int, Opt(min=0, help="corpus rows replayed (0 = stack: 5,000; head/finetune: as many as in-domain rows)")] = 0,
     corpus: Annotated[Path | None, Opt(help="base corpus CSV (default RETRAIN_CORPUS, else the model's training.data)")] = None,
     promote: Annotated[bool, Opt(help="promote the candidate when it passes the gates")] = True,
     force: Annotated[bool, Opt(help="promote even when the gates refuse (logged)")] = False,
