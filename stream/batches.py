@@ -10,6 +10,13 @@ Two paths so that a storage outage never stops live typing:
   its dead letters are published to ``reviews.dead`` and written to ``dead_letters`` in
   the background, one attempt each (the topic is their durable record).
 
+A reviews batch comes in two steps so the worker can overlap them (``stream.worker``):
+``score_reviews`` (parse and score: the model's time) and ``store_and_publish`` (the
+ClickHouse insert, then the events). ``handle_reviews`` is both, one after the other.
+Scoring sorts a batch by text length and runs it in slices of at most ``BATCH_SIZE``,
+one call each on the scorer thread: similar lengths waste little padding, and a draft
+waits for one slice at most, never for a whole backlog batch.
+
 The broker is reached through ``send(topic, key, value)``, which returns once the
 message is queued and yields an awaitable for the broker's acknowledgement (Faust's and
 aiokafka's producers both work that way).
@@ -43,6 +50,15 @@ MAX_BACKGROUND_WRITES = 16
 
 
 @dataclass(frozen=True)
+class ScoredBatch:
+    """A reviews batch scored but not yet stored: what ``store_and_publish`` takes."""
+
+    scored: list[ScoredReview]
+    dead: list[DeadLetter]
+    origin: dict[str, Incoming]
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One consumed message, as the handlers need it (no Faust types)."""
 
@@ -69,8 +85,21 @@ class BatchHandler:
         self._background: set[asyncio.Task[None]] = set()
 
     async def handle_reviews(self, messages: Sequence[Incoming]) -> None:
+        await self.store_and_publish(await self.score_reviews(messages))
+
+    async def score_reviews(self, messages: Sequence[Incoming]) -> ScoredBatch:
+        """Parse and score; stores nothing, so it may run while the previous batch is stored."""
         events, dead, origin = self._parse(messages)
         scored = await self._score(latest_drafts(events, self.drafts), dead, origin)
+        return ScoredBatch(scored, dead, origin)
+
+    async def store_and_publish(self, batch: ScoredBatch) -> None:
+        """Insert the reviews and dead letters (retried), then publish their events (retried).
+
+        Returns only when both are done; a ``reviews.scored`` event is never sent for a
+        review that is not stored.
+        """
+        scored, dead, origin = batch.scored, batch.dead, batch.origin
         reviews = [s for s in scored if s.kind is not Kind.draft]
         rejected, letters = await self._retry("ClickHouse insert", lambda: self._store(reviews, dead, origin))
         published = [s for s in scored if s.id not in rejected]
@@ -136,27 +165,43 @@ class BatchHandler:
 
     async def _score(self, events: list[ReviewEvent], dead: list[DeadLetter],
                      origin: dict[str, Incoming]) -> list[ScoredReview]:
-        """All events in one go; if that fails, one by one, dead-lettering those that fail alone.
+        """Score in length-sorted slices of at most BATCH_SIZE; results in the order of ``events``.
 
-        The whole batch is scored by one model: a model switch happens here, between batches.
+        A slice that fails is scored one by one, and the events that fail alone are
+        dead-lettered. The whole batch is scored by one model: a model switch happens
+        here, between batches.
         """
         if not events:
             return []
         scorer = self.models.current()
         assert scorer is not None, "only a shadow slot is ever cleared; the active one always holds a model"
+        by_length = sorted(range(len(events)), key=lambda i: len(events[i].text))
+        size = self.settings.batch_size
+        answers: list[ScoredReview | None] = [None] * len(events)
+        for first in range(0, len(by_length), size):
+            rows = by_length[first:first + size]
+            for row, answer in zip(rows, await self._score_slice(scorer, [events[i] for i in rows], dead, origin),
+                                   strict=True):
+                answers[row] = answer
+        return [answer for answer in answers if answer is not None]
+
+    async def _score_slice(self, scorer: Scorer, events: list[ReviewEvent], dead: list[DeadLetter],
+                           origin: dict[str, Incoming]) -> list[ScoredReview | None]:
+        """One call on the scorer thread; None for an event that could not be scored (dead-lettered)."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(
+            return list(await loop.run_in_executor(
                 self.scorer_pool, score, scorer, events, self.settings.scorer_passes
-            )
+            ))
         except Exception:  # noqa: BLE001 - find the culprit: score one by one
             log.exception("batch scoring failed; scoring %d events one by one", len(events))
-        scored = []
+        scored: list[ScoredReview | None] = []
         for event in events:
             try:
                 scored += await loop.run_in_executor(self.scorer_pool, score, scorer, [event])
             except Exception as error:  # noqa: BLE001
                 dead.append(self._letter(origin[event.id], f"scorer failed: {type(error).__name__}: {error}"))
+                scored.append(None)
         return scored
 
     async def _shadow_score(self, reviews: list[ScoredReview]) -> None:

@@ -1,18 +1,27 @@
 """The Faust worker: three agents over reviews.raw, reviews.drafts and brands.discovered.
 
-Each agent takes micro-batches (``stream.take_events(BATCH_SIZE, within=BATCH_WINDOW_MS)``)
-and hands them to ``stream.batches.BatchHandler``: parse (what cannot be used becomes a
-dead letter with the reason), latest-wins for drafts, one scoring call per batch in a
-thread, insert reviews and dead letters into ClickHouse (transient failures retried,
-rows rejected for their content dead-lettered), and only then publish one
-``reviews.scored`` event per input and the dead letters. Reviews and drafts have their
-own agents, so drafts keep being answered while the reviews agent waits for ClickHouse.
+Each agent takes micro-batches (``stream.take_events(size, within=BATCH_WINDOW_MS)``) and
+hands them to ``stream.batches.BatchHandler``: parse (what cannot be used becomes a dead
+letter with the reason), latest-wins for drafts, scoring in a thread, insert reviews and
+dead letters into ClickHouse (transient failures retried, rows rejected for their content
+dead-lettered), and only then publish one ``reviews.scored`` event per input and the dead
+letters. Reviews and drafts have their own agents, so drafts keep being answered while
+the reviews agent waits for ClickHouse.
 
-Faust acknowledges a ``take`` batch when the loop body ends, also when it raises or is
-cancelled; so the body never lets a storage error escape, and a stopping worker finishes
-the batch in hand (flushing its inserts) before the acknowledgement. A crash before step 5
-means redelivery; ClickHouse's ReplacingMergeTree makes the second copy invisible to exact
-queries. At-least-once, never lost.
+The reviews agent overlaps two batches (``stream.overlap.store_behind``): while batch N
+is inserted and published, batch N+1 is scored. Each batch is still inserted before its
+events are published, batches are stored one at a time in order, and a batch's offsets are
+acknowledged only after its events are published (``noack_take`` + ``stream.ack``), so a
+crash at any point means redelivery, never loss. Under a backlog it takes up to
+``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE`` reviews at once (the window closes a batch
+earlier when none wait): the scorer sorts them by length into slices of ``BATCH_SIZE``,
+and one insert and one publish round serve them all.
+
+The drafts and brands agents use Faust's ``take_events``, which acknowledges a batch when
+the loop body ends, also when it raises or is cancelled; so the body never lets a storage
+error escape, and a stopping worker finishes the batch in hand (flushing its inserts)
+before the acknowledgement. ClickHouse's ReplacingMergeTree makes a redelivered copy
+invisible to exact queries. At-least-once, never lost.
 """
 
 from __future__ import annotations
@@ -25,8 +34,9 @@ from typing import Any
 from inference.protocol import Scorer
 from reviewpulse.compat import shorten_fetch_wait
 from reviewpulse.settings import Settings
-from stream.batches import BatchHandler, Incoming
+from stream.batches import BatchHandler, Incoming, ScoredBatch
 from stream.hotswap import ModelSlot, follow_control, scorer_loader
+from stream.overlap import finish_even_if_cancelled, store_behind
 from stream.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -34,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: Messages an agent may hold unprocessed; Faust pauses fetching a partition at 1/1.25 of it.
 STREAM_BUFFER_MESSAGES = 4096
+#: Under a backlog the reviews agent takes up to this many BATCH_SIZE slices at once.
+REVIEW_TAKE_BATCHES = 8
 #: Records one poll may return. Below the buffer's headroom over that pause mark (819), so
 #: a stalled agent (reviews waiting for ClickHouse) is paused before its buffer is full:
 #: a full buffer would block the consumer's delivery loop, and drafts with it.
@@ -66,16 +78,6 @@ def faust_app(settings: Settings, bootstrap: str) -> Any:
     )
 
 
-async def finish_even_if_cancelled(work: Awaitable[None]) -> None:
-    """Run ``work`` to the end; a cancellation waits for it, then propagates."""
-    task = asyncio.ensure_future(work)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
-
-
 def incoming(events: Sequence[Any]) -> list[Incoming]:
     return [Incoming(e.value, e.message.topic, e.message.partition, e.message.offset) for e in events]
 
@@ -92,7 +94,7 @@ class ReviewWorker:
         if settings.shadow_scoring:
             self.handler.shadow = ModelSlot(None, scorer_loader(settings), "shadow model")
         self.app.task(self._follow_control)
-        self._agent("score-reviews", settings.topic_raw, self.handler.handle_reviews, settings.batch_size)
+        self._review_agent(settings.batch_size * REVIEW_TAKE_BATCHES)
         self._agent("score-drafts", settings.topic_drafts, self.handler.handle_drafts, settings.batch_size)
         self._agent("store-brands", settings.topic_brands, self.handler.handle_brands, 500, window_ms=1000)
 
@@ -117,6 +119,25 @@ class ReviewWorker:
                 log.error("following %s failed (%s: %s); retrying", self.settings.topic_control,
                           type(error).__name__, error)
                 await asyncio.sleep(2.0)
+
+    def _review_agent(self, size: int) -> None:
+        """``score-reviews``: acknowledges each batch itself, after its events are published."""
+        handler = self.handler
+
+        async def agent(stream: Any) -> None:
+            async def store(events: list[Any], scored: ScoredBatch) -> None:
+                await handler.store_and_publish(scored)
+                for event in events:
+                    await stream.ack(event)
+
+            async def score(events: list[Any]) -> ScoredBatch:
+                return await handler.score_reviews(incoming(events))
+
+            batches = stream.noack_take(size, within=self.settings.batch_window_ms / 1000)
+            await store_behind(batches, score, store)
+
+        channel = self.app.topic(self.settings.topic_raw, key_serializer="raw", value_serializer="raw")
+        self.app.agent(channel, name="score-reviews")(agent)
 
     def _agent(self, name: str, topic: str, handle: Callable[[list[Incoming]], Awaitable[None]],
                size: int, window_ms: int | None = None) -> None:
