@@ -1,7 +1,11 @@
 """``reviewpulse bench pipeline``: end-to-end throughput next to the scorer alone, same run.
 
-The scorer alone scores the benchmark texts in ``BATCH_SIZE`` batches in this process,
-before and after the pipeline run (the mean is reported: load on a shared box drifts).
+The scorer alone scores the benchmark texts in this process the way the worker scores a
+backlog (takes of ``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE``, each sorted by length into
+slices of ``BATCH_SIZE``: ``stream.batches.length_sorted_slices``), before and after the
+pipeline run (the mean is reported: load on a shared box drifts). For comparison with
+earlier figures it also scores them once in plain arrival-order ``BATCH_SIZE`` batches
+(what the worker did before it sorted its takes).
 Both sides first see up to 1,000 warm-up texts of the same length spread, so first-use
 costs (allocations, kernel selection, consumer-group join) are paid before the clock runs.
 The pipeline then runs on the embedded stack: a tansu broker, ``reviewpulse worker`` as a
@@ -25,6 +29,7 @@ from bench.report import ratio
 from bench.texts import synthetic_reviews
 from reviewpulse.clikit import REVIEWPULSE
 from reviewpulse.settings import Settings
+from stream.batches import REVIEW_TAKE_BATCHES
 
 
 def bench_model_dir(settings: Settings, scratch: Path) -> tuple[Path, str]:
@@ -38,17 +43,27 @@ def bench_model_dir(settings: Settings, scratch: Path) -> tuple[Path, str]:
 
 
 def scorer_rate(
-    model_dir: Path, texts: list[str], warmup: list[str], batch_size: int, threads: int, passes: int
+    model_dir: Path, texts: list[str], warmup: list[str], batch_size: int, threads: int, take: int
 ) -> float:
-    """The scorer alone, in this process, in the worker's batch size: the pipeline's ceiling."""
+    """The scorer alone, in this process, cut as the worker cuts takes of ``take`` texts: the pipeline's ceiling.
+
+    ``take=batch_size`` gives plain arrival-order batches (each slice of one batch is
+    sorted, as before).
+    """
     from inference.scorer import Scorer
+    from stream.batches import length_sorted_slices
 
     scorer = Scorer.load(model_dir, device="cpu", threads=threads)
-    for first in range(0, len(warmup), batch_size):  # first use of each input width is slow
-        scorer.score(warmup[first:first + batch_size], passes)
+
+    def score_all(items: list[str]) -> None:
+        for first in range(0, len(items), take):
+            group = items[first:first + take]
+            for rows in length_sorted_slices(group, batch_size):
+                scorer.score([group[i] for i in rows])
+
+    score_all(warmup)  # first use of each input width is slow
     started = time.perf_counter()
-    for first in range(0, len(texts), batch_size):
-        scorer.score(texts[first:first + batch_size], passes)
+    score_all(texts)
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -104,12 +119,13 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="reviewpulse-bench-") as scratch_name:
         scratch = Path(scratch_name)
         model_dir, model_kind = bench_model_dir(settings, scratch)
+        take = settings.batch_size * REVIEW_TAKE_BATCHES
         # the scorer alone before and after the pipeline: on a shared machine the load drifts
-        scorer_before = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads,
-                                     settings.scorer_passes)
+        scorer_before = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads, take)
         pipeline, stored = pipeline_rate(settings, scratch, model_dir, texts, warmup)
-        scorer_after = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads,
-                                     settings.scorer_passes)
+        scorer_after = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads, take)
+        plain_batches = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads,
+                                    settings.batch_size)
     scorer = (scorer_before + scorer_after) / 2
     return {
         "reviews": reviews,
@@ -118,6 +134,8 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         "scorer_reviews_per_s": round(scorer, 1),
         "scorer_before_after": [round(scorer_before, 1), round(scorer_after, 1)],
         "ratio": ratio(pipeline, scorer, 3),
+        "scorer_plain_batches_reviews_per_s": round(plain_batches, 1),
+        "review_take": take,
         "batch_size": settings.batch_size,
         "batch_window_ms": settings.batch_window_ms,
         "scorer_passes": settings.scorer_passes,

@@ -45,8 +45,16 @@ from stream.storage import WorkerStorage
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
+#: Under a backlog the reviews agent takes up to this many BATCH_SIZE slices at once (stream.worker).
+REVIEW_TAKE_BATCHES = 8
 #: Background dead-letter writes of the drafts path allowed at once; beyond, the table copy is skipped.
 MAX_BACKGROUND_WRITES = 16
+
+
+def length_sorted_slices(texts: Sequence[str], size: int) -> list[list[int]]:
+    """Indices of ``texts`` sorted by length, cut into slices of at most ``size``: how a batch is scored."""
+    by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    return [by_length[first:first + size] for first in range(0, len(by_length), size)]
 
 
 @dataclass(frozen=True)
@@ -175,11 +183,8 @@ class BatchHandler:
             return []
         scorer = self.models.current()
         assert scorer is not None, "only a shadow slot is ever cleared; the active one always holds a model"
-        by_length = sorted(range(len(events)), key=lambda i: len(events[i].text))
-        size = self.settings.batch_size
         answers: list[ScoredReview | None] = [None] * len(events)
-        for first in range(0, len(by_length), size):
-            rows = by_length[first:first + size]
+        for rows in length_sorted_slices([event.text for event in events], self.settings.batch_size):
             for row, answer in zip(rows, await self._score_slice(scorer, [events[i] for i in rows], dead, origin),
                                    strict=True):
                 answers[row] = answer

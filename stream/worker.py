@@ -34,7 +34,7 @@ from typing import Any
 from inference.protocol import Scorer
 from reviewpulse.compat import shorten_fetch_wait
 from reviewpulse.settings import Settings
-from stream.batches import BatchHandler, Incoming, ScoredBatch
+from stream.batches import REVIEW_TAKE_BATCHES, BatchHandler, Incoming, ScoredBatch
 from stream.hotswap import ModelSlot, follow_control, scorer_loader
 from stream.overlap import finish_even_if_cancelled, store_behind
 from stream.storage import Storage
@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 
 #: Messages an agent may hold unprocessed; Faust pauses fetching a partition at 1/1.25 of it.
 STREAM_BUFFER_MESSAGES = 4096
-#: Under a backlog the reviews agent takes up to this many BATCH_SIZE slices at once.
-REVIEW_TAKE_BATCHES = 8
 #: Records one poll may return. Below the buffer's headroom over that pause mark (819), so
 #: a stalled agent (reviews waiting for ClickHouse) is paused before its buffer is full:
 #: a full buffer would block the consumer's delivery loop, and drafts with it.
