@@ -1,4 +1,4 @@
-"""``reviewpulse bench scorer | pipeline | crawl | dashboards | typing``: every benchmark's command.
+"""``reviewpulse bench scorer | pipeline | memory | crawl | dashboards | typing``: every benchmark's command.
 
 Figures are ratios against a baseline measured in the same run; each benchmark module
 returns a dict and :mod:`bench.report` prints it. Heavy imports happen inside the commands.
@@ -52,6 +52,18 @@ def pipeline_command(
     from bench.report import emit
 
     emit(bench_pipeline(command_settings(), reviews), as_json)
+
+
+@bench_app.command("memory")
+def memory_command(
+    reviews: Annotated[int, Opt(min=1, help="reviews bulk-imported while memory is sampled")] = 20_000,
+    as_json: JsonFlag = False,
+) -> None:
+    """RSS of `reviewpulse run` (its process tree: run + broker) at idle and during a bulk import."""
+    from bench.memory import bench_memory
+    from bench.report import emit
+
+    emit(bench_memory(reviews), as_json)
 
 
 @bench_app.command("crawl")

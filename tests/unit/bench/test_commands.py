@@ -20,7 +20,7 @@ def test_bench_typing_without_a_running_system(tmp_path: Path, monkeypatch: pyte
 def test_every_benchmark_is_a_bench_subcommand() -> None:
     result = CliRunner().invoke(app, ["bench", "--help"])
     assert result.exit_code == 0, result.output
-    for name in ("scorer", "pipeline", "crawl", "dashboards", "typing"):
+    for name in ("scorer", "pipeline", "memory", "crawl", "dashboards", "typing"):
         assert name in result.output
 
 
