@@ -34,6 +34,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from inference.encoding import DEFAULT_MAX_LENGTH
 from inference.protocol import Scorer
 from reviewpulse.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
 from reviewpulse.settings import Settings
@@ -47,14 +48,30 @@ log = logging.getLogger(__name__)
 Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
 #: Under a backlog the reviews agent takes up to this many BATCH_SIZE slices at once (stream.worker).
 REVIEW_TAKE_BATCHES = 8
+#: Characters per text a slice may average (BATCH_SIZE × this bounds one scoring call).
+SLICE_CHARS_PER_TEXT = 256
 #: Background dead-letter writes of the drafts path allowed at once; beyond, the table copy is skipped.
 MAX_BACKGROUND_WRITES = 16
 
 
 def length_sorted_slices(texts: Sequence[str], size: int) -> list[list[int]]:
-    """Indices of ``texts`` sorted by length, cut into slices of at most ``size``: how a batch is scored."""
-    by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    return [by_length[first:first + size] for first in range(0, len(by_length), size)]
+    """Indices of ``texts`` sorted by length, cut into slices: how the worker scores a batch.
+
+    A slice holds at most ``size`` texts and ``size`` × ``SLICE_CHARS_PER_TEXT`` characters
+    (a text counted up to the ``DEFAULT_MAX_LENGTH`` the model reads), so one slice of long
+    reviews costs about what a slice of short ones does: the most a draft waits for.
+    """
+    budget = size * SLICE_CHARS_PER_TEXT
+    slices: list[list[int]] = []
+    chars = 0
+    for index in sorted(range(len(texts)), key=lambda i: len(texts[i])):
+        length = min(len(texts[index]), DEFAULT_MAX_LENGTH)
+        if not slices or len(slices[-1]) >= size or chars + length > budget:
+            slices.append([])
+            chars = 0
+        slices[-1].append(index)
+        chars += length
+    return slices
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,13 @@ def test_a_slice_that_fails_is_scored_one_by_one_and_the_other_slices_are_untouc
     [letter] = storage.dead_letters
     assert letter.error.startswith("scorer failed") and letter.offset == 2
     assert ["boom1"] in scorer.calls and ["fine1"] in scorer.calls and ["ok", "no"] in scorer.calls
+
+
+def test_slices_of_long_texts_hold_fewer_texts_so_a_draft_never_waits_for_more_than_one_short_slice() -> None:
+    from stream.batches import SLICE_CHARS_PER_TEXT, length_sorted_slices
+
+    short, long = "s" * 10, "l" * SLICE_CHARS_PER_TEXT * 4
+    slices = length_sorted_slices([long] * 3 + [short] * 5, size=4)
+    assert slices == [[3, 4, 5, 6], [7, 0], [1], [2]]  # a long text counts as the 1,014 characters read
+    huge = "h" * 10_000_000  # counted as the characters the model reads
+    assert length_sorted_slices([huge, short], size=64) == [[1, 0]]
