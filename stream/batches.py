@@ -14,8 +14,9 @@ A reviews batch comes in two steps so the worker can overlap them (``stream.work
 ``score_reviews`` (parse and score: the model's time) and ``store_and_publish`` (the
 ClickHouse insert, then the events). ``handle_reviews`` is both, one after the other.
 Scoring sorts a batch by text length and runs it in slices of at most ``BATCH_SIZE``,
-one call each on the scorer thread: similar lengths waste little padding, and a draft
-waits for one slice at most, never for a whole backlog batch.
+one call each on the scorer thread: similar lengths waste little padding. Drafts score on
+a thread of their own (the model is read-only, torch releases the GIL), so a draft never
+waits for a slice of reviews.
 
 The broker is reached through ``send(topic, key, value)``, which returns once the
 message is queued and yields an awaitable for the broker's acknowledgement (Faust's and
@@ -106,8 +107,15 @@ class BatchHandler:
         self.send = send
         self.drafts = DraftSessions()
         self.scorer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
+        #: Drafts score on their own thread, so a draft never queues behind a slice of reviews.
+        self.draft_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drafts")
         self.scored_count = 0
         self._background: set[asyncio.Task[None]] = set()
+
+    def close(self) -> None:
+        """Stop the scoring threads (calls in flight finish on their own)."""
+        self.scorer_pool.shutdown(wait=False)
+        self.draft_pool.shutdown(wait=False)
 
     async def handle_reviews(self, messages: Sequence[Incoming]) -> None:
         await self.store_and_publish(await self.score_reviews(messages))
@@ -143,7 +151,7 @@ class BatchHandler:
             else:
                 dead.append(self._letter(origin[event.id], f"a {event.kind} on the drafts topic is not stored; "
                                          f"publish reviews to {self.settings.topic_raw}"))
-        scored = await self._score(latest_drafts(drafts, self.drafts), dead, origin)
+        scored = await self._score(latest_drafts(drafts, self.drafts), dead, origin, self.draft_pool)
         await self._retry("publish", lambda: self._publish(scored, dead))
         self.scored_count += len(scored)
         if dead:
@@ -188,13 +196,13 @@ class BatchHandler:
     def _letter(message: Incoming, reason: str) -> DeadLetter:
         return dead_letter(message.value or b"", reason, message.topic, message.partition, message.offset)
 
-    async def _score(self, events: list[ReviewEvent], dead: list[DeadLetter],
-                     origin: dict[str, Incoming]) -> list[ScoredReview]:
+    async def _score(self, events: list[ReviewEvent], dead: list[DeadLetter], origin: dict[str, Incoming],
+                     pool: ThreadPoolExecutor | None = None) -> list[ScoredReview]:
         """Score in length-sorted slices of at most BATCH_SIZE; results in the order of ``events``.
 
         A slice that fails is scored one by one, and the events that fail alone are
         dead-lettered. The whole batch is scored by one model: a model switch happens
-        here, between batches.
+        here, between batches. ``pool``: the thread to score on (default: the reviews' one).
         """
         if not events:
             return []
@@ -202,25 +210,24 @@ class BatchHandler:
         assert scorer is not None, "only a shadow slot is ever cleared; the active one always holds a model"
         answers: list[ScoredReview | None] = [None] * len(events)
         for rows in length_sorted_slices([event.text for event in events], self.settings.batch_size):
-            for row, answer in zip(rows, await self._score_slice(scorer, [events[i] for i in rows], dead, origin),
-                                   strict=True):
+            answered = await self._score_slice(scorer, [events[i] for i in rows], dead, origin,
+                                               pool or self.scorer_pool)
+            for row, answer in zip(rows, answered, strict=True):
                 answers[row] = answer
         return [answer for answer in answers if answer is not None]
 
     async def _score_slice(self, scorer: Scorer, events: list[ReviewEvent], dead: list[DeadLetter],
-                           origin: dict[str, Incoming]) -> list[ScoredReview | None]:
+                           origin: dict[str, Incoming], pool: ThreadPoolExecutor) -> list[ScoredReview | None]:
         """One call on the scorer thread; None for an event that could not be scored (dead-lettered)."""
         loop = asyncio.get_running_loop()
         try:
-            return list(await loop.run_in_executor(
-                self.scorer_pool, score, scorer, events, self.settings.scorer_passes
-            ))
+            return list(await loop.run_in_executor(pool, score, scorer, events, self.settings.scorer_passes))
         except Exception:  # noqa: BLE001 - find the culprit: score one by one
             log.exception("batch scoring failed; scoring %d events one by one", len(events))
         scored: list[ScoredReview | None] = []
         for event in events:
             try:
-                scored += await loop.run_in_executor(self.scorer_pool, score, scorer, [event])
+                scored += await loop.run_in_executor(pool, score, scorer, [event])
             except Exception as error:  # noqa: BLE001
                 dead.append(self._letter(origin[event.id], f"scorer failed: {type(error).__name__}: {error}"))
                 scored.append(None)

@@ -71,7 +71,7 @@ class MemoryWorker:
         return acknowledged
 
     def close(self) -> None:
-        self.handler.scorer_pool.shutdown(wait=False)
+        self.handler.close()
 
 
 @pytest.fixture(scope="session")

@@ -191,3 +191,29 @@ def test_slices_of_long_texts_hold_fewer_texts_so_a_draft_never_waits_for_more_t
     assert slices == [[3, 4, 5, 6], [7, 0], [1], [2]]  # a long text counts as the 1,014 characters read
     huge = "h" * 10_000_000  # counted as the characters the model reads
     assert length_sorted_slices([huge, short], size=64) == [[1, 0]]
+
+
+def test_a_draft_is_answered_while_a_slice_of_reviews_is_still_being_scored() -> None:
+    import threading
+
+    draft_answered = threading.Event()
+
+    class SlowReviews(FakeScorer):
+        def score(self, texts: Sequence[str], passes: int | None = None) -> list[FakeVerdict]:
+            if "slow review" in texts:
+                assert draft_answered.wait(DEADLOCK_GUARD_S), "the draft waited for the reviews"
+            return super().score(texts, passes)
+
+    storage, producer = MemoryStorage(), FakeProducer()
+    handler = BatchHandler(SETTINGS, storage, SlowReviews(), producer.send)
+    draft = ReviewEvent(kind=Kind.draft, text="typing", session_id="s1")
+
+    async def main() -> None:
+        reviews = asyncio.ensure_future(handler.handle_reviews(batch("slow review")))
+        await asyncio.sleep(0)
+        await handler.handle_drafts([Incoming(draft.to_bytes(), SETTINGS.topic_drafts)])
+        draft_answered.set()
+        await reviews
+
+    asyncio.run(main())
+    assert [event["id"] for event in producer.published(SETTINGS.topic_scored)] == [draft.id, "slow review"]
