@@ -59,8 +59,8 @@ def length_sorted_slices(texts: Sequence[str], size: int) -> list[list[int]]:
     """Indices of ``texts`` sorted by length, cut into slices: how the worker scores a batch.
 
     A slice holds at most ``size`` texts and ``size`` × ``SLICE_CHARS_PER_TEXT`` characters
-    (a text counted up to the ``DEFAULT_MAX_LENGTH`` the model reads), so one slice of long
-    reviews costs about what a slice of short ones does: the most a draft waits for.
+    (a text counted up to the ``DEFAULT_MAX_LENGTH`` the model reads), so one scoring call
+    of long reviews costs about what one of short ones does (no call hogs the cores).
     """
     budget = size * SLICE_CHARS_PER_TEXT
     slices: list[list[int]] = []
