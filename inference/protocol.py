@@ -39,5 +39,5 @@ class Scorer(Protocol):
         ...
 
     def score(self, texts: Sequence[str], passes: int | None = None) -> Sequence[Verdict]:
-        """One verdict per text, in order. Called from a worker thread, one call at a time."""
+        """One verdict per text, in order. Called from worker threads, for reviews and drafts at once: read-only."""
         ...
