@@ -11,7 +11,15 @@ from typing import Annotated
 
 import typer
 
-from reviewpulse.clikit import JsonFlag, Opt, command_settings, fail, quiet_kafka_clients, require_web_url
+from reviewpulse.clikit import (
+    JsonFlag,
+    Opt,
+    command_settings,
+    fail,
+    quiet_kafka_clients,
+    require_bootstrap,
+    require_web_url,
+)
 from reviewpulse.settings import get_settings
 
 bench_app = typer.Typer(help="Benchmarks: figures as ratios against a baseline measured in the same run.")
@@ -99,16 +107,25 @@ def typing_command(
     sessions: Annotated[int, Opt(min=1, help="concurrent websocket sessions")] = 20,
     rate: Annotated[float, Opt(min=0.1, help="drafts per second per session")] = 4.0,
     duration: Annotated[float, Opt(min=1.0, help="seconds of typing")] = 30.0,
+    during_import: Annotated[int, Opt(min=0, help="import this many generated reviews first and type while "
+                                              "the worker scores them (0 = no import)")] = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Draft -> score latency through Kafka and the worker, as people typing would see it."""
     import asyncio
 
     from bench.report import emit
-    from bench.typing_latency import format_summary, run_typing_bench
+    from bench.typing_latency import format_summary, run_typing_bench, typing_during_import
 
-    base_url = require_web_url(command_settings(), url)
-    emit(asyncio.run(run_typing_bench(base_url, sessions, rate, duration)), as_json, format_summary)
+    settings = command_settings()
+    base_url = require_web_url(settings, url)
+    if during_import:
+        bootstrap = require_bootstrap(settings)
+        result = asyncio.run(typing_during_import(base_url, bootstrap, settings, during_import, sessions, rate,
+                                                  duration))
+    else:
+        result = asyncio.run(run_typing_bench(base_url, sessions, rate, duration))
+    emit(result, as_json, format_summary)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,6 +5,9 @@ as a debounced page would, and times draft -> score. A draft whose own score nev
 arrives was superseded (the worker keeps the latest draft per session, the server
 drops scores older than one already sent). A websocket ping (no Kafka) measured in the
 same run is the baseline: the difference is the cost of Kafka plus the worker.
+
+``--during-import N`` is the mixed case: N generated reviews are imported first (the
+worker's backlog), and the sessions type while the worker scores them.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.texts import TYPED_REVIEWS
+from reviewpulse.settings import Settings
 
 TARGET_P99_MS = 150.0
 GRACE_S = 3.0
@@ -114,4 +119,34 @@ def format_summary(result: dict[str, Any]) -> str:
         f"draft -> score  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  p99 {result['p99_ms']} ms  "
         f"(target p99 <= {result['target_p99_ms']} ms)\n"
         f"websocket ping baseline p50 {result['ping_p50_ms']} ms"
+        + (f"\nduring an import of {result['during_import']['reviews']} reviews (sent in "
+           f"{result['during_import']['send_s']} s; typing started {result['during_import']['typing_started_after_s']:g} s "
+           "after the import)" if "during_import" in result else "")
     )
+
+
+def bulk_import(bootstrap: str, settings: Settings, reviews: int, scratch: Path) -> dict[str, Any]:
+    """Send ``reviews`` generated reviews to reviews.raw as ``reviewpulse import`` would: the backlog
+    the worker works through while the typing sessions run (the mixed case)."""
+    from bench.texts import synthetic_reviews
+    from producers.importer import ImportOptions, import_file
+
+    path = scratch / "bulk.jsonl"
+    rows = synthetic_reviews(reviews, seed=11)
+    path.write_text("".join(json.dumps({"text": t, "brand": "bench-bulk"}) + "\n" for t in rows), encoding="utf-8")
+    summary = import_file(path, bootstrap, settings, ImportOptions(source=f"bench-bulk-{time.time_ns()}"),
+                          progress=False)
+    return {"reviews": summary.sent, "failed": summary.failed, "send_s": round(summary.seconds, 2)}
+
+
+async def typing_during_import(base_url: str, bootstrap: str, settings: Settings, reviews: int, sessions: int,
+                               rate: float, duration_s: float, head_start_s: float = 5.0) -> dict[str, Any]:
+    """The typing figures while a bulk import of ``reviews`` is being scored; the import starts first."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="reviewpulse-bench-") as scratch:
+        sending = asyncio.create_task(asyncio.to_thread(bulk_import, bootstrap, settings, reviews, Path(scratch)))
+        await asyncio.sleep(head_start_s)
+        result = await run_typing_bench(base_url, sessions, rate, duration_s)
+        result["during_import"] = {**await sending, "typing_started_after_s": head_start_s}
+    return result

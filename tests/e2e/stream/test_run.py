@@ -100,3 +100,12 @@ def test_second_run_on_same_data_dir_is_refused(running_system: RunningSystem) -
     result = reviewpulse(running_system, "run", "--port", "0", "--data-dir", str(running_system.data_dir))
     assert result.returncode == 2
     assert b"holds the embedded ClickHouse" in result.stderr
+
+
+def test_bench_typing_during_an_import_types_while_the_backlog_is_scored(running_system: RunningSystem) -> None:
+    result = reviewpulse(running_system, "bench", "typing", "--during-import", "300", "--sessions", "2",
+                         "--rate", "2", "--duration", "4", "--json")
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    figures = json.loads(result.stdout)
+    assert figures["during_import"]["reviews"] == 300 and figures["during_import"]["failed"] == 0
+    assert figures["scores_received"] > 0 and figures["errors"] == 0 and figures["p99_ms"] is not None
