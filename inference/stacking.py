@@ -17,6 +17,7 @@ macro-F1 judge them. The result is an ordinary model (``Scorer.load``).
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -175,13 +176,13 @@ def fit_head(
         coef, intercept = _word_model(matrix, rest, labels, weights, target, classes, options)
         word_logits[part] = matrix[part] @ coef.T + intercept
     if progress:
-        print(f"scoring {len(stack_rows)} stacking rows with the base network", flush=True)
+        print(f"scoring {len(stack_rows)} stacking rows with the base network", file=sys.stderr, flush=True)
     base = base_log_probs(model, card, alphabet, [texts[i] for i in stack_rows])
     joined = np.hstack((base, word_logits[stack_rows]))
     stacked = _logistic(joined, labels[stack_rows], weights[stack_rows], options.stack_c, options)
     stack_coef, stack_intercept = _full(stacked, classes, 2 * classes)
     if progress:
-        print(f"word model on all {len(labels)} rows", flush=True)
+        print(f"word model on all {len(labels)} rows", file=sys.stderr, flush=True)
     coef, intercept = _word_model(matrix, np.arange(len(labels)), labels, weights, target, classes, options)
     head = TfidfHead(buckets, classes)
     with torch.no_grad():
