@@ -86,8 +86,8 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         labelled = pool[:size]
         options = RetrainOptions(strategy=args.strategy, epochs=args.epochs, min_rows=1, progress=False)
-        in_domain = len(training_mix(clean_rows(labelled)[0], options, None)[0])
-        options.replay_rows = in_domain if args.replay_rows == "same" else int(args.replay_rows)
+        options.replay_rows = len(training_mix(clean_rows(labelled)[0], options, None)[0]) \
+            if args.replay_rows == "same" else int(args.replay_rows)
         with tempfile.TemporaryDirectory() as tmp:
             candidate = build_candidate(args.parent, labelled, Path(tmp) / "candidate", f"bench-{size}", options,
                                         replay, note)

@@ -31,7 +31,7 @@ from inference.artefact import ModelCard
 from inference.calibration import balanced_weights
 from inference.encoding import Alphabet
 from inference.model import CharCNN
-from inference.tfidf_head import TfidfHead
+from inference.tfidf_head import TfidfHead, tfidf_weights
 from inference.words import ngram_bags
 
 
@@ -62,14 +62,16 @@ def document_idf(ids: np.ndarray, offsets: np.ndarray, buckets: int) -> np.ndarr
 
 
 def tfidf_matrix(ids: np.ndarray, offsets: np.ndarray, idf: np.ndarray) -> sparse.csr_matrix:
-    """``(texts, buckets)`` L2-normalised sublinear TF-IDF: what ``TfidfHead.word_logits`` multiplies."""
-    buckets = len(idf)
+    """``(texts, buckets)`` L2-normalised sublinear TF-IDF: what ``TfidfHead.word_logits`` multiplies.
+
+    Built from the head's own per-occurrence weights (duplicates summed), so the fit and
+    the forward use one definition.
+    """
+    weights = tfidf_weights(torch.from_numpy(ids), torch.from_numpy(offsets), torch.from_numpy(idf)).numpy()
     rows = np.repeat(np.arange(len(offsets)), np.diff(offsets, append=len(ids)))
-    keys, counts = np.unique(rows.astype(np.int64) * buckets + ids, return_counts=True)
-    values = (1 + np.log(counts)) * idf[keys % buckets]
-    matrix = sparse.csr_matrix((values, (keys // buckets, keys % buckets)), shape=(len(offsets), buckets))
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    return sparse.csr_matrix(sparse.diags(1 / np.maximum(norms, 1e-12)) @ matrix)
+    matrix = sparse.csr_matrix((weights, (rows, ids)), shape=(len(offsets), len(idf)))
+    matrix.eliminate_zeros()  # the padding bucket of a text without words
+    return matrix
 
 
 def _logistic(features: Any, labels: np.ndarray, weights: np.ndarray, c: float, options: StackOptions) -> Any:

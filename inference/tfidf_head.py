@@ -25,10 +25,11 @@ def tfidf_weights(ids: torch.Tensor, offsets: torch.Tensor, idf: torch.Tensor) -
     ``ids``/``offsets`` are ``ngram_bags``'s flat bucket ids (duplicates kept) and
     per-text starts; an n-gram seen ``c`` times in a text has TF-IDF ``(1 + ln c) * idf``
     and each of its ``c`` occurrences carries a ``c``-th of it, so ``embedding_bag``
-    in ``sum`` mode over the unchanged ids gives the TF-IDF dot product.
+    in ``sum`` mode over the unchanged ids gives the TF-IDF dot product. float64, so the
+    fit (:func:`inference.stacking.tfidf_matrix`) reads the same values.
     """
     if not len(ids):
-        return torch.zeros(0, device=ids.device)
+        return torch.zeros(0, dtype=torch.float64, device=ids.device)
     sizes = torch.diff(offsets, append=offsets.new_tensor([len(ids)]))
     text = torch.repeat_interleave(torch.arange(len(offsets), device=ids.device), sizes)
     buckets = idf.shape[0]
@@ -37,7 +38,7 @@ def tfidf_weights(ids: torch.Tensor, offsets: torch.Tensor, idf: torch.Tensor) -
     norms = torch.zeros(len(offsets), dtype=torch.float64, device=ids.device)
     norms.index_add_(0, keys // buckets, values * values)
     weights = values / torch.sqrt(norms).clamp_min(1e-12)[keys // buckets]
-    return (weights / counts)[inverse].float()
+    return (weights / counts)[inverse]
 
 
 class TfidfHead(nn.Module):
@@ -60,7 +61,7 @@ class TfidfHead(nn.Module):
 
     def word_logits(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """The TF-IDF model's decision function, ``(texts, classes)``."""
-        weights = tfidf_weights(ids, offsets, self.idf)
+        weights = tfidf_weights(ids, offsets, self.idf).to(self.coef.dtype)
         return F.embedding_bag(ids, self.coef, offsets, mode="sum", per_sample_weights=weights) + self.intercept
 
     def forward(self, cnn_logits: torch.Tensor, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
