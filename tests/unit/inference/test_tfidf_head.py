@@ -9,7 +9,8 @@ from inference.artefact import ModelCard, load_artefact, save_artefact, save_unt
 from inference.encoding import Alphabet
 from inference.model import CharCNN
 from inference.scorer import Scorer
-from inference.stacking import StackOptions, document_idf, fit_head, head_architecture, tfidf_matrix, with_head
+from inference.stacking import (StackOptions, document_idf, fit_head, head_architecture, scaled_loss, stack_weights,
+                                tfidf_matrix, with_head)
 from inference.tfidf_head import TfidfHead, tfidf_weights
 from inference.words import ngram_bags, ngram_ids
 
@@ -134,10 +135,62 @@ def test_target_rows_let_the_sites_own_meaning_of_a_word_win(tmp_path):
     texts, labels = replay_texts + site_texts, np.asarray(replay_labels + site_labels)
     site = np.arange(len(replay_texts), len(texts))
     options = StackOptions(buckets=4096, max_iter=300)
-    verdicts = {}
+    ids, offsets = (torch.from_numpy(a) for a in ngram_bags(["the deck was sick"], 4096))
+    verdicts, words = {}, {}
     for name, target in (("mixed", None), ("adapted", site)):
         head, _ = fit_head(model, card, alphabet, texts, labels, options=options, progress=False,
                            stack_candidates=site, target_rows=target)
         verdicts[name] = Scorer(with_head(model, head), card, alphabet, precision="fp32").probabilities(
             ["the deck was sick"]).argmax(1)[0]
-    assert verdicts == {"mixed": 0, "adapted": 2}
+        with torch.no_grad():
+            words[name] = int(head.word_logits(ids, offsets).argmax(1)[0])
+    # the word model itself follows the replay unadapted (the scaled stacking layer's site biases may
+    # still rescue the verdict), the site adapted; the candidate's verdict is the site's
+    assert words == {"mixed": 0, "adapted": 2} and verdicts["adapted"] == 2
+
+
+def test_stacking_rows_are_class_balanced_over_themselves_not_the_mix():
+    """A site two thirds "bad" (telecom) is balanced where the layer learns, whatever the replay's shares."""
+    labels = np.array([0] * 8 + [1] * 2 + [2] * 2)
+    weights = np.ones(12)
+    weights[0] = 3.0  # an admin label counts more
+    full = stack_weights(labels, weights, 3, balance=1.0)
+    np.testing.assert_allclose(np.bincount(labels, weights=stack_weights(labels, np.ones(12), 3, 1.0)), [4.0] * 3)
+    half = stack_weights(labels, np.ones(12), 3, balance=0.5)
+    totals = np.bincount(labels, weights=half)
+    assert np.isclose(half.mean(), 1.0) and np.isclose(totals[0] / totals[1], 2.0)  # sqrt(8 / 2)
+    assert full[0] == 3 * full[1]
+    np.testing.assert_allclose(stack_weights(labels, np.ones(12), 3, balance=0.0), np.ones(12))
+
+
+def test_scaled_loss_gradient_is_the_loss_derivative():
+    rng = np.random.default_rng(5)
+    base, word = rng.normal(size=(40, 3)), rng.normal(size=(40, 3))
+    labels, weights = rng.integers(0, 3, 40), rng.uniform(0.5, 2.0, 40)
+    params = rng.normal(size=5)
+    _, grad = scaled_loss(params, base, word, labels, weights, 2.0)
+    step = 1e-6
+    numeric = [(scaled_loss(params + step * e, base, word, labels, weights, 2.0)[0]
+                - scaled_loss(params - step * e, base, word, labels, weights, 2.0)[0]) / (2 * step) for e in np.eye(5)]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_the_scaled_layer_weighs_each_part_and_cannot_remap_classes(tmp_path):
+    """Default layer: ``[a I, b I]``, the words trusted over a random CNN; a "full" one may mix classes."""
+    directory = save_untrained(tmp_path / "base")
+    model, card, alphabet = load_artefact(directory)
+    texts, labels = _word_signal(150, seed=6)
+    reports = {}
+    for layer in ("scaled", "full"):
+        _, reports[layer] = fit_head(model, card, alphabet, texts, labels, progress=False,
+                                     options=StackOptions(buckets=4096, max_iter=200, stack_layer=layer))
+    weight = np.asarray(reports["scaled"]["stack_weight"])
+    a, b = weight[0, 0], weight[0, 3]
+    np.testing.assert_allclose(weight, np.hstack((a * np.eye(3), b * np.eye(3))), atol=1e-4)
+    assert b > 1.0 and abs(b) > 5 * abs(a)
+    full = np.asarray(reports["full"]["stack_weight"])
+    off_diagonal = ~np.hstack((np.eye(3), np.eye(3))).astype(bool)
+    assert np.abs(full[off_diagonal]).max() > 1e-3
+    with pytest.raises(ValueError, match="stack_layer"):
+        fit_head(model, card, alphabet, texts, labels, progress=False,
+                 options=StackOptions(buckets=4096, max_iter=50, stack_layer="deep"))
