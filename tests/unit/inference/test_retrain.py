@@ -1,9 +1,13 @@
-"""Retraining without training: which labelled rows are kept, and the gate's reasons."""
+"""Retraining without training a network: which labelled rows are kept, how they weigh, and the gate's reasons."""
 
 from __future__ import annotations
 
+import numpy as np
+import torch
+
+from inference.data import star_to_class
 from inference.gates import GateRules, judge
-from inference.retrain import LabelledRow, clean_rows
+from inference.retrain import LabelledRow, RetrainOptions, _mix_weights, clean_rows
 
 
 def test_clean_rows_counts_what_it_skips() -> None:
@@ -33,3 +37,40 @@ def test_judge_reasons() -> None:
     assert "no fixed validation set" in judge({"holdout": {"n": 1, "macro_f1": 1}}, active, GateRules()).reasons[0]
 
 
+
+
+def test_in_domain_rows_weigh_a_share_of_the_replay() -> None:
+    site = [LabelledRow("fine", 3, "site"), LabelledRow("bad", 1, "site", weight=3.0)]
+    replay = [LabelledRow("ok", 5, "corpus")] * 20
+    weights = _mix_weights(site, replay, share=0.5)
+    np.testing.assert_allclose(weights, [5.0, 15.0] + [1.0] * 20)  # 2 rows -> 10 of the replay's 20, x3 kept
+    np.testing.assert_allclose(_mix_weights(site, replay[:3], share=0.5), [1.0, 3.0, 1.0, 1.0, 1.0])  # never below 1
+    assert RetrainOptions().in_domain_share == 0.5
+
+
+def test_the_in_domain_share_lets_a_few_site_rows_outvote_the_replay(tmp_path) -> None:
+    """Replay says "sick" is bad 400 times, the site says good 20 times: unweighted the replay decides."""
+    from inference.artefact import load_artefact, save_untrained
+    from inference.stacking import StackOptions, fit_head
+    from inference.words import ngram_bags
+
+    model, card, alphabet = load_artefact(save_untrained(tmp_path / "base"))
+    rng = np.random.default_rng(7)
+    filler = ["the", "board", "deck", "trick", "park"]
+
+    def rows(count: int, word: str, rating: int, source: str) -> list[LabelledRow]:
+        return [LabelledRow(" ".join([*rng.choice(filler, 4), word]), rating, source) for _ in range(count)]
+
+    site = rows(20, "sick", 5, "site") + rows(20, "broken", 1, "site") + rows(10, "meh", 3, "site")
+    replay = rows(400, "sick", 1, "corpus") + rows(200, "lovely", 5, "corpus") + rows(200, "meh", 3, "corpus")
+    mix = site + replay
+    labels = np.asarray([star_to_class(r.rating) for r in mix])
+    ids, offsets = (torch.from_numpy(a) for a in ngram_bags(["the deck sick"], 4096))
+    verdicts = {}
+    for share in (0.0, 1.0):
+        head, _ = fit_head(model, card, alphabet, [r.text for r in mix], labels, _mix_weights(site, replay, share),
+                           StackOptions(buckets=4096, max_iter=300), progress=False,
+                           stack_candidates=np.arange(len(site)))
+        with torch.no_grad():
+            verdicts[share] = int(head.word_logits(ids, offsets).argmax(1)[0])
+    assert verdicts == {0.0: 0, 1.0: 2}
