@@ -47,11 +47,11 @@ class StackOptions:
     #: Inverse L2 strength of the stacking layer: few numbers, many rows, so barely regularised.
     stack_c: float = 10.0
     #: The stacking layer: "scaled" (a weight for each part and a bias per class, :func:`_scaled_stack`)
-    #: or "full" (any 6 -> 3 linear map). On telecom and skytrax at N = 500-3,000, full lost 0.005-0.06
-    #: in-domain at N <= 1,000 and moved other domains of the fixed set by up to -0.12.
+    #: or "full" (any 6 -> 3 linear map). Full, fitted on 400-800 telecom rows: -0.025 and -0.057 macro-F1
+    #: in-domain, and other domains of the fixed set moved by up to -0.12 (scaled: -0.01). README, Figures.
     stack_layer: str = "scaled"
     #: Class balance of the stacking rows: each weighs ``(1 / its class's count) ** stack_balance``;
-    #: 1 = fully balanced, 0 = as sampled. Half-way measured best for macro-F1 with a rare middle class.
+    #: 1 = fully balanced, 0 = as sampled. Half-way scored best in all six figures (a rare middle class).
     stack_balance: float = 0.5
     #: Rows the stacking layer is fitted on (the base network scores only these).
     stack_rows: int = 20_000

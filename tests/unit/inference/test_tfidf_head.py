@@ -9,8 +9,16 @@ from inference.artefact import ModelCard, load_artefact, save_artefact, save_unt
 from inference.encoding import Alphabet
 from inference.model import CharCNN
 from inference.scorer import Scorer
-from inference.stacking import (StackOptions, document_idf, fit_head, head_architecture, scaled_loss, stack_weights,
-                                tfidf_matrix, with_head)
+from inference.stacking import (
+    StackOptions,
+    document_idf,
+    fit_head,
+    head_architecture,
+    scaled_loss,
+    stack_weights,
+    tfidf_matrix,
+    with_head,
+)
 from inference.tfidf_head import TfidfHead, tfidf_weights
 from inference.words import ngram_bags, ngram_ids
 
