@@ -185,6 +185,7 @@ def test_scaled_loss_gradient_is_the_loss_derivative():
 
 def test_the_scaled_layer_weighs_each_part_and_cannot_remap_classes(tmp_path):
     """Default layer: ``[a I, b I]``, the words trusted over a random CNN; a "full" one may mix classes."""
+    assert (StackOptions().stack_layer, StackOptions().stack_balance) == ("scaled", 0.5)
     directory = save_untrained(tmp_path / "base")
     model, card, alphabet = load_artefact(directory)
     texts, labels = _word_signal(150, seed=6)
