@@ -1,11 +1,11 @@
 """``reviewpulse bench pipeline``: end-to-end throughput next to the scorer alone, same run.
 
 The scorer alone scores the benchmark texts in this process the way the worker scores a
-backlog (takes of ``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE``, each sorted by length into
-slices of ``BATCH_SIZE``: ``stream.batches.length_sorted_slices``), before and after the
+backlog (takes of ``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE``, one ``score`` call each: the
+scorer cuts a call into length-sorted passes on its lanes), before and after the
 pipeline run (the mean is reported: load on a shared box drifts). For comparison with
-earlier figures it also scores them once in plain arrival-order ``BATCH_SIZE`` batches
-(what the worker did before it sorted its takes).
+earlier figures it also scores them once in arrival-order calls of ``BATCH_SIZE``
+(what the worker did before it gathered takes).
 Both sides first see up to 1,000 warm-up texts of the same length spread, so first-use
 costs (allocations, kernel selection, consumer-group join) are paid before the clock runs.
 The pipeline then runs on the embedded stack: a tansu broker, ``reviewpulse worker`` as a
@@ -42,24 +42,15 @@ def bench_model_dir(settings: Settings, scratch: Path) -> tuple[Path, str]:
     return directory, "untrained (models/charcnn missing)"
 
 
-def scorer_rate(
-    model_dir: Path, texts: list[str], warmup: list[str], batch_size: int, threads: int, take: int
-) -> float:
-    """The scorer alone, in this process, cut as the worker cuts takes of ``take`` texts: the pipeline's ceiling.
-
-    ``take=batch_size`` gives plain arrival-order batches (each slice of one batch is
-    sorted, as before).
-    """
+def scorer_rate(model_dir: Path, texts: list[str], warmup: list[str], threads: int, take: int) -> float:
+    """The scorer alone, in this process, one call per take of ``take`` texts as the worker: the pipeline's ceiling."""
     from inference.scorer import Scorer
-    from stream.batches import length_sorted_slices
 
     scorer = Scorer.load(model_dir, device="cpu", threads=threads)
 
     def score_all(items: list[str]) -> None:
         for first in range(0, len(items), take):
-            group = items[first:first + take]
-            for rows in length_sorted_slices(group, batch_size):
-                scorer.score([group[i] for i in rows])
+            scorer.score(items[first:first + take])
 
     score_all(warmup)  # first use of each input width is slow
     started = time.perf_counter()
@@ -121,11 +112,10 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         model_dir, model_kind = bench_model_dir(settings, scratch)
         take = settings.batch_size * REVIEW_TAKE_BATCHES
         # the scorer alone before and after the pipeline: on a shared machine the load drifts
-        scorer_before = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads, take)
+        scorer_before = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, take)
         pipeline, stored = pipeline_rate(settings, scratch, model_dir, texts, warmup)
-        scorer_after = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads, take)
-        plain_batches = scorer_rate(model_dir, texts, warmup, settings.batch_size, settings.scorer_threads,
-                                    settings.batch_size)
+        scorer_after = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, take)
+        plain_batches = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, settings.batch_size)
     scorer = (scorer_before + scorer_after) / 2
     return {
         "reviews": reviews,

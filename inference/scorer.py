@@ -1,7 +1,9 @@
-"""The batched scorer the stream worker calls: texts in, sentiment out, one forward pass.
+"""The batched scorer the stream worker calls: texts in, sentiment out.
 
-Thread-safety: ``score`` only reads the model, so one ``Scorer`` may serve a
-thread pool; torch parallelises each forward pass across ``threads`` cores itself.
+Thread-safety: ``score`` only reads the model, so one ``Scorer`` may serve a thread
+pool. On a CPU with several cores, a call of several passes runs them side by side on
+single-threaded lanes (``inference.lanes``); a call of one pass (a draft, a small
+batch) runs in the caller's thread, which torch parallelises across cores itself.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 
 from inference.artefact import ModelCard, load_artefact
 from inference.encoding import Alphabet
+from inference.lanes import Lanes, shared_lanes
 from inference.model import CharCNN, WordBags
 from inference.precision import resolve_precision
 from inference.slices import MAX_CELLS, PASS_OVERHEAD_CELLS, input_columns, needed_features, plan_passes, unique_texts
@@ -57,7 +60,8 @@ class Scorer:
     pass_overhead_cells = PASS_OVERHEAD_CELLS
 
     def __init__(
-        self, model: CharCNN, card: ModelCard, alphabet: Alphabet, device: str = "cpu", precision: str = "fp32"
+        self, model: CharCNN, card: ModelCard, alphabet: Alphabet, device: str = "cpu", precision: str = "fp32",
+        lanes: int = 1,
     ) -> None:
         self.model = model
         self.card = card
@@ -68,6 +72,8 @@ class Scorer:
         self.model.freeze_tail()
         bias = card.calibration.get("class_bias")
         self.class_bias = torch.tensor(bias, dtype=torch.float32, device=device) if bias else None
+        #: Where a call's passes run side by side (CPU, ``lanes`` > 1); None: one after another.
+        self.lanes: Lanes | None = shared_lanes(lanes) if device == "cpu" and lanes > 1 else None
 
     @classmethod
     def load(
@@ -77,7 +83,8 @@ class Scorer:
 
         ``precision``: ``auto`` (bf16 only where the model card's precision gate passed
         and the hardware runs bf16 natively, else fp32), ``fp32`` or ``bf16``; None
-        reads the ``SCORER_PRECISION`` setting (default ``auto``).
+        reads the ``SCORER_PRECISION`` setting (default ``auto``). ``threads``: the cores
+        to use (0: torch's default, all of them); on a CPU, that many lanes.
         """
         if threads > 0:
             torch.set_num_threads(threads)
@@ -87,7 +94,7 @@ class Scorer:
             precision = get_settings().scorer_precision
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model, card, alphabet = load_artefact(directory, device)
-        return cls(model, card, alphabet, device, precision)
+        return cls(model, card, alphabet, device, precision, lanes=torch.get_num_threads())
 
     @property
     def version(self) -> str:
@@ -102,18 +109,31 @@ class Scorer:
 
         Fast for any number of texts: duplicates are scored once, and the rest run in
         length-sorted passes of bounded size (see :mod:`inference.slices`), each
-        encoded only when it runs, so memory does not grow with the list beyond the
-        result itself. ``passes`` is accepted for older callers and ignored: the
-        length-sorted plan replaced it. Raises ``TypeError`` for a str or a non-str item.
+        encoded only when it runs (on the lanes, if any: one pass per lane at a time),
+        so memory does not grow with the list beyond the result itself. ``passes`` is
+        accepted for older callers and ignored: the length-sorted plan replaced it.
+        Raises ``TypeError`` for a str or a non-str item.
         """
         unique, inverse = unique_texts(texts)
         result = np.zeros((len(unique), len(self.classes)), dtype=np.float32)
         max_length = self.card.max_length
         lengths = np.fromiter((min(len(text), max_length) for text in unique), dtype=np.int64, count=len(unique))
-        with torch.inference_mode(), self._precision_context():
-            for rows in plan_passes(lengths, self.model.features, max_length, self.max_cells, self.pass_overhead_cells):
-                result[rows] = self._forward([unique[i] for i in rows])
+        plan = list(plan_passes(lengths, self.model.features, max_length, self.max_cells, self.pass_overhead_cells))
+
+        def run(rows: np.ndarray) -> None:
+            result[rows] = self._pass([unique[i] for i in rows])
+
+        if self.lanes is None or len(plan) < 2:
+            for rows in plan:
+                run(rows)
+        else:
+            self.lanes.map(run, plan)
         return result[inverse]
+
+    def _pass(self, texts: list[str]) -> np.ndarray:
+        """One pass under inference mode and the precision (both per thread, so entered here)."""
+        with torch.inference_mode(), self._precision_context():
+            return self._forward(texts)
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         """One pass: encode (cut before lower-casing, so a 10 MB text costs no more), run, softmax."""

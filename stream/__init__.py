@@ -4,7 +4,7 @@ What other rooms use (import the module, not this package):
 
 * ``stream.storage`` — ``open_storage(settings) -> Storage``; ``stream.migrations.migrate``.
 * ``stream.queries`` — ``ReviewFilter``, ``list_reviews``, ``stats``, ``random_brand``, ``count_brands``.
-* ``stream.batches`` — ``length_sorted_slices`` and ``REVIEW_TAKE_BATCHES``: how the worker cuts a batch for the scorer.
+* ``stream.batches`` — ``REVIEW_TAKE_BATCHES``: how many ``BATCH_SIZE`` takes the worker joins under a backlog.
 * ``stream.registry`` / ``stream.registry_client`` — the model registry; ``stream.label_queue``.
 
 The event schema, topic names and the run file are the kernel's (``reviewpulse.events``,

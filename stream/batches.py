@@ -13,10 +13,10 @@ Two paths so that a storage outage never stops live typing:
 A reviews batch comes in two steps so the worker can overlap them (``stream.worker``):
 ``score_reviews`` (parse and score: the model's time) and ``store_and_publish`` (the
 ClickHouse insert, then the events). ``handle_reviews`` is both, one after the other.
-Scoring sorts a batch by text length and runs it in slices of at most ``BATCH_SIZE``,
-one call each on the scorer thread: similar lengths waste little padding. Drafts score on
-a thread of their own (the model is read-only, torch releases the GIL), so a draft never
-waits for a slice of reviews.
+A batch is scored in one call on the reviews' scoring thread; the scorer sorts it by
+length into passes (little padding) and runs them side by side on its single-threaded
+lanes. Drafts score on a thread of their own (the model is read-only, torch releases the
+GIL), so a draft never waits for a batch of reviews.
 
 The broker is reached through ``send(topic, key, value)``, which returns once the
 message is queued and yields an awaitable for the broker's acknowledgement (Faust's and
@@ -35,7 +35,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from inference.encoding import DEFAULT_MAX_LENGTH
 from inference.protocol import Scorer
 from reviewpulse.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
 from reviewpulse.settings import Settings
@@ -47,32 +46,10 @@ from stream.storage import WorkerStorage
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
-#: Under a backlog the reviews agent takes up to this many BATCH_SIZE slices at once (stream.worker).
+#: Under a backlog the reviews agent joins up to this many BATCH_SIZE takes into one batch (stream.worker).
 REVIEW_TAKE_BATCHES = 8
-#: Characters per text a slice may average (BATCH_SIZE × this bounds one scoring call).
-SLICE_CHARS_PER_TEXT = 256
 #: Background dead-letter writes of the drafts path allowed at once; beyond, the table copy is skipped.
 MAX_BACKGROUND_WRITES = 16
-
-
-def length_sorted_slices(texts: Sequence[str], size: int) -> list[list[int]]:
-    """Indices of ``texts`` sorted by length, cut into slices: how the worker scores a batch.
-
-    A slice holds at most ``size`` texts and ``size`` × ``SLICE_CHARS_PER_TEXT`` characters
-    (a text counted up to the ``DEFAULT_MAX_LENGTH`` the model reads), so one scoring call
-    of long reviews costs about what one of short ones does (no call hogs the cores).
-    """
-    budget = size * SLICE_CHARS_PER_TEXT
-    slices: list[list[int]] = []
-    chars = 0
-    for index in sorted(range(len(texts)), key=lambda i: len(texts[i])):
-        length = min(len(texts[index]), DEFAULT_MAX_LENGTH)
-        if not slices or len(slices[-1]) >= size or chars + length > budget:
-            slices.append([])
-            chars = 0
-        slices[-1].append(index)
-        chars += length
-    return slices
 
 
 @dataclass(frozen=True)
@@ -198,39 +175,29 @@ class BatchHandler:
 
     async def _score(self, events: list[ReviewEvent], dead: list[DeadLetter], origin: dict[str, Incoming],
                      pool: ThreadPoolExecutor | None = None) -> list[ScoredReview]:
-        """Score in length-sorted slices of at most BATCH_SIZE; results in the order of ``events``.
+        """Score the batch in one call on ``pool`` (default: the reviews' thread); results in the order of ``events``.
 
-        A slice that fails is scored one by one, and the events that fail alone are
-        dead-lettered. The whole batch is scored by one model: a model switch happens
-        here, between batches. ``pool``: the thread to score on (default: the reviews' one).
+        The scorer cuts the call into length-sorted passes itself and runs them on its
+        lanes (``inference.lanes``). If the call fails, the events are scored one by one
+        and those that fail alone are dead-lettered. The whole batch is scored by one
+        model: a model switch happens here, between batches.
         """
         if not events:
             return []
         scorer = self.models.current()
         assert scorer is not None, "only a shadow slot is ever cleared; the active one always holds a model"
-        answers: list[ScoredReview | None] = [None] * len(events)
-        for rows in length_sorted_slices([event.text for event in events], self.settings.batch_size):
-            answered = await self._score_slice(scorer, [events[i] for i in rows], dead, origin,
-                                               pool or self.scorer_pool)
-            for row, answer in zip(rows, answered, strict=True):
-                answers[row] = answer
-        return [answer for answer in answers if answer is not None]
-
-    async def _score_slice(self, scorer: Scorer, events: list[ReviewEvent], dead: list[DeadLetter],
-                           origin: dict[str, Incoming], pool: ThreadPoolExecutor) -> list[ScoredReview | None]:
-        """One call on the scorer thread; None for an event that could not be scored (dead-lettered)."""
         loop = asyncio.get_running_loop()
+        pool = pool or self.scorer_pool
         try:
             return list(await loop.run_in_executor(pool, score, scorer, events, self.settings.scorer_passes))
         except Exception:  # noqa: BLE001 - find the culprit: score one by one
             log.exception("batch scoring failed; scoring %d events one by one", len(events))
-        scored: list[ScoredReview | None] = []
+        scored: list[ScoredReview] = []
         for event in events:
             try:
                 scored += await loop.run_in_executor(pool, score, scorer, [event])
             except Exception as error:  # noqa: BLE001
                 dead.append(self._letter(origin[event.id], f"scorer failed: {type(error).__name__}: {error}"))
-                scored.append(None)
         return scored
 
     async def _shadow_score(self, reviews: list[ScoredReview]) -> None:

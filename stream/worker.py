@@ -13,9 +13,10 @@ is inserted and published, batch N+1 is scored. Each batch is still inserted bef
 events are published, batches are stored one at a time in order, and a batch's offsets are
 acknowledged only after its events are published (``noack_take`` + ``stream.ack``), so a
 crash at any point means redelivery, never loss. Under a backlog it takes up to
-``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE`` reviews at once (the window closes a batch
-earlier when none wait): the scorer sorts them by length into slices of ``BATCH_SIZE``,
-and one insert and one publish round serve them all.
+``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE`` reviews at once: taking goes on while a batch
+is scored (``stream.overlap.gather_ready``), so the next batch is all that arrived
+meanwhile (the window closes a batch early when nothing waits); the scorer sorts it by
+length into slices of ``BATCH_SIZE``, and one insert and one publish round serve it all.
 
 The drafts and brands agents use Faust's ``take_events``, which acknowledges a batch when
 the loop body ends, also when it raises or is cancelled; so the body never lets a storage
@@ -27,6 +28,7 @@ invisible to exact queries. At-least-once, never lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -36,7 +38,7 @@ from reviewpulse.compat import shorten_fetch_wait
 from reviewpulse.settings import Settings
 from stream.batches import REVIEW_TAKE_BATCHES, BatchHandler, Incoming, ScoredBatch
 from stream.hotswap import ModelSlot, follow_control, scorer_loader
-from stream.overlap import finish_even_if_cancelled, store_behind
+from stream.overlap import finish_even_if_cancelled, gather_ready, store_behind
 from stream.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,7 @@ class ReviewWorker:
         if settings.shadow_scoring:
             self.handler.shadow = ModelSlot(None, scorer_loader(settings), "shadow model")
         self.app.task(self._follow_control)
-        self._review_agent(settings.batch_size * REVIEW_TAKE_BATCHES)
+        self._review_agent(settings.batch_size, settings.batch_size * REVIEW_TAKE_BATCHES)
         self._agent("score-drafts", settings.topic_drafts, self.handler.handle_drafts, settings.batch_size)
         self._agent("store-brands", settings.topic_brands, self.handler.handle_brands, 500, window_ms=1000)
 
@@ -118,8 +120,8 @@ class ReviewWorker:
                           type(error).__name__, error)
                 await asyncio.sleep(2.0)
 
-    def _review_agent(self, size: int) -> None:
-        """``score-reviews``: acknowledges each batch itself, after its events are published."""
+    def _review_agent(self, size: int, limit: int) -> None:
+        """``score-reviews``: takes of ``size`` joined up to ``limit``; acknowledges each after its events are published."""
         handler = self.handler
 
         async def agent(stream: Any) -> None:
@@ -131,8 +133,9 @@ class ReviewWorker:
             async def score(events: list[Any]) -> ScoredBatch:
                 return await handler.score_reviews(incoming(events))
 
-            batches = stream.noack_take(size, within=self.settings.batch_window_ms / 1000)
-            await store_behind(batches, score, store)
+            taken = stream.noack_take(size, within=self.settings.batch_window_ms / 1000)
+            async with contextlib.aclosing(gather_ready(taken, limit)) as batches:
+                await store_behind(batches, score, store)
 
         channel = self.app.topic(self.settings.topic_raw, key_serializer="raw", value_serializer="raw")
         self.app.agent(channel, name="score-reviews")(agent)

@@ -12,6 +12,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
+import pytest
+
 from reviewpulse.events import Kind, ReviewEvent
 from reviewpulse.settings import Settings
 from stream.batches import BatchHandler, Incoming, ScoredBatch
@@ -160,16 +162,17 @@ def test_a_cancelled_agent_finishes_the_batch_it_is_storing_and_leaves_the_one_i
     assert [entry for entry in journal if entry[0] == "ack"] == [("ack", "0")]
 
 
-def test_a_batch_is_scored_in_length_sorted_slices_of_batch_size_and_answered_in_its_own_order() -> None:
+def test_a_batch_is_scored_in_one_call_and_answered_in_its_own_order() -> None:
+    """The scorer cuts the call into length-sorted passes itself (inference.scorer, inference.lanes)."""
     storage, producer, scorer = MemoryStorage(), FakeProducer(), FakeScorer()
     handler = BatchHandler(Settings(batch_size=2), storage, scorer, producer.send)
     texts = ["x" * n for n in (5, 1, 4, 2, 3)]
     asyncio.run(handler.handle_reviews(batch(*texts)))
-    assert scorer.calls == [["x", "xx"], ["xxx", "xxxx"], ["xxxxx"]]
+    assert scorer.calls == [texts]
     assert [event["text"] for event in producer.published(SETTINGS.topic_scored)] == texts
 
 
-def test_a_slice_that_fails_is_scored_one_by_one_and_the_other_slices_are_untouched() -> None:
+def test_a_batch_whose_call_fails_is_scored_one_by_one_and_only_the_culprit_is_dead_lettered() -> None:
     storage, producer = MemoryStorage(), FakeProducer()
     scorer = FakeScorer(fail_on="boom")
     handler = BatchHandler(Settings(batch_size=2), storage, scorer, producer.send)
@@ -180,17 +183,7 @@ def test_a_slice_that_fails_is_scored_one_by_one_and_the_other_slices_are_untouc
                                                                                     "longer text"]
     [letter] = storage.dead_letters
     assert letter.error.startswith("scorer failed") and letter.offset == 2
-    assert ["boom1"] in scorer.calls and ["fine1"] in scorer.calls and ["ok", "no"] in scorer.calls
-
-
-def test_slices_of_long_texts_hold_fewer_texts_so_a_draft_never_waits_for_more_than_one_short_slice() -> None:
-    from stream.batches import SLICE_CHARS_PER_TEXT, length_sorted_slices
-
-    short, long = "s" * 10, "l" * SLICE_CHARS_PER_TEXT * 4
-    slices = length_sorted_slices([long] * 3 + [short] * 5, size=4)
-    assert slices == [[3, 4, 5, 6], [7, 0], [1], [2]]  # a long text counts as the 1,014 characters read
-    huge = "h" * 10_000_000  # counted as the characters the model reads
-    assert length_sorted_slices([huge, short], size=64) == [[1, 0]]
+    assert scorer.calls == [texts] + [[text] for text in texts]
 
 
 def test_a_draft_is_answered_while_a_slice_of_reviews_is_still_being_scored() -> None:
@@ -217,3 +210,78 @@ def test_a_draft_is_answered_while_a_slice_of_reviews_is_still_being_scored() ->
 
     asyncio.run(main())
     assert [event["id"] for event in producer.published(SETTINGS.topic_scored)] == [draft.id, "slow review"]
+
+
+async def arriving(batches: list[list[int]], taken: list[int], gaps: asyncio.Event | None = None,
+                   error: Exception | None = None) -> AsyncIterator[list[int]]:
+    """``batches`` one at a time, like Faust's take; ``taken`` counts how many were pulled."""
+    for numbers in batches:
+        taken.append(len(numbers))
+        yield numbers
+        if gaps is not None:
+            await gaps.wait()
+    if error is not None:
+        raise error
+
+
+def test_batches_that_arrive_while_the_caller_works_are_joined_in_order_up_to_the_limit() -> None:
+    from stream.overlap import gather_ready
+
+    async def main() -> list[list[int]]:
+        taken: list[int] = []
+        source = [[1, 2], [3, 4], [5, 6], [7, 8, 9], [10]]
+        got = []
+        async with contextlib.aclosing(gather_ready(arriving(source, taken), limit=5)) as batches:
+            async for joined in batches:
+                got.append(joined)
+                await asyncio.sleep(0.01)  # the caller scores; meanwhile the rest arrives
+        return got
+
+    got = asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S))
+    assert got == [[1, 2, 3, 4], [5, 6, 7, 8, 9], [10]]  # joined, never split, never over the limit
+
+
+def test_a_lone_batch_goes_out_at_once() -> None:
+    """No waiting for company: one review on a quiet stream is scored as soon as it is taken."""
+    from stream.overlap import gather_ready
+
+    async def main() -> list[int]:
+        more = asyncio.Event()
+        batches = gather_ready(arriving([[1], [2]], [], gaps=more), limit=8)
+        first = await anext(batches)
+        more.set()
+        await batches.aclose()
+        return first
+
+    assert asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S)) == [1]
+
+
+def test_taking_pauses_while_the_limit_waits_so_memory_stays_bounded() -> None:
+    from stream.overlap import gather_ready
+
+    async def main() -> tuple[list[int], int]:
+        taken: list[int] = []
+        source = [[n] for n in range(100)]
+        batches = gather_ready(arriving(source, taken), limit=4)
+        first = await anext(batches)
+        await asyncio.sleep(0.05)  # a slow caller: the taker runs ahead only until 4 wait
+        held = len(taken)
+        await batches.aclose()
+        return first, held
+
+    first, held = asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S))
+    assert first == [0, 1, 2, 3]
+    assert held == 8  # the four handed out and four waiting: not the 100 the source had
+
+
+def test_an_error_of_the_source_reaches_the_caller_after_the_batches_before_it() -> None:
+    from stream.overlap import gather_ready
+
+    async def main() -> list[list[int]]:
+        got = []
+        async for joined in gather_ready(arriving([[1], [2]], [], error=RuntimeError("broker gone")), limit=8):
+            got.append(joined)
+        return got
+
+    with pytest.raises(RuntimeError, match="broker gone"):
+        asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S))

@@ -1,0 +1,60 @@
+"""Scoring lanes: CPU threads that each run torch on one core, so passes run side by side.
+
+Why: on a small CPU, one forward pass spread over every core (torch's intra-op
+threads) waits at a barrier after each operator for its slowest thread, and any other
+work on the machine (the worker's event loop, ClickHouse, the broker) makes one thread
+late. Independent passes on single-threaded lanes have no barrier. Measured on the
+2-core box (3,000 reviews, takes of 512 in slices of 64): one pass at a time on 2
+threads 454-523 reviews/s, two lanes of 1 thread 660-756 (README "Benchmarks").
+
+torch keeps its thread count per OS thread once a thread has used it (OpenMP), so each
+lane sets 1 for itself at start, and the count of the thread that built the lanes is
+put back afterwards. Lanes are shared by every scorer with the same count.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import TypeVar
+
+import torch
+
+T = TypeVar("T")
+R = TypeVar("R")
+#: Seconds the lanes may take to start (a guard against a hung start, never reached when it works).
+START_TIMEOUT_S = 30.0
+
+
+class Lanes:
+    """``count`` threads, each running torch with one intra-op thread."""
+
+    def __init__(self, count: int) -> None:
+        if count < 2:
+            raise ValueError(f"lanes need at least 2 threads, not {count}")
+        self.count = count
+        restore = torch.get_num_threads()
+        started = threading.Barrier(count + 1, timeout=START_TIMEOUT_S)
+
+        def single_threaded() -> None:
+            torch.set_num_threads(1)
+            torch.get_num_threads()  # torch fixes a thread's count on its first use: while it is 1
+            started.wait()
+
+        self.pool = ThreadPoolExecutor(count, thread_name_prefix="scorer-lane", initializer=single_threaded)
+        for _ in range(count):  # each initializer waits at the barrier, so every submit starts a thread
+            self.pool.submit(lambda: None)
+        started.wait()
+        torch.set_num_threads(restore)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``fn`` over ``items`` on the lanes, results in order; the first error is raised."""
+        return list(self.pool.map(fn, items))
+
+
+@lru_cache(maxsize=None)
+def shared_lanes(count: int) -> Lanes:
+    """The process's lanes of ``count`` threads (created on first use, kept for the process's life)."""
+    return Lanes(count)
