@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from inference.lanes import lower_thread_priority
 from inference.protocol import Scorer
 from reviewpulse.settings import Settings
 
@@ -92,7 +92,7 @@ class ModelSlot:
             self._ready = (self._generation, None)
 
     def _load_until_settled(self) -> None:
-        lower_thread_priority()
+        lower_thread_priority(LOADER_NICENESS)  # loading is seconds of torch work: it yields to scoring
         while True:
             with self._lock:
                 wanted, self._wanted = self._wanted, None
@@ -123,19 +123,6 @@ class ModelSlot:
             raise ArtefactError(f"{path}: {len(scorer.classes)} classes; the reviews table stores 2 or 3")
         scorer.score(["warm up the new model before it takes over"])
         return scorer
-
-
-def lower_thread_priority(niceness: int = LOADER_NICENESS) -> None:
-    """Make the calling thread (and the torch/OpenMP threads it starts) yield the CPU to scoring.
-
-    Loading a model is seconds of torch work (the padding-tail caches are computed at load);
-    at normal priority it takes half of a 2-core machine from the scorer, and typing latency
-    with it. Linux gives each thread its own nice value, inherited by the threads it creates.
-    """
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except (AttributeError, OSError) as error:  # not Linux, or not allowed: load at normal priority
-        log.debug("model loader keeps normal priority (%s)", error)
 
 
 def scorer_loader(settings: Settings) -> Loader:

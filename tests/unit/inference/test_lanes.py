@@ -64,6 +64,19 @@ def test_each_lane_runs_torch_on_one_thread_and_its_creator_keeps_its_own_count(
     assert len({name for name in lanes.map(lambda _: threading.current_thread().name, range(2))}) <= 2
 
 
+def test_lanes_run_below_normal_priority_so_the_event_loop_and_drafts_come_first():
+    import os
+
+    from inference.lanes import LANE_NICENESS
+
+    def niceness(_: int) -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine = niceness(0)
+    assert Lanes(2).map(niceness, range(2)) == [max(LANE_NICENESS, mine)] * 2
+    assert niceness(0) == mine  # the caller's own priority is untouched
+
+
 def test_an_error_on_a_lane_reaches_the_caller():
     def fail(item: int) -> int:
         raise ValueError(f"item {item}")
