@@ -67,7 +67,7 @@ def _configurations(scorer: Scorer, texts: list[str], subset: list[str]) -> list
         ("score(texts), default path", "fp32", texts, fp32.score),
         ("score(texts), default path", "fp32", subset, fp32.score),
         ("score(texts), default path", "bf16", subset, bf16.score),
-        (f"score() per arriving batch of {WORKER_BATCH} (the worker)", "fp32", texts, lambda t: in_batches(fp32, t)),
+        (f"score() per arriving batch of {WORKER_BATCH} (a quiet stream; a backlog is taken in 512s)", "fp32", texts, lambda t: in_batches(fp32, t)),
     ]
 
 
