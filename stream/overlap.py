@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from typing import TypeVar
 
 B = TypeVar("B")
@@ -51,7 +51,7 @@ async def store_behind(batches: AsyncIterable[B], score: Callable[[B], Awaitable
             await finish_even_if_cancelled(storing)
 
 
-async def gather_ready(batches: AsyncIterable[list[T]], limit: int) -> AsyncIterator[list[T]]:
+async def gather_ready(batches: AsyncIterable[list[T]], limit: int) -> AsyncGenerator[list[T], None]:
     """Keep taking ``batches`` in the background; yield all that waits, up to ``limit`` items, in order.
 
     Why: Faust's ``take`` collects only while the caller waits for it, so a worker that
