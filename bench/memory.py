@@ -11,7 +11,6 @@ them out, so the PSS total is the tree's real footprint. Linux only.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import statistics
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.texts import synthetic_reviews
+from bench.texts import synthetic_reviews, write_import_file
 from reviewpulse.clikit import REVIEWPULSE
 
 #: Seconds between two memory samples.
@@ -103,9 +102,7 @@ def bench_memory(reviews: int, settle_s: float = 10.0) -> dict[str, Any]:
             _wait_for_run_file(data_dir, run, 300)
             time.sleep(settle_s)
             idle = _idle(run.pid)
-            path = scratch / "reviews.jsonl"
-            path.write_text("".join(json.dumps({"text": t, "brand": "memory"}) + "\n"
-                                    for t in synthetic_reviews(reviews)))
+            path = write_import_file(scratch / "reviews.jsonl", synthetic_reviews(reviews), "memory")
             started = time.perf_counter()
             load = subprocess.Popen([*REVIEWPULSE, "import", str(path), "--wait", "--wait-timeout", "3600",
                                      "--no-progress", "--json"], env=env, stdout=subprocess.PIPE,

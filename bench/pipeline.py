@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import ratio
-from bench.texts import synthetic_reviews
+from bench.texts import synthetic_reviews, write_import_file
 from reviewpulse.clikit import REVIEWPULSE
 from reviewpulse.settings import Settings
 from stream.batches import REVIEW_TAKE_BATCHES
@@ -83,8 +83,7 @@ def pipeline_rate(
         worker = subprocess.Popen([*REVIEWPULSE, "worker"], env=env, stdout=subprocess.DEVNULL)
         try:
             def send(name: str, rows: list[str]) -> tuple[set[str], float]:
-                path = scratch / name
-                path.write_text("".join(json.dumps({"text": t, "brand": "bench"}) + "\n" for t in rows))
+                path = write_import_file(scratch / name, rows, "bench")
                 start = scored_end_offsets(broker.bootstrap, settings)
                 began = time.perf_counter()
                 summary = import_file(path, broker.bootstrap, settings, ImportOptions(source=name), progress=False)

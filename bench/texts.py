@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import random
 from pathlib import Path
 
@@ -36,6 +37,12 @@ def synthetic_reviews(count: int, seed: int = 7) -> list[str]:
         words = int(min(max(rng.lognormvariate(3.3, 0.6), 3), 180))
         texts.append(f"#{i} " + " ".join(rng.choice(WORDS) for _ in range(words)))
     return texts
+
+
+def write_import_file(path: Path, texts: list[str], brand: str) -> Path:
+    """``texts`` as a JSON-lines file ``reviewpulse import`` reads (one review of ``brand`` per line)."""
+    path.write_text("".join(json.dumps({"text": text, "brand": brand}) + "\n" for text in texts), encoding="utf-8")
+    return path
 
 
 def file_texts(path: Path, text_column: str = "text", limit: int | None = None) -> list[str]:

@@ -128,12 +128,10 @@ def format_summary(result: dict[str, Any]) -> str:
 def bulk_import(bootstrap: str, settings: Settings, reviews: int, scratch: Path) -> dict[str, Any]:
     """Send ``reviews`` generated reviews to reviews.raw as ``reviewpulse import`` would: the backlog
     the worker works through while the typing sessions run (the mixed case)."""
-    from bench.texts import synthetic_reviews
+    from bench.texts import synthetic_reviews, write_import_file
     from producers.importer import ImportOptions, import_file
 
-    path = scratch / "bulk.jsonl"
-    rows = synthetic_reviews(reviews, seed=11)
-    path.write_text("".join(json.dumps({"text": t, "brand": "bench-bulk"}) + "\n" for t in rows), encoding="utf-8")
+    path = write_import_file(scratch / "bulk.jsonl", synthetic_reviews(reviews, seed=11), "bench-bulk")
     summary = import_file(path, bootstrap, settings, ImportOptions(source=f"bench-bulk-{time.time_ns()}"),
                           progress=False)
     return {"reviews": summary.sent, "failed": summary.failed, "send_s": round(summary.seconds, 2)}

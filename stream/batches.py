@@ -84,7 +84,7 @@ class BatchHandler:
         self.send = send
         self.drafts = DraftSessions()
         self.scorer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
-        #: Drafts score on their own thread, so a draft never queues behind a slice of reviews.
+        #: Drafts score on their own thread, so a draft never queues behind a batch of reviews.
         self.draft_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drafts")
         self.scored_count = 0
         self._background: set[asyncio.Task[None]] = set()

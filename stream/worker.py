@@ -15,8 +15,9 @@ acknowledged only after its events are published (``noack_take`` + ``stream.ack`
 crash at any point means redelivery, never loss. Under a backlog it takes up to
 ``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE`` reviews at once: taking goes on while a batch
 is scored (``stream.overlap.gather_ready``), so the next batch is all that arrived
-meanwhile (the window closes a batch early when nothing waits); the scorer sorts it by
-length into slices of ``BATCH_SIZE``, and one insert and one publish round serve it all.
+meanwhile (the window closes a batch early when nothing waits); it is scored in one call
+(the scorer cuts it into length-sorted passes on its lanes), and one insert and one
+publish round serve it all.
 
 The drafts and brands agents use Faust's ``take_events``, which acknowledges a batch when
 the loop body ends, also when it raises or is cancelled; so the body never lets a storage
