@@ -2,7 +2,7 @@
 
 Starts ``reviewpulse run`` on a fresh data directory and a free port, waits until the
 worker consumes (``run.json`` appears), then samples the memory of its whole process
-tree (the run process and its children: the tansu broker) from ``/proc``: at idle, while
+tree (the run process and its children: the tansu broker, the drafts process) from ``/proc``: at idle, while
 ``reviewpulse import --wait`` pushes ``reviews`` synthetic reviews through it (the peak
 and the median of the samples), and at idle again after the import. RSS counts pages
 shared between the processes once per process; PSS (``/proc/PID/smaps_rollup``) shares

@@ -20,7 +20,7 @@ app = typer.Typer(help="Live sentiment for customer reviews.", no_args_is_help=T
 COMMAND_MODULES = ("reviewpulse.commands", "inference.commands", "stream.commands", "web.commands",
                    "producers.commands", "dashboards.commands", "bench.commands")
 #: Commands a person watches: service libraries log only warnings (reviewpulse.logs).
-QUIET_COMMANDS = {"run"}
+QUIET_COMMANDS = {"run", "drafts-worker"}
 
 
 @app.callback()

@@ -44,6 +44,17 @@ def worker_command(data_dir: DataDir = None) -> None:
         fail(str(error))
 
 
+def drafts_worker_command() -> None:
+    """Score drafts only, without a database: the child `reviewpulse run` starts (DRAFTS_PROCESS)."""
+    from reviewpulse.runtime import run_drafts_worker
+
+    settings = get_settings()
+    try:
+        run_drafts_worker(settings, require_bootstrap(settings))
+    except SetupError as error:
+        fail(str(error))
+
+
 def web_command(
     host: Annotated[str | None, Opt(help="interface to listen on (default: HOST setting)")] = None,
     port: Annotated[int | None, Opt(help="port (default: PORT setting)")] = None,
@@ -82,4 +93,5 @@ def web_command(
 def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
     app.command("worker")(worker_command)
+    app.command("drafts-worker", hidden=True)(drafts_worker_command)
     app.command("web")(web_command)

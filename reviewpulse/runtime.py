@@ -1,9 +1,11 @@
-"""The composition root's processes: ``reviewpulse worker`` and ``reviewpulse run``.
+"""The composition root's processes: ``reviewpulse worker``, ``reviewpulse run`` and its drafts process.
 
-``run`` holds everything in ONE process (chDB allows one process per data directory):
+``run`` holds the database in ONE process (chDB allows one process per data directory):
 the broker child (unless KAFKA_BOOTSTRAP), migrations, the Faust worker and the web server,
 all on one event loop under a Faust/mode ``Worker``, which turns SIGINT/SIGTERM into a clean
-stop: the batch in hand is finished and stored, then the broker child is stopped.
+stop: the batch in hand is finished and stored, then the children are stopped. Drafts are
+scored by a second child, ``reviewpulse drafts-worker`` (``DRAFTS_PROCESS``; see
+``stream.drafts_worker`` for why), which needs no database.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import SecretStr
 from inference.protocol import Scorer
 from reviewpulse.broker import EmbeddedBroker
 from reviewpulse.compat import SignalSafeWorker
+from reviewpulse.drafts_child import DraftsChild
 from reviewpulse.logs import ensure_logging
 from reviewpulse.runfile import SetupError, check_data_dir_free, write_private
 from reviewpulse.settings import Settings
@@ -38,20 +41,26 @@ log = logging.getLogger(__name__)
 STOP_GRACE_S = 30.0
 #: Seconds a signal received during start-up waits for the worker to finish starting.
 READY_WAIT_S = 15.0
+#: Seconds ``run`` waits for its drafts process to consume before scoring drafts itself.
+DRAFTS_READY_WAIT_S = 90.0
+#: Torch threads of the drafts process: a draft is one short pass, and the reviews' lanes hold the cores.
+DRAFT_THREADS = 1
 
 
-def load_scorer(settings: Settings) -> Scorer:
+def load_scorer(settings: Settings, threads: int | None = None) -> Scorer:
+    """MODEL_DIR's model on ``threads`` torch threads (default SCORER_THREADS)."""
     from inference.artefact import ArtefactError
     from inference.scorer import Scorer as CharCNNScorer
 
+    threads = settings.scorer_threads if threads is None else threads
     try:
-        return CharCNNScorer.load(settings.model_dir, device="cpu", threads=settings.scorer_threads)
+        return CharCNNScorer.load(settings.model_dir, device="cpu", threads=threads)
     except ArtefactError as error:
         raise SetupError(f"{error}; set MODEL_DIR to a trained model (reviewpulse train ...)") from error
 
 
-def load_active_scorer(settings: Settings, storage: Storage) -> Scorer:
-    """The registry's active model (a promote survives restarts); MODEL_DIR if that cannot load."""
+def load_active_scorer(settings: Settings, storage: Storage) -> tuple[Scorer, Path]:
+    """The registry's active model (a promote survives restarts) and its directory; MODEL_DIR if that cannot load."""
     from inference.scorer import Scorer as CharCNNScorer
     from stream.registry import Registry
 
@@ -59,17 +68,17 @@ def load_active_scorer(settings: Settings, storage: Storage) -> Scorer:
         record = Registry(storage, settings).active()
     except Exception as error:  # noqa: BLE001 - MODEL_DIR itself is checked below
         log.error("cannot read the model registry (%s); scoring with MODEL_DIR", error)
-        return load_scorer(settings)
+        return load_scorer(settings), Path(settings.model_dir)
     if Path(record.path).resolve() == Path(settings.model_dir).resolve():
-        return load_scorer(settings)
+        return load_scorer(settings), Path(settings.model_dir)
     try:
         scorer = CharCNNScorer.load(record.path, device="cpu", threads=settings.scorer_threads)
     except Exception as error:  # noqa: BLE001 - ArtefactError or worse: the shipped model still works
         log.error("active model %s (%s) cannot be loaded (%s); scoring with MODEL_DIR %s instead",
                   record.version, record.path, error, settings.model_dir)
-        return load_scorer(settings)
+        return load_scorer(settings), Path(settings.model_dir)
     log.info("scoring with the registry's active model %s (%s)", record.version, record.path)
-    return scorer
+    return scorer, Path(record.path)
 
 
 def run_faust(
@@ -98,10 +107,38 @@ def run_worker(settings: Settings, bootstrap: str) -> None:
     storage = open_storage(settings)
     try:
         migrate(storage)
-        worker = ReviewWorker(settings, bootstrap, storage, load_active_scorer(settings, storage))
+        worker = ReviewWorker(settings, bootstrap, storage, load_active_scorer(settings, storage)[0])
         run_faust(worker.app, log_level=settings.log_level)
     finally:
         storage.close()
+
+
+def run_drafts_worker(settings: Settings, bootstrap: str) -> None:
+    """``reviewpulse drafts-worker`` (``run`` starts it): drafts only, no database; SIGTERM/SIGINT stop it.
+
+    Prints ``drafts_child.READY_LINE`` on stdout once it consumes, then sends stdout to
+    stderr: its parent reads that one line and closes the pipe.
+    """
+    import asyncio
+    import signal
+
+    from reviewpulse.drafts_child import READY_LINE
+    from stream.drafts_worker import serve_drafts
+
+    scorer = load_scorer(settings, threads=DRAFT_THREADS)
+
+    def ready() -> None:
+        print(READY_LINE, flush=True)
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    async def main() -> None:
+        task = asyncio.ensure_future(serve_drafts(settings, bootstrap, scorer, ready))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
 
 
 def run_system(settings: Settings, host: str, port: int) -> None:
@@ -110,6 +147,7 @@ def run_system(settings: Settings, host: str, port: int) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     broker = EmbeddedBroker(settings.data_dir) if settings.embedded_broker else None
     storage = None
+    drafts = None
     try:
         bootstrap = broker.start() if broker else settings.kafka_bootstrap
         ensure_topics(bootstrap, settings)
@@ -121,7 +159,9 @@ def run_system(settings: Settings, host: str, port: int) -> None:
         settings = settings.model_copy(update={"registry_token": SecretStr(token)})
         storage = open_storage(settings)
         migrate(storage)
-        worker = ReviewWorker(settings, bootstrap, storage, load_active_scorer(settings, storage))
+        scorer, model_dir = load_active_scorer(settings, storage)
+        drafts = start_drafts_child(settings, bootstrap, model_dir) if settings.drafts_process else None
+        worker = ReviewWorker(settings, bootstrap, storage, scorer, drafts=drafts is None)
         sock = listening_socket(host, port)
         web_host = f"[{host}]" if ":" in host else host
         run_info = {
@@ -130,6 +170,8 @@ def run_system(settings: Settings, host: str, port: int) -> None:
         }
         def force_exit() -> None:
             settings.run_file.unlink(missing_ok=True)
+            if drafts is not None:
+                drafts.stop()
             if broker is not None:
                 broker.stop()
 
@@ -141,7 +183,20 @@ def run_system(settings: Settings, host: str, port: int) -> None:
                   log_level=settings.log_level, on_ready=ready, on_force_exit=force_exit)
     finally:
         settings.run_file.unlink(missing_ok=True)
+        if drafts is not None:
+            drafts.stop()
         if storage is not None:
             storage.close()
         if broker is not None:
             broker.stop()
+
+
+def start_drafts_child(settings: Settings, bootstrap: str, model_dir: Path) -> DraftsChild | None:
+    """The drafts process, once it consumes; None (drafts scored in this process) if it does not start."""
+    child = DraftsChild(settings, bootstrap, model_dir)
+    child.start()
+    if child.wait_ready(DRAFTS_READY_WAIT_S):
+        return child
+    child.stop()
+    log.error("the drafts process did not start within %.0f s; scoring drafts in this process", DRAFTS_READY_WAIT_S)
+    return None

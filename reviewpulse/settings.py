@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # worker
     worker_id: str = "reviewpulse-worker"
     topic_control: str = Field("models.control", description="promote/rollback events every worker reads")
+    drafts_process: bool = Field(
+        True, description="`reviewpulse run`: score drafts in a child process, so typing stays fast during imports"
+    )
     shadow_scoring: bool = Field(
         False, description="also score stored reviews with the newest candidate model (shadow_scores table)"
     )

@@ -136,7 +136,11 @@ def scorer_loader(settings: Settings) -> Loader:
 
 async def follow_control(settings: Settings, bootstrap: str, storage: Any, active: ModelSlot,
                          shadow: ModelSlot | None) -> None:
-    """Worker task: apply every ``models.control`` event to the slots until cancelled."""
+    """Worker task: apply every ``models.control`` event to the slots until cancelled.
+
+    ``storage`` None (the drafts process, which has no database): the registry is not
+    read at start; the process starts with the model its parent found active.
+    """
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from stream.control import decode
@@ -151,7 +155,8 @@ async def follow_control(settings: Settings, bootstrap: str, storage: Any, activ
         await consumer.seek_to_end(*partitions)
         for partition in partitions:
             await consumer.position(partition)
-        await _apply_registry(settings, storage, active, shadow)
+        if storage is not None:
+            await _apply_registry(settings, storage, active, shadow)
         while True:
             batches = await consumer.getmany(timeout_ms=1000)
             events = [e for records in batches.values() for r in records if (e := decode(r.value))]

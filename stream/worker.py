@@ -86,7 +86,9 @@ def incoming(events: Sequence[Any]) -> list[Incoming]:
 class ReviewWorker:
     """Owns the Faust app and its agents; the batch logic lives in ``BatchHandler``."""
 
-    def __init__(self, settings: Settings, bootstrap: str, storage: Storage, scorer: Scorer) -> None:
+    def __init__(self, settings: Settings, bootstrap: str, storage: Storage, scorer: Scorer,
+                 drafts: bool = True) -> None:
+        """``drafts`` False: no drafts agent (``reviewpulse run`` scores them in a process of their own)."""
         self.settings = settings
         self.app = faust_app(settings, bootstrap)
         self.bootstrap = bootstrap
@@ -96,7 +98,8 @@ class ReviewWorker:
             self.handler.shadow = ModelSlot(None, scorer_loader(settings), "shadow model")
         self.app.task(self._follow_control)
         self._review_agent(settings.batch_size, settings.batch_size * REVIEW_TAKE_BATCHES)
-        self._agent("score-drafts", settings.topic_drafts, self.handler.handle_drafts, settings.batch_size)
+        if drafts:
+            self._agent("score-drafts", settings.topic_drafts, self.handler.handle_drafts, settings.batch_size)
         self._agent("store-brands", settings.topic_brands, self.handler.handle_brands, 500, window_ms=1000)
 
     @property

@@ -19,8 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+    """Child processes of ``pid``, whichever of its threads started them."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except FileNotFoundError:  # a thread that just ended
+            continue
+    return found
 
 
 def alive(pid: int) -> bool:
@@ -109,3 +115,41 @@ def test_bench_typing_during_an_import_types_while_the_backlog_is_scored(running
     figures = json.loads(result.stdout)
     assert figures["during_import"]["reviews"] == 300 and figures["during_import"]["failed"] == 0
     assert figures["scores_received"] > 0 and figures["errors"] == 0 and figures["p99_ms"] is not None
+
+
+def drafts_children(pid: int) -> list[int]:
+    return [child for child in children(pid) if b"drafts-worker" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def predict(system: RunningSystem, text: str) -> dict:
+    response = httpx.post(f"{system.web_url}/api/predict?detail=1", json={"review": text}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_drafts_run_in_a_child_that_is_started_again_when_it_dies(running_system: RunningSystem) -> None:
+    """`run` scores drafts in `reviewpulse drafts-worker`; killed, it comes back and typing works again."""
+    first = drafts_children(running_system.process.pid)
+    assert len(first) == 1, "one drafts process, a child of `reviewpulse run`"
+    assert predict(running_system, "friendly staff and quick delivery")["label"] in {"bad", "average", "good"}
+
+    os.kill(first[0], signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while not (again := drafts_children(running_system.process.pid)) or again == first:
+        assert time.monotonic() < deadline, "the drafts process was not started again"
+        time.sleep(0.2)
+    deadline = time.monotonic() + 120  # the new process imports torch and joins its group first
+    while (answer := httpx.post(f"{running_system.web_url}/api/predict", json={"review": "never arrived"}, params={"detail": "1"},
+                                timeout=30)).status_code == 503:
+        assert time.monotonic() < deadline, "drafts were not answered again after the restart"
+    assert answer.status_code == 200 and answer.json()["label"] in {"bad", "average", "good"}
+    assert b"the drafts process exited with -9" in running_system.log_path.read_bytes()
+
+
+def test_without_a_drafts_process_the_worker_scores_drafts_itself(tmp_path: Path, tiny_model_dir: Path) -> None:
+    system = start_system(tmp_path / "var", tiny_model_dir, DRAFTS_PROCESS="false")
+    try:
+        assert drafts_children(system.process.pid) == []
+        assert predict(system, "friendly staff")["label"] in {"bad", "average", "good"}
+    finally:
+        assert system.stop() == 0

@@ -1,0 +1,87 @@
+"""The drafts process's loop (``stream.drafts_worker.serve_drafts``) against a real tansu broker.
+
+The model is ``tests.fakes.FakeScorer`` (the loop, not the char-CNN, is under test); Kafka
+is real: the drafts are published and the answers read over TCP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from kafka import KafkaProducer
+
+from reviewpulse.events import Kind, ReviewEvent
+from reviewpulse.settings import Settings
+from reviewpulse.topics import ensure_topics
+from stream.drafts_worker import serve_drafts
+from tests.fakes import FakeScorer
+from tests.workers import read_until
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def drafts_worker(settings: Settings, bootstrap: str, scorer: FakeScorer) -> Iterator[None]:
+    """``serve_drafts`` on a thread of its own, until the block ends (then cancelled, as SIGTERM does)."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    task = loop.create_task(serve_drafts(settings, bootstrap, scorer, ready.set))
+    thread = threading.Thread(target=lambda: loop.run_until_complete(asyncio.gather(task, return_exceptions=True)))
+    thread.start()
+    try:
+        assert ready.wait(60), "the drafts consumer group assigned no partitions"
+        yield
+    finally:
+        loop.call_soon_threadsafe(task.cancel)
+        thread.join(30)
+        loop.close()
+    assert task.cancelled() or task.exception() is None, task.exception()
+
+
+def draft(text: str, session: str = "s-1") -> ReviewEvent:
+    return ReviewEvent(kind=Kind.draft, text=text, session_id=session, source="web", meta={"seq": "1"})
+
+
+def publish(bootstrap: str, topic: str, *values: bytes) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for value in values:
+        producer.send(topic, value)
+    producer.flush()
+    producer.close()
+
+
+def test_drafts_are_scored_and_bad_ones_dead_lettered(own_broker: str) -> None:
+    settings = Settings(worker_id="drafts-test")
+    ensure_topics(own_broker, settings)
+    good, bad_words = draft("lovely staff", "s-1"), draft("a bad experience", "s-2")
+    with drafts_worker(settings, own_broker, FakeScorer()):
+        publish(own_broker, settings.topic_drafts, good.to_bytes(), bad_words.to_bytes(), b"{not json")
+        messages = read_until(own_broker, [settings.topic_scored, settings.topic_dead],
+                              lambda seen: len(seen) >= 3, timeout_s=30)
+    scored = {m["id"]: m for topic, m in messages if topic == settings.topic_scored}
+    dead = [m for topic, m in messages if topic == settings.topic_dead]
+    assert scored[good.id]["label"] == "good" and scored[good.id]["kind"] == "draft"
+    assert scored[bad_words.id]["label"] == "bad" and scored[bad_words.id]["model_version"] == "fake-1"
+    assert len(dead) == 1 and "{not json" in json.dumps(dead[0])
+
+
+def test_a_restarted_drafts_worker_scores_what_was_published_while_it_was_down(own_broker: str) -> None:
+    """Offsets are committed after each batch: the group resumes there, so nothing typed meanwhile is skipped."""
+    settings = Settings(worker_id="drafts-restart")
+    ensure_topics(own_broker, settings)
+    first, while_down = draft("first draft"), draft("typed while the process restarted", "s-9")
+    with drafts_worker(settings, own_broker, FakeScorer()):
+        publish(own_broker, settings.topic_drafts, first.to_bytes())
+        assert read_until(own_broker, [settings.topic_scored], lambda seen: len(seen) >= 1, timeout_s=30)
+    publish(own_broker, settings.topic_drafts, while_down.to_bytes())
+    scorer = FakeScorer(version="fake-2")
+    with drafts_worker(settings, own_broker, scorer):
+        messages = read_until(own_broker, [settings.topic_scored], lambda seen: len(seen) >= 2, timeout_s=30)
+    answers = {m["id"]: m["model_version"] for _, m in messages}
+    assert answers == {first.id: "fake-1", while_down.id: "fake-2"}
+    assert scorer.calls == [[while_down.text]], "the restarted process scores only what it had not answered"
