@@ -6,7 +6,11 @@ Two measurements per model, both on rows no candidate trains on:
   validation rows, written once to ``fixed-validation.csv`` (under ``DATA_DIR/models``)
   and read back every time after, so every candidate of every generation is judged on
   the same rows. The candidate's macro-F1 may fall by at most ``overall_margin``
-  overall and by at most ``domain_margin`` on any source with ``min_domain_rows`` rows.
+  overall and by at most ``domain_margin`` on any source with ``min_domain_rows`` rows;
+  a domain's fall counts when a paired bootstrap over its rows (:func:`chance_worse`)
+  is at least ``domain_confidence`` sure the candidate is worse there at all. A source
+  has a few hundred rows in the set, where macro-F1 moves by ±0.03 by chance alone, so
+  without that test a margin of 0.03 refused candidates for noise.
 * the **in-domain hold-out** — the rows ``reviewpulse retrain`` kept out of training.
   The candidate's macro-F1 must beat the active model's by more than ``min_gain``.
 
@@ -41,6 +45,8 @@ class GateRules:
     domain_margin: float = 0.03
     min_gain: float = 0.0
     min_domain_rows: int = 50
+    #: How sure the paired bootstrap must be that a domain really fell (0: every fall past the margin counts).
+    domain_confidence: float = 0.95
 
 
 @dataclass
@@ -80,30 +86,75 @@ def fixed_validation_set(path: Path, card: ModelCard, corpus: str = "", per_sour
     return EvalSet(reviews.texts, reviews.labels, reviews.sources, f"{path} ({len(reviews)} rows)")
 
 
+#: Resamples of the paired bootstrap (seeded: the same models on the same rows give the same verdict).
+RESAMPLES = 2000
+
+
+def predict(scorer: Scorer, rows: EvalSet) -> np.ndarray:
+    """The class ``scorer`` (an ``inference.scorer.Scorer``) picks for each row."""
+    return scorer.probabilities(rows.texts).argmax(1) if rows.texts else np.zeros(0, dtype=np.int64)
+
+
 def measure(scorer: Scorer, rows: EvalSet) -> dict[str, Any]:
     """Macro-F1 and accuracy of ``scorer`` (an ``inference.scorer.Scorer``) overall and per source."""
+    return measure_predictions(predict(scorer, rows), rows, scorer.classes)
+
+
+def chance_worse(candidate: np.ndarray, active: np.ndarray, rows: EvalSet, classes: int,
+                 resamples: int = RESAMPLES, seed: int = 0) -> dict[str, float]:
+    """Per source: the share of paired bootstrap resamples of its rows where the candidate's macro-F1 is lower.
+
+    Both models' predictions are resampled together (the same rows each time), so what
+    the two get right or wrong alike cancels out: 0.5 means "no evidence either way",
+    0.99 "worse on almost any sample of such reviews".
+    """
+    labels, sources = np.asarray(rows.labels), np.asarray(rows.sources)
+    rng = np.random.default_rng(seed)
+    result = {}
+    for source in sorted(set(rows.sources)):
+        mine = np.flatnonzero(sources == source)
+        weights = rng.multinomial(len(mine), np.full(len(mine), 1 / len(mine)), size=resamples)
+        f1 = [_bootstrap_macro_f1(weights, labels[mine], predicted[mine], classes) for predicted in (candidate, active)]
+        result[source] = round(float(np.mean(f1[0] < f1[1])), 4)
+    return result
+
+
+def _bootstrap_macro_f1(weights: np.ndarray, labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """Macro-F1 of each resample, ``weights`` (resamples, rows) counting each row's copies."""
+    cells = np.eye(classes * classes)[labels * classes + predicted]  # (rows, classes²) one-hot confusion cells
+    confusion = (weights @ cells).reshape(len(weights), classes, classes)
+    hits = np.diagonal(confusion, axis1=1, axis2=2)
+    both = confusion.sum(1) + confusion.sum(2)  # predicted + actual per class: F1 = 2·hits / both
+    return np.where(both > 0, 2 * hits / np.maximum(both, 1), 0.0).mean(1)
+
+
+def measure_predictions(predicted: np.ndarray, rows: EvalSet, classes: list[str]) -> dict[str, Any]:
+    """:func:`measure` from predictions already made."""
     if not rows.texts:
         return {"n": 0, "macro_f1": 0.0, "accuracy": 0.0, "per_source": {}}
-    predicted = scorer.probabilities(rows.texts).argmax(1)
     labels = np.asarray(rows.labels)
     sources = np.asarray(rows.sources)
-    overall = classification_report(labels, predicted, scorer.classes)
+    overall = classification_report(labels, predicted, classes)
     per_source = {}
     for source in sorted(set(rows.sources)):
         mine = sources == source
-        report = classification_report(labels[mine], predicted[mine], scorer.classes)
+        report = classification_report(labels[mine], predicted[mine], classes)
         per_source[source] = {"n": report["n"], "macro_f1": report["macro_f1"], "accuracy": report["accuracy"]}
     return {"n": overall["n"], "macro_f1": overall["macro_f1"], "accuracy": overall["accuracy"],
             "f1": {name: row["f1"] for name, row in overall["per_class"].items()}, "per_source": per_source}
 
 
 def judge(candidate: dict[str, Any], active: dict[str, Any], rules: GateRules) -> Verdict:
-    """Compare ``{"fixed": measure, "holdout": measure}`` of the candidate with the active model's."""
+    """Compare ``{"fixed": measure, "holdout": measure}`` of the candidate with the active model's.
+
+    The candidate's ``fixed`` may carry ``chance_worse`` (source -> :func:`chance_worse`);
+    a source without it counts every fall past the margin.
+    """
     verdict = Verdict(passed=True)
 
-    def check(name: str, ok: bool, candidate_f1: float, active_f1: float, rule: str) -> None:
+    def check(name: str, ok: bool, candidate_f1: float, active_f1: float, rule: str, **extra: Any) -> None:
         verdict.checks.append({"check": name, "passed": ok, "candidate": candidate_f1, "active": active_f1,
-                               "rule": rule})
+                               "rule": rule, **extra})
         if not ok:
             verdict.passed = False
             verdict.reasons.append(f"{name}: macro-F1 {candidate_f1:.4f} vs active {active_f1:.4f} ({rule})")
@@ -115,12 +166,20 @@ def judge(candidate: dict[str, Any], active: dict[str, Any], rules: GateRules) -
     else:
         check("fixed validation set", fixed_c["macro_f1"] >= fixed_a["macro_f1"] - rules.overall_margin,
               fixed_c["macro_f1"], fixed_a["macro_f1"], f"may fall by at most {rules.overall_margin}")
+        chances = fixed_c.get("chance_worse") or {}
         for source, mine in fixed_c["per_source"].items():
             theirs = fixed_a["per_source"].get(source)
             if theirs is None or mine["n"] < rules.min_domain_rows:
                 continue
-            check(f"fixed validation set, {source}", mine["macro_f1"] >= theirs["macro_f1"] - rules.domain_margin,
-                  mine["macro_f1"], theirs["macro_f1"], f"a domain may fall by at most {rules.domain_margin}")
+            fell = mine["macro_f1"] < theirs["macro_f1"] - rules.domain_margin
+            chance = chances.get(source)
+            sure = chance is None or chance >= rules.domain_confidence
+            rule = f"a domain may fall by at most {rules.domain_margin}"
+            if fell and chance is not None:
+                rule += (f"; {chance:.0%} of paired resamples worse, "
+                         f"{'at least' if sure else 'below'} {rules.domain_confidence:.0%}")
+            check(f"fixed validation set, {source}", not (fell and sure), mine["macro_f1"], theirs["macro_f1"],
+                  rule, **({} if chance is None else {"chance_worse": chance}))
     hold_c, hold_a = candidate.get("holdout"), active.get("holdout")
     if not hold_c or not hold_a or not hold_c.get("n"):
         verdict.passed = False

@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     admin_label_weight: float = Field(3.0, gt=0, description="how many stars-labelled rows one admin label counts as")
     gate_overall_margin: float = Field(0.01, ge=0, description="fixed-set macro-F1 a candidate may lose overall")
     gate_domain_margin: float = Field(0.03, ge=0, description="fixed-set macro-F1 a candidate may lose on one source")
+    gate_domain_confidence: float = Field(
+        0.95, ge=0, le=1, description="a source's fall past the margin counts when a paired bootstrap is this sure of it"
+    )
     gate_min_gain: float = Field(0.0, ge=0, description="hold-out macro-F1 a candidate must gain (strictly more)")
 
     # Grafana

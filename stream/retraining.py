@@ -27,7 +27,7 @@ def gate_rules(settings: Settings) -> Any:
     from inference.gates import GateRules
 
     return GateRules(overall_margin=settings.gate_overall_margin, domain_margin=settings.gate_domain_margin,
-                     min_gain=settings.gate_min_gain)
+                     min_gain=settings.gate_min_gain, domain_confidence=settings.gate_domain_confidence)
 
 
 def replay_rows(card: Any, corpus: str) -> tuple[list[LabelledRow] | None, str]:
@@ -56,7 +56,14 @@ def evaluate_pair(settings: Settings, candidate_path: Path, active_path: str, ac
                   holdout: list[LabelledRow], corpus: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     """``{"fixed", "holdout"}`` measurements of the candidate and of the active model."""
     from inference.data import DataError
-    from inference.gates import FIXED_SET_FILE, EvalSet, fixed_validation_set, measure
+    from inference.gates import (
+        FIXED_SET_FILE,
+        EvalSet,
+        chance_worse,
+        fixed_validation_set,
+        measure_predictions,
+        predict,
+    )
     from inference.scorer import Scorer
 
     try:
@@ -67,10 +74,14 @@ def evaluate_pair(settings: Settings, candidate_path: Path, active_path: str, ac
     from inference.data import star_to_class
 
     held = EvalSet([r.text for r in holdout], [star_to_class(r.rating) for r in holdout], [r.source for r in holdout])
-    result = []
+    result, on_fixed = [], []
     for path in (candidate_path, active_path):
         scorer = Scorer.load(path, device="cpu", threads=settings.scorer_threads)
-        result.append({"fixed": measure(scorer, fixed), "holdout": measure(scorer, held)})
+        on_fixed.append(predict(scorer, fixed))
+        result.append({"fixed": measure_predictions(on_fixed[-1], fixed, scorer.classes),
+                       "holdout": measure_predictions(predict(scorer, held), held, scorer.classes)})
+    if fixed.texts:  # how sure the candidate is worse per domain: the gates weigh each fall by it
+        result[0]["fixed"]["chance_worse"] = chance_worse(*on_fixed, fixed, len(scorer.classes))
     return result[0], result[1], fixed_note
 
 

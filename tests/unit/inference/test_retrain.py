@@ -74,3 +74,37 @@ def test_the_in_domain_share_lets_a_few_site_rows_outvote_the_replay(tmp_path) -
         with torch.no_grad():
             verdicts[share] = int(head.word_logits(ids, offsets).argmax(1)[0])
     assert verdicts == {0.0: 0, 1.0: 2}
+
+
+def test_a_domain_fall_counts_only_when_the_paired_bootstrap_is_sure_of_it() -> None:
+    def figures(f1: float, chance: float | None = None) -> dict:
+        fixed = {"n": 500, "macro_f1": 0.70, "per_source": {"apps": {"n": 200, "macro_f1": f1}}}
+        if chance is not None:
+            fixed["chance_worse"] = {"apps": chance}
+        return {"fixed": fixed, "holdout": {"n": 200, "macro_f1": 0.60}}
+
+    active = {"fixed": {"n": 500, "macro_f1": 0.70, "per_source": {"apps": {"n": 200, "macro_f1": 0.65}}},
+              "holdout": {"n": 200, "macro_f1": 0.55}}
+    assert not judge(figures(0.61), active, GateRules()).passed  # no bootstrap figure: the margin alone
+    noise = judge(figures(0.61, chance=0.80), active, GateRules())
+    assert noise.passed and noise.checks[1]["chance_worse"] == 0.80 and "below 95%" in noise.checks[1]["rule"]
+    real = judge(figures(0.61, chance=0.99), active, GateRules())
+    assert not real.passed and "99% of paired resamples worse, at least 95%" in real.reasons[0]
+    assert not judge(figures(0.61, chance=0.80), active, GateRules(domain_confidence=0.0)).passed
+
+
+def test_chance_worse_tells_a_real_fall_from_noise() -> None:
+    from inference.gates import EvalSet, chance_worse
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, 600)
+    right = labels.copy()
+    noisy = np.where(rng.random(600) < 0.3, rng.integers(0, 3, 600), labels)  # ~20% wrong everywhere
+    worse = noisy.copy()
+    worse[:300] = np.where(rng.random(300) < 0.5, (labels[:300] + 1) % 3, labels[:300])  # "a" gets much worse
+    rows = EvalSet([""] * 600, labels.tolist(), ["a"] * 300 + ["b"] * 300)
+    chances = chance_worse(worse, noisy, rows, 3)
+    assert chances["a"] > 0.99  # far worse on a's rows
+    assert chances["b"] == 0.0  # identical predictions on b's rows: never worse
+    assert chance_worse(noisy, right, rows, 3)["a"] == 1.0  # anything wrong is worse than perfect
+    assert chance_worse(worse, noisy, rows, 3) == chances  # seeded
