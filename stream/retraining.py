@@ -81,7 +81,7 @@ def evaluate_pair(settings: Settings, candidate_path: Path, active_path: str, ac
         result.append({"fixed": measure_predictions(on_fixed[-1], fixed, scorer.classes),
                        "holdout": measure_predictions(predict(scorer, held), held, scorer.classes)})
     if fixed.texts:  # how sure the candidate is worse per domain: the gates weigh each fall by it
-        result[0]["fixed"]["chance_worse"] = chance_worse(*on_fixed, fixed, len(scorer.classes))
+        result[0]["fixed"]["chance_worse"] = chance_worse(on_fixed[0], on_fixed[1], fixed, len(scorer.classes))
     return result[0], result[1], fixed_note
 
 
