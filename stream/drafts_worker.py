@@ -116,9 +116,17 @@ async def _handle_and_commit(handler: BatchHandler, consumer: Any, messages: lis
 
 
 async def _join(consumer: Any) -> None:
-    """Wait for the group's assignment (aiokafka joins on the first fetch), consuming nothing."""
+    """Wait for the group's assignment, then fix each partition's position, consuming nothing.
+
+    The position matters: a new group starts at the end ("latest"), and aiokafka looks
+    the end up lazily, at the first fetch; a draft published between the assignment and
+    that lookup would be skipped. Resolved here, every draft published after ``on_ready``
+    is answered (and a restarted group resumes at its committed offsets).
+    """
     deadline = asyncio.get_running_loop().time() + JOIN_TIMEOUT_S
     while not consumer.assignment():
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"the drafts consumer group got no partitions in {JOIN_TIMEOUT_S:.0f}s")
         await asyncio.sleep(0.05)
+    for partition in consumer.assignment():
+        await consumer.position(partition)
