@@ -11,7 +11,6 @@ seeded subset of the same sample; their rates are per review, so they compare.
 
 from __future__ import annotations
 
-import copy
 import random
 import statistics
 import time
@@ -25,6 +24,7 @@ import torch
 from bench.report import Column, ratio, table
 from bench.texts import sample_texts, texts_source
 from inference.hardware import bf16_is_native
+from inference.precision import int8_available, resolve_precision
 from inference.scorer import Scorer
 
 WORKER_BATCH = 64
@@ -54,20 +54,18 @@ def in_batches(scorer: Scorer, texts: list[str], batch: int = WORKER_BATCH) -> N
         scorer.score(texts[start : start + batch])
 
 
-def _at(scorer: Scorer, precision: str) -> Scorer:
-    variant = copy.copy(scorer)
-    variant.precision = precision
-    return variant
-
-
 def _configurations(scorer: Scorer, texts: list[str], subset: list[str]) -> list[tuple[str, str, list[str], Callable[..., Any]]]:
-    fp32, bf16 = _at(scorer, "fp32"), _at(scorer, "bf16")
+    """Per-request first (the baseline); then each precision this model can use here on every text."""
+    precisions = ["fp32"] + (["int8"] if int8_available(scorer.card, "cpu") else [])
+    variants = {name: scorer.at_precision(name) for name in (*precisions, "bf16")}
+    fp32 = variants["fp32"]
     return [
         ("per-request: Python one-hot, paper forward (original app)", "fp32", subset, lambda t: per_request(fp32, t)),
-        ("score(texts), default path", "fp32", texts, fp32.score),
+        *[("score(texts), default path", name, texts, variants[name].score) for name in precisions],
         ("score(texts), default path", "fp32", subset, fp32.score),
-        ("score(texts), default path", "bf16", subset, bf16.score),
-        (f"score() per arriving batch of {WORKER_BATCH} (a quiet stream; a backlog is taken in 512s)", "fp32", texts, lambda t: in_batches(fp32, t)),
+        ("score(texts), default path", "bf16", subset, variants["bf16"].score),
+        *[(f"score() per arriving batch of {WORKER_BATCH} (a quiet stream; a backlog is taken in 512s)", name, texts,
+           lambda t, v=variants[name]: in_batches(v, t)) for name in precisions],
     ]
 
 
@@ -97,6 +95,9 @@ def run_scorer_bench(
          "reviews_per_s": round(statistics.median(rates), 1), "ratio": ratio(statistics.median(rates), baseline)}
         for (name, precision, pool, _), rates in zip(configurations, timings, strict=True)
     ]
+    # what Scorer.load(dir) resolves to here (SCORER_PRECISION=auto): the figure a library user gets
+    auto = resolve_precision("auto", scorer.card, "cpu")
+    default = next((row for row in rows[1:] if row["precision"] == auto), rows[1])
     return {
         "model_version": scorer.version,
         "threads": torch.get_num_threads(),
@@ -108,25 +109,28 @@ def run_scorer_bench(
         "median_chars": int(np.median([len(t) for t in texts])),
         "longer_than_max_length": round(float(np.mean([len(t) > scorer.card.max_length for t in texts])), 4),
         "baseline_reviews_per_s": rows[0]["reviews_per_s"],
-        "reviews_per_s": rows[1]["reviews_per_s"],
-        "speedup": rows[1]["ratio"],
+        "default_precision": default["precision"],
+        "reviews_per_s": default["reviews_per_s"],
+        "speedup": default["ratio"],
         **_agreement(scorer, small),
         "rows": rows,
     }
 
 
 def _agreement(scorer: Scorer, texts: list[str]) -> dict[str, Any]:
-    """Default-path fp32 vs the paper's forward, and bf16 vs fp32, on the subset."""
+    """Default-path fp32 vs the paper's forward, and bf16 and int8 (where available) vs fp32, on the subset."""
     check = texts[:256]
     indices, _ = scorer.alphabet.encode_batch(check, scorer.card.max_length)
     reference = scorer.reference_probabilities(indices, check)
     fp32 = scorer.probabilities(texts)
-    bf16 = _at(scorer, "bf16").probabilities(texts)
-    return {
-        "max_abs_prob_diff_default_vs_reference": float(np.abs(fp32[: len(check)] - reference).max()),
-        "max_abs_prob_diff_bf16": float(np.abs(bf16 - fp32).max()),
-        "bf16_label_agreement": round(float((bf16.argmax(1) == fp32.argmax(1)).mean()), 4),
-    }
+    agreement = {"max_abs_prob_diff_default_vs_reference": float(np.abs(fp32[: len(check)] - reference).max())}
+    for name in ("bf16", "int8"):
+        if name == "int8" and not int8_available(scorer.card, "cpu"):
+            continue
+        lower = scorer.at_precision(name).probabilities(texts)
+        agreement[f"max_abs_prob_diff_{name}"] = float(np.abs(lower - fp32).max())
+        agreement[f"{name}_label_agreement"] = round(float((lower.argmax(1) == fp32.argmax(1)).mean()), 4)
+    return agreement
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -137,8 +141,10 @@ def format_table(result: dict[str, Any]) -> str:
         f"chars, {result['longer_than_max_length']:.1%} longer than max length), slow paths on {result['subset']}; "
         f"median of {result['repeats']}",
         table(COLUMNS, result["rows"]),
-        f"  score(texts) = {result['speedup']}x the per-request path on the same texts",
-        f"  max |p - p_paper_forward| default path {result['max_abs_prob_diff_default_vs_reference']:.1e}; "
-        f"bf16 vs fp32: max |dp| {result['max_abs_prob_diff_bf16']:.1e}, "
-        f"labels agree {result['bf16_label_agreement']:.2%}",
+        f"  score(texts) with SCORER_PRECISION=auto ({result['default_precision']} here) = {result['speedup']}x "
+        f"the per-request path on the same texts",
+        f"  max |p - p_paper_forward| fp32 default path {result['max_abs_prob_diff_default_vs_reference']:.1e}",
+        *[f"  {name} vs fp32: max |dp| {result[f'max_abs_prob_diff_{name}']:.1e}, "
+          f"labels agree {result[f'{name}_label_agreement']:.2%}"
+          for name in ("bf16", "int8") if f"{name}_label_agreement" in result],
     ])

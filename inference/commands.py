@@ -96,7 +96,9 @@ def evaluate_command(
     text_column: str = "text",
     label_column: str = "rating",
     baseline: Annotated[bool, Opt(help="also train and score a TF-IDF + logistic-regression baseline")] = True,
-    gate_texts: Annotated[int, Opt(min=0, help="rows the bf16-vs-fp32 precision gate scores (0 = skip)")] = 1000,
+    gate_texts: Annotated[int, Opt(min=0, help="rows the precision gate (bf16, int8 vs fp32) scores (0 = skip)")] = 1000,
+    record_precision: Annotated[bool, Opt(help="write the gate into the model's model.json (SCORER_PRECISION=auto "
+                                               "then uses what passed; int8 needs it)")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Accuracy, macro-F1, per-class report, confusion matrix and the precision gate on a labelled CSV."""
@@ -104,9 +106,11 @@ def evaluate_command(
     from inference.data import DataError
     from inference.evaluate import evaluate, format_report
 
+    if record_precision and not gate_texts:
+        fail("--record-precision records the precision gate: give --gate-texts above 0")
     try:
         report = evaluate(model or get_settings().model_dir, data, text_column, label_column, baseline,
-                          progress=not as_json, gate_texts=gate_texts)
+                          progress=not as_json, gate_texts=gate_texts, record_precision=record_precision)
     except (DataError, ArtefactError) as error:
         fail(str(error))
     typer.echo(json.dumps(report) if as_json else format_report(report))

@@ -14,7 +14,7 @@ import numpy as np
 
 from inference.data import read_labelled_csv
 from inference.metrics import classification_report
-from inference.precision import CANDIDATES, GATE_TEXTS, precision_gate
+from inference.precision import CANDIDATES, GATE_TEXTS, precision_gate, write_precision
 from inference.scorer import Scorer
 
 if TYPE_CHECKING:
@@ -73,11 +73,13 @@ def evaluate(
     baseline: bool = True,
     progress: bool = True,
     gate_texts: int = GATE_TEXTS,
+    record_precision: bool = False,
 ) -> dict[str, Any]:
     """Report for the model (and the baseline) on a labelled CSV grouped like the model's classes.
 
-    Also runs the precision gate (bf16 against fp32) on a seeded sample of
-    ``gate_texts`` rows (0 = skip), next to what ``model.json`` recorded.
+    Also runs the precision gate (bf16 and int8 against fp32) on a seeded sample of
+    ``gate_texts`` rows (0 = skip), next to what ``model.json`` recorded;
+    ``record_precision`` writes this gate into ``model.json`` (int8's scales with it).
     """
     scorer = Scorer.load(model_dir)
     classes = scorer.classes
@@ -91,6 +93,9 @@ def evaluate(
     report["precision"] = {"used": scorer.precision, "recorded": scorer.card.precision}
     if gate_texts:
         report["precision"]["gate"] = precision_gate(scorer, reviews.texts, reviews.labels, gate_texts)
+        if record_precision:
+            write_precision(model_dir, report["precision"]["gate"])
+            report["precision"]["recorded"] = report["precision"]["gate"]
     if baseline:
         result = baseline_predictions(scorer, reviews.texts)
         if result is not None:

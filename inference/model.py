@@ -29,6 +29,7 @@ paths take the same ``words`` argument.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import cast
 
 import torch
@@ -60,6 +61,8 @@ def feature_columns(max_length: int) -> int:
 
 #: ``(flat bucket ids, per-text offsets)`` as :func:`inference.words.ngram_bags` makes them.
 WordBags = tuple[torch.Tensor, torch.Tensor]
+#: A replacement for convs 2..6 with their ReLUs and pools (:class:`inference.quantized.Int8Convs`).
+UpperConvs = Callable[[torch.Tensor], torch.Tensor]
 
 
 class CharCNN(nn.Module):
@@ -183,8 +186,8 @@ class CharCNN(nn.Module):
         out = summed.view(batch, width, -1)[:, : pooled * 3].reshape(batch, pooled, 3, -1).amax(2)
         return F.relu(out, inplace=not torch.is_grad_enabled()).transpose(1, 2)  # amax's backward reads its output
 
-    def _features(self, indices: torch.Tensor) -> torch.Tensor:
-        return self._upper_convs(self._gathered_conv1(indices))
+    def _features(self, indices: torch.Tensor, upper: UpperConvs | None = None) -> torch.Tensor:
+        return (upper or self._upper_convs)(self._gathered_conv1(indices))
 
     def _zero_tail(self) -> torch.Tensor:
         if self.tail.numel():
@@ -211,16 +214,21 @@ class CharCNN(nn.Module):
             self.fc1_by_column = by_column.contiguous()
 
     def forward(
-        self, indices: torch.Tensor, lengths: torch.Tensor | None = None, words: WordBags | None = None
+        self, indices: torch.Tensor, lengths: torch.Tensor | None = None, words: WordBags | None = None,
+        upper: UpperConvs | None = None,
     ) -> torch.Tensor:
-        """Logits for ``(B, max_length)`` indices; ``lengths`` (texts' columns) lets it skip padding."""
+        """Logits for ``(B, max_length)`` indices; ``lengths`` (texts' columns) lets it skip padding.
+
+        ``upper``: what runs convs 2..6 in eval mode after :meth:`freeze_tail` (the
+        scorer's int8 stack, :mod:`inference.quantized`); None = the fp32 layers.
+        """
         if lengths is None or not len(lengths):
             needed = self.features
         else:
             needed = math.ceil(int(lengths.max()) / COLUMNS_PER_FEATURE)
         needed = min(max(needed, 1), self.features)
         if self.fc1_tail.numel() and not self.training:
-            return self._frozen_forward(indices, needed, words)
+            return self._frozen_forward(indices, needed, words, upper)
         if needed == self.features:
             return self._classify(self._features(indices), words)
         columns = COLUMNS_PER_FEATURE * needed + FEATURE_CONTEXT
@@ -228,12 +236,14 @@ class CharCNN(nn.Module):
         tail = self._zero_tail()[:, :, needed:].expand(indices.shape[0], -1, -1)
         return self._classify(torch.cat((head, tail), dim=2), words)
 
-    def _frozen_forward(self, indices: torch.Tensor, needed: int, words: WordBags | None) -> torch.Tensor:
+    def _frozen_forward(
+        self, indices: torch.Tensor, needed: int, words: WordBags | None, upper: UpperConvs | None = None
+    ) -> torch.Tensor:
         """Eval-mode forward after :meth:`freeze_tail`: conv stack and fc1 over the first ``needed`` columns."""
         columns = min(COLUMNS_PER_FEATURE * needed + FEATURE_CONTEXT, self.max_length)
         if needed == self.features:
             columns = self.max_length
-        head = self._features(indices[:, :columns])[:, :, :needed]
+        head = self._features(indices[:, :columns], upper)[:, :, :needed]
         flat = head.transpose(1, 2).reshape(indices.shape[0], needed * FILTERS)
         weight = self.fc1_by_column[:, :needed].reshape(HIDDEN, needed * FILTERS)
         return self._classify_hidden(F.linear(flat, weight) + self.fc1_tail[needed], words)

@@ -1,16 +1,17 @@
 """Which arithmetic precision the scorer may use: a quality gate, then the hardware.
 
-bf16 is judged by what users see, not by raw probabilities: on labelled texts
-(the validation split when a model is saved, the user's file in ``evaluate``) it
-must give the fp32 label for at least 99.5% of texts and a macro-F1 within 0.002
-of fp32's. The figures go to ``model.json`` (``precision``); ``auto`` then picks
-bf16 only where the gate passed *and* the chip runs bf16 natively
-(:mod:`inference.hardware`): emulated bf16 is many times slower than fp32.
+Lower precisions are judged by what users see, not by raw probabilities: on labelled
+texts (the validation split when a model is saved, the hold-out when a candidate is
+retrained, the user's file in ``evaluate``) a precision must give the fp32 label for at
+least 99.5% of texts and a macro-F1 within 0.002 of fp32's. The figures go to
+``model.json`` (``precision``), int8's with the activation scales it was calibrated
+with. ``auto`` then picks, among the precisions whose gate passed, bf16 where the chip
+runs it natively (:mod:`inference.hardware`; emulated bf16 is many times slower than
+fp32), else int8 on an x86 CPU (:mod:`inference.quantized`), else fp32.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,19 +19,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from inference.hardware import PRECISIONS, bf16_is_native
+from inference.hardware import bf16_is_native
 from inference.metrics import classification_report
+from inference.quantized import calibrate, int8_is_native
 
 if TYPE_CHECKING:
     from inference.artefact import ModelCard
     from inference.scorer import Scorer
 
+#: What ``SCORER_PRECISION`` accepts.
+SCORER_PRECISIONS = ("auto", "fp32", "bf16", "int8")
 MIN_LABEL_AGREEMENT = 0.995
 MAX_MACRO_F1_DELTA = 0.002
-#: Lower precisions the gate tries, fastest first.
-CANDIDATES = ("bf16",)
+#: Lower precisions the gate tries, in the order ``auto`` prefers them.
+CANDIDATES = ("bf16", "int8")
 #: Texts the gate scores by default (a seeded sample): 0.5% of them, 5, may change label.
 GATE_TEXTS = 1000
+#: Texts int8's activation scales are measured on (a seeded sample apart from the gate's, where there are enough).
+CALIBRATION_TEXTS = 1000
 
 
 def gate_passed(card: ModelCard, precision: str) -> bool:
@@ -38,16 +44,48 @@ def gate_passed(card: ModelCard, precision: str) -> bool:
     return bool((getattr(card, "precision", None) or {}).get(precision, {}).get("passed"))
 
 
+def int8_scales(card: ModelCard) -> list[float] | None:
+    """The activation scales int8 was calibrated with (``model.json`` ``precision.int8.scales``), if any."""
+    return ((getattr(card, "precision", None) or {}).get("int8") or {}).get("scales")
+
+
+def int8_available(card: ModelCard, device: str) -> bool:
+    """int8 can score this model here: an x86 CPU and recorded activation scales."""
+    return int8_is_native(device) and bool(int8_scales(card))
+
+
+def native_candidates(device: str) -> tuple[str, ...]:
+    """The lower precisions ``device`` runs natively: the ones worth gating for a model used here."""
+    return tuple(name for name in CANDIDATES if _native(name, device))
+
+
+def _native(precision: str, device: str) -> bool:
+    return bf16_is_native(device) if precision == "bf16" else int8_is_native(device)
+
+
 def resolve_precision(requested: str, card: ModelCard, device: str) -> str:
-    """``fp32`` or ``bf16``: explicit choices are kept; ``auto`` needs a passed gate and native bf16."""
-    if requested not in PRECISIONS:
+    """``fp32``, ``bf16`` or ``int8``: explicit choices are kept; ``auto`` needs a passed gate and native support.
+
+    Raises ``ValueError`` for an unknown name, and for an explicit ``int8`` the device
+    cannot run or the model has no calibration for.
+    """
+    if requested not in SCORER_PRECISIONS:
         raise ValueError(
-            f"precision must be one of {', '.join(PRECISIONS)} (SCORER_PRECISION), not {requested!r}"
+            f"precision must be one of {', '.join(SCORER_PRECISIONS)} (SCORER_PRECISION), not {requested!r}"
         )
+    if requested == "int8":
+        if not int8_is_native(device):
+            raise ValueError(f"SCORER_PRECISION=int8 runs on an x86 CPU only, not on {device!r}: use auto or fp32")
+        if not int8_scales(card):
+            raise ValueError(
+                f"SCORER_PRECISION=int8: model {card.version} has no int8 calibration in model.json "
+                "(record one with `reviewpulse evaluate --model DIR --data FILE --record-precision`), "
+                "or use auto or fp32")
     if requested != "auto":
         return requested
     for candidate in CANDIDATES:
-        if gate_passed(card, candidate) and bf16_is_native(device):
+        usable = int8_available(card, device) if candidate == "int8" else _native(candidate, device)
+        if gate_passed(card, candidate) and usable:
             return candidate
     return "fp32"
 
@@ -60,21 +98,28 @@ def precision_gate(
 
     On a seeded sample of at most ``max_texts`` of ``texts`` (0 = all): emulated bf16
     scores ~10x slower than fp32, so the full validation split would take long on
-    a CPU without bf16. ``scorer`` is a :class:`inference.scorer.Scorer` (its own
-    precision is left alone). Returns the dict ``model.json`` records as ``precision``.
+    a CPU without bf16. int8 is calibrated on up to ``CALIBRATION_TEXTS`` other texts
+    of the file (the judged ones where there are no others), and gated on a CPU only.
+    ``scorer`` is a :class:`inference.scorer.Scorer` (its own precision is left alone). Returns the dict ``model.json`` records as ``precision``.
     """
-    if max_texts and len(texts) > max_texts:
-        rows = np.sort(np.random.default_rng(seed).choice(len(texts), max_texts, replace=False))
-        texts, labels = [texts[i] for i in rows], [labels[i] for i in rows]
+    candidates = [name for name in candidates if name != "int8" or int8_is_native(scorer.device)]
+    all_texts = list(texts)
+    order = np.random.default_rng(seed).permutation(len(all_texts))
+    rows = np.sort(order[:max_texts]) if max_texts else np.arange(len(all_texts))
+    texts, labels = [all_texts[i] for i in rows], [labels[i] for i in rows]
     classes = list(scorer.classes)
     gate = {"min_label_agreement": MIN_LABEL_AGREEMENT, "max_macro_f1_delta": MAX_MACRO_F1_DELTA}
     if not len(texts):
         return {"texts": 0, "gate": gate, **{name: {"passed": False} for name in candidates}}
+    scales: list[float] | None = None
+    if "int8" in candidates:
+        # measured on other texts than those judged, where the file has them
+        others = order[max_texts : max_texts + CALIBRATION_TEXTS] if max_texts else order[:0]
+        calibration = [all_texts[i] for i in others] if len(others) else texts[:CALIBRATION_TEXTS]
+        scales = calibrate(scorer, calibration)
 
     def predicted(precision: str) -> np.ndarray:
-        variant = copy.copy(scorer)
-        variant.precision = precision
-        return variant.probabilities(list(texts)).argmax(1)
+        return scorer.at_precision(precision, scales).probabilities(texts).argmax(1)
 
     reference = predicted("fp32")
     reference_f1 = classification_report(labels, reference, classes)["macro_f1"]
@@ -91,20 +136,29 @@ def precision_gate(
             "label_agreement": round(agreement, 5), "macro_f1": f1, "macro_f1_delta": round(delta, 5),
             "passed": agreement >= MIN_LABEL_AGREEMENT and delta <= MAX_MACRO_F1_DELTA,
         }
+        if candidate == "int8":
+            report[candidate].update(scales=scales, calibration_texts=len(calibration))
     return report
 
 
 def record_precision_gate(
-    directory: str | Path, texts: Sequence[str], labels: Sequence[int], max_texts: int = GATE_TEXTS
+    directory: str | Path, texts: Sequence[str], labels: Sequence[int], max_texts: int = GATE_TEXTS,
+    candidates: Sequence[str] = CANDIDATES,
 ) -> dict[str, Any]:
     """Run the gate on a saved model directory (its stored weights) and write it into ``model.json``."""
-    from inference.artefact import CONFIG_FILE
     from inference.scorer import Scorer
 
     scorer = Scorer.load(directory, device="cpu", precision="fp32")
-    report = precision_gate(scorer, texts, labels, max_texts)
+    report = precision_gate(scorer, texts, labels, max_texts, candidates=candidates)
+    write_precision(directory, report)
+    return report
+
+
+def write_precision(directory: str | Path, report: dict[str, Any]) -> None:
+    """Store a gate report as ``model.json``'s ``precision`` (what ``auto`` and int8 read at load)."""
+    from inference.artefact import CONFIG_FILE
+
     path = Path(directory) / CONFIG_FILE
     card = json.loads(path.read_text(encoding="utf-8"))
     card["precision"] = report
     path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    return report

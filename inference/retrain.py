@@ -38,6 +38,7 @@ import numpy as np
 from inference.artefact import CONFIG_FILE, ModelCard, load_artefact, read_card, save_artefact
 from inference.base_corpus import base_max_rows, base_training
 from inference.data import star_to_class
+from inference.precision import native_candidates, record_precision_gate
 
 STRATEGIES = ("stack", "head", "finetune")
 DEFAULT_EPOCHS = {"stack": 0, "head": 10, "finetune": 3}
@@ -193,6 +194,9 @@ def build_candidate(active_dir: str | Path, rows: list[LabelledRow], output_dir:
         replay={"rows": len(replayed), "note": replay_note},
     )
     _write_card_extras(candidate, active_dir, options)
+    # on the site's own hold-out, for the precisions this machine runs natively (int8 here: a faster worker)
+    record_precision_gate(output_dir, [r.text for r in holdout], _labels(holdout).tolist(),
+                          candidates=native_candidates("cpu"))
     return candidate
 
 

@@ -9,6 +9,7 @@ batch) runs in the caller's thread, which torch parallelises across cores itself
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,8 @@ import torch.nn.functional as F
 from inference.artefact import ModelCard, load_artefact
 from inference.encoding import Alphabet
 from inference.lanes import Lanes, shared_lanes
-from inference.model import CharCNN, WordBags
-from inference.precision import resolve_precision
+from inference.model import CharCNN, UpperConvs, WordBags
+from inference.precision import int8_scales, resolve_precision
 from inference.slices import MAX_CELLS, PASS_OVERHEAD_CELLS, input_columns, needed_features, plan_passes, unique_texts
 from inference.words import ngram_bags
 
@@ -67,9 +68,11 @@ class Scorer:
         self.card = card
         self.alphabet = alphabet
         self.device = device
-        #: "fp32" or "bf16" (autocast), resolved from the requested one by :func:`resolve_precision`.
-        self.precision = resolve_precision(precision, card, device)
         self.model.freeze_tail()
+        #: "fp32", "bf16" (autocast) or "int8" (convs 2..6), resolved from the requested one by :func:`resolve_precision`.
+        self.precision = resolve_precision(precision, card, device)
+        #: What runs convs 2..6 (None: the model's fp32 layers); set with the precision.
+        self.upper_convs: UpperConvs | None = self._upper_for(self.precision, int8_scales(card))
         bias = card.calibration.get("class_bias")
         self.class_bias = torch.tensor(bias, dtype=torch.float32, device=device) if bias else None
         #: Where a call's passes run side by side (CPU, ``lanes`` > 1); None: one after another.
@@ -81,8 +84,8 @@ class Scorer:
     ) -> Scorer:
         """Load an artefact directory; CUDA when present unless ``device`` says otherwise.
 
-        ``precision``: ``auto`` (bf16 only where the model card's precision gate passed
-        and the hardware runs bf16 natively, else fp32), ``fp32`` or ``bf16``; None
+        ``precision``: ``auto`` (the fastest precision whose gate passed in the model
+        card and that the hardware runs natively, else fp32), ``fp32``, ``bf16`` or ``int8``; None
         reads the ``SCORER_PRECISION`` setting (default ``auto``). ``threads``: the cores
         to use (0: torch's default, all of them); on a CPU, that many lanes.
         """
@@ -95,6 +98,26 @@ class Scorer:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model, card, alphabet = load_artefact(directory, device)
         return cls(model, card, alphabet, device, precision, lanes=torch.get_num_threads())
+
+    def _upper_for(self, precision: str, scales: Sequence[float] | None) -> UpperConvs | None:
+        if precision != "int8":
+            return None
+        from inference.quantized import Int8Convs
+
+        if not scales:
+            raise ValueError("int8 needs activation scales: model.json records none (precision.int8.scales)")
+        return Int8Convs(self.model, scales)
+
+    def at_precision(self, precision: str, scales: Sequence[float] | None = None) -> Scorer:
+        """A copy sharing this model that scores in ``precision`` (int8: ``scales``, else model.json's).
+
+        For comparing precisions on one loaded model (the gate, ``bench scorer``): no
+        check that the gate passed, as an explicit ``SCORER_PRECISION`` is not checked either.
+        """
+        variant = copy.copy(self)
+        variant.precision = precision
+        variant.upper_convs = self._upper_for(precision, scales or int8_scales(self.card))
+        return variant
 
     @property
     def version(self) -> str:
@@ -146,7 +169,8 @@ class Scorer:
         for row, values in enumerate(encoded):
             indices[row, : len(values)] = values
         logits = self.model(
-            torch.from_numpy(indices).to(self.device), torch.from_numpy(lengths), self._word_bags(texts)
+            torch.from_numpy(indices).to(self.device), torch.from_numpy(lengths), self._word_bags(texts),
+            self.upper_convs,
         ).float()
         if self.class_bias is not None:
             logits = logits + self.class_bias

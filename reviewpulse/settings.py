@@ -64,8 +64,9 @@ class Settings(BaseSettings):
     scorer_passes: int = Field(
         4, ge=1, description="ignored: the scorer plans its own length-sorted passes (kept so old configs load)"
     )
-    scorer_precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto", description="auto = bf16 where model.json's precision gate passed and the chip runs bf16 natively"
+    scorer_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+        "auto", description="auto = the fastest precision whose gate passed in model.json and that the chip runs "
+        "natively: bf16 where native, else int8 on an x86 CPU, else fp32"
     )
     max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
     retry_max_delay_s: float = Field(

@@ -1,7 +1,13 @@
 """`reviewpulse bench scorer --data`: the user's texts, every configuration, ratios to the baseline row."""
 
+import pytest
+
 from bench.scorer import format_table, run_scorer_bench
+from bench.texts import synthetic_reviews
+from inference import precision
 from inference.artefact import save_untrained
+from inference.precision import record_precision_gate
+from inference.quantized import int8_is_native
 
 
 def test_bench_on_a_users_file(tmp_path, texts_csv):
@@ -11,3 +17,14 @@ def test_bench_on_a_users_file(tmp_path, texts_csv):
     assert [row["precision"] for row in result["rows"]] == ["fp32", "fp32", "fp32", "bf16", "fp32"]
     assert result["rows"][0]["ratio"] == 1.0 and result["max_abs_prob_diff_default_vs_reference"] < 1e-4
     assert "score(texts)" in format_table(result)
+
+
+@pytest.mark.skipif(not int8_is_native("cpu"), reason="this torch build has no x86 quantized engine")
+def test_bench_measures_int8_where_the_model_has_it(tmp_path, texts_csv, monkeypatch):
+    directory = save_untrained(tmp_path / "m", max_length=256, classes=("bad", "good"), name="b", version="b-1")
+    gate = record_precision_gate(directory, synthetic_reviews(30), [i % 2 for i in range(30)])
+    monkeypatch.setattr(precision, "bf16_is_native", lambda device: False)
+    result = run_scorer_bench(directory, texts_csv, "review", sample=20, subset=6, repeats=1, progress=False)
+    assert [row["precision"] for row in result["rows"]] == ["fp32", "fp32", "int8", "fp32", "bf16", "fp32", "int8"]
+    assert result["default_precision"] == ("int8" if gate["int8"]["passed"] else "fp32")
+    assert 0.5 <= result["int8_label_agreement"] <= 1.0 and "int8 vs fp32" in format_table(result)

@@ -1,4 +1,4 @@
-"""Precision: the bf16 gate, what ``auto`` resolves to, the setting, and bf16 labels on the shipped model."""
+"""Precision: the bf16 and int8 gates, what ``auto`` resolves to, the setting, int8 on the shipped model."""
 
 import json
 
@@ -8,9 +8,13 @@ import pytest
 from inference import hardware, precision
 from inference.artefact import ModelCard, read_card, save_artefact, save_untrained
 from inference.encoding import DEFAULT_ALPHABET
+from bench.texts import TYPED_REVIEWS, synthetic_reviews
 from inference.precision import precision_gate, record_precision_gate, resolve_precision
+from inference.quantized import int8_is_native
 from inference.scorer import Scorer
-from reviewpulse.settings import get_settings
+from reviewpulse.settings import DEFAULT_MODEL_DIR, get_settings
+
+needs_int8 = pytest.mark.skipif(not int8_is_native("cpu"), reason="this torch build has no x86 quantized engine")
 
 TEXTS = ["Loved it, will come back!", "", "cold food and rude staff " * 80, "ok\nI guess", "never again."]
 
@@ -83,3 +87,64 @@ def test_gate_is_recorded_in_model_json_and_read_back(model_dir, tmp_path):
     assert read_card(copy).precision["bf16"]["passed"] == report["bf16"]["passed"]
 
 
+
+
+def int8_card(passed: bool = True, scales=(0.01,) * 6) -> ModelCard:
+    card = passed_card()
+    card.precision = {"bf16": {"passed": True}, "int8": {"passed": passed, "scales": list(scales) if scales else None}}
+    return card
+
+
+@needs_int8
+def test_auto_picks_int8_where_bf16_is_not_native_and_the_gate_passed(monkeypatch):
+    monkeypatch.setattr(precision, "bf16_is_native", lambda device: False)
+    assert resolve_precision("auto", int8_card(), "cpu") == "int8"
+    assert resolve_precision("auto", int8_card(passed=False), "cpu") == "fp32"
+    assert resolve_precision("auto", int8_card(scales=None), "cpu") == "fp32"  # a gate without its calibration
+    assert resolve_precision("auto", int8_card(), "cuda") == "fp32"  # quantized kernels are CPU-only
+    monkeypatch.setattr(precision, "bf16_is_native", lambda device: True)
+    assert resolve_precision("auto", int8_card(), "cpu") == "bf16"  # native bf16 first
+
+
+def test_explicit_int8_needs_a_cpu_and_a_calibration():
+    with pytest.raises(ValueError, match="no int8 calibration.*--record-precision"):
+        resolve_precision("int8", passed_card(), "cpu")
+    with pytest.raises(ValueError, match="x86 CPU only"):
+        resolve_precision("int8", int8_card(), "cuda")
+
+
+@needs_int8
+def test_int8_gate_calibrates_records_and_auto_then_uses_it(model_dir, tmp_path, monkeypatch):
+    copy = save_artefact(Scorer.load(model_dir, device="cpu").model, read_card(model_dir), tmp_path / "int8")
+    texts = synthetic_reviews(60, seed=3)
+    report = record_precision_gate(copy, texts, [i % 3 for i in range(60)], max_texts=40)
+    row = report["int8"]
+    assert len(row["scales"]) == 6 and all(scale > 0 for scale in row["scales"])
+    assert row["calibration_texts"] == 20  # the texts the gate does not judge
+    assert row["passed"] == (row["label_agreement"] >= 0.995 and row["macro_f1_delta"] <= 0.002)
+    monkeypatch.setattr(precision, "bf16_is_native", lambda device: False)
+    scorer = Scorer.load(copy, device="cpu", precision="auto")
+    assert scorer.precision == ("int8" if row["passed"] else "fp32")
+    int8 = Scorer.load(copy, device="cpu", precision="int8")
+    assert int8.upper_convs is not None
+    fp32 = Scorer.load(copy, device="cpu", precision="fp32").probabilities(TEXTS)
+    assert np.abs(int8.probabilities(TEXTS) - fp32).max() < 0.05
+
+
+@needs_int8
+def test_int8_keeps_the_shipped_models_labels():
+    """int8 with the scales recorded in models/charcnn/model.json: the labels users see hold.
+
+    Generated reviews and the benchmark's typed ones (real reviews live outside the repo:
+    the gate's figure on the validation split is in model.json); a broken quantized
+    stack (a wrong scale, a lost bias, the ReLU or a pool in the wrong place) changes many.
+    """
+    fp32 = Scorer.load(DEFAULT_MODEL_DIR, device="cpu", precision="fp32")
+    int8 = Scorer.load(DEFAULT_MODEL_DIR, device="cpu", precision="int8")
+    assert int8.card.precision["int8"]["passed"]
+    texts = [*synthetic_reviews(400, seed=11), *TYPED_REVIEWS, *(review[:n] for review in TYPED_REVIEWS
+                                                                 for n in (5, 20, 60))]
+    reference, quantized = fp32.probabilities(texts), int8.probabilities(texts)
+    assert (reference.argmax(1) == quantized.argmax(1)).mean() >= 0.99
+    assert np.abs(reference - quantized).max() < 0.2
+    assert [s.label for s in int8.score(list(TYPED_REVIEWS))] == [s.label for s in fp32.score(list(TYPED_REVIEWS))]
