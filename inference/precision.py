@@ -100,7 +100,8 @@ def precision_gate(
     scores ~10x slower than fp32, so the full validation split would take long on
     a CPU without bf16. int8 is calibrated on up to ``CALIBRATION_TEXTS`` other texts
     of the file (the judged ones where there are no others), and gated on a CPU only.
-    ``scorer`` is a :class:`inference.scorer.Scorer` (its own precision is left alone). Returns the dict ``model.json`` records as ``precision``.
+    ``scorer`` is a :class:`inference.scorer.Scorer` (its own precision is left alone).
+    Returns the dict ``model.json`` records as ``precision``.
     """
     candidates = [name for name in candidates if name != "int8" or int8_is_native(scorer.device)]
     all_texts = list(texts)

@@ -13,6 +13,7 @@ word branch, the padding tail) stays fp32.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Sequence
 from functools import lru_cache
@@ -56,15 +57,21 @@ def calibrate(scorer: Scorer, texts: Sequence[str]) -> list[float]:
     """
     model = scorer.model
     highest = [0.0] * len(model.convs)
+    lock = threading.Lock()  # passes may run on two lanes at once
+
+    def seen(layer: int, x: torch.Tensor) -> None:
+        value = float(x.max()) if x.numel() else 0.0
+        with lock:
+            highest[layer] = max(highest[layer], value)
 
     def recording(x: torch.Tensor) -> torch.Tensor:
-        highest[0] = max(highest[0], float(x.max()))
+        seen(0, x)
         for layer in range(1, len(model.convs)):
             x = model.convs[layer](x)
             if layer in POOLED_AFTER:
                 x = F.max_pool1d(x, 3)
             x = F.relu(x)
-            highest[layer] = max(highest[layer], float(x.max()))
+            seen(layer, x)
         return x
 
     fp32 = scorer.at_precision("fp32")

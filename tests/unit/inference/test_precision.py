@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from bench.texts import TYPED_REVIEWS, synthetic_reviews
 from inference import hardware, precision
 from inference.artefact import ModelCard, read_card, save_artefact, save_untrained
 from inference.encoding import DEFAULT_ALPHABET
-from bench.texts import TYPED_REVIEWS, synthetic_reviews
 from inference.precision import precision_gate, record_precision_gate, resolve_precision
 from inference.quantized import int8_is_native
 from inference.scorer import Scorer
