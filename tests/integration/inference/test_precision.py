@@ -1,13 +1,17 @@
-"""Precision on the shipped model: bf16 keeps its labels on real reviews."""
+"""Precision: bf16 keeps the shipped model's labels on real reviews; evaluate records the gate int8 needs."""
 
 import csv
+import json
 import random
 
 import pytest
+from typer.testing import CliRunner
 
+from inference.artefact import read_card, save_untrained
 from inference.data import star_to_class
 from inference.precision import precision_gate
 from inference.scorer import Scorer
+from reviewpulse.cli import app
 from reviewpulse.settings import DEFAULT_MODEL_DIR, PROJECT_ROOT
 
 TRAINING_FILE = PROJECT_ROOT.parent / "shared" / "data" / "reviews_train.csv"
@@ -29,3 +33,21 @@ def test_shipped_model_bf16_keeps_the_labels():
     report = precision_gate(scorer, [row["text"] for row in rows], labels)
     assert report["bf16"]["label_agreement"] >= 0.995
     assert abs(report["bf16"]["macro_f1"] - report["fp32_macro_f1"]) < 0.02
+
+
+def test_evaluate_records_the_gate_so_int8_can_load(tmp_path, tiny_csv):
+    """`reviewpulse evaluate --record-precision`: how a model saved without int8 scales gets them."""
+    directory = save_untrained(tmp_path / "m", max_length=256, seed=4, output_std=0.5, name="e", version="e-1")
+    with pytest.raises(ValueError, match="no int8 calibration"):
+        Scorer.load(directory, device="cpu", precision="int8")
+    refused = CliRunner().invoke(app, ["evaluate", "--data", str(tiny_csv), "--model", str(directory),
+                                       "--record-precision", "--gate-texts", "0"])
+    assert refused.exit_code == 2 and "--gate-texts above 0" in refused.output
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(tiny_csv), "--model", str(directory),
+                                      "--no-baseline", "--record-precision", "--gate-texts", "30", "--json"])
+    assert result.exit_code == 0, result.output
+    gate = json.loads(result.stdout)["precision"]["gate"]
+    assert gate["texts"] == 30 and gate["int8"]["calibration_texts"] == 20  # the 20 rows not judged
+    assert read_card(directory).precision == gate
+    int8 = Scorer.load(directory, device="cpu", precision="int8")
+    assert int8.precision == "int8" and len(int8.score(["fine", ""])) == 2
