@@ -64,21 +64,22 @@ def load_active_scorer(settings: Settings, storage: Storage) -> tuple[Scorer, Pa
     from inference.scorer import Scorer as CharCNNScorer
     from stream.registry import Registry
 
+    shipped = Path(settings.model_dir)
     try:
         record = Registry(storage, settings).active()
     except Exception as error:  # noqa: BLE001 - MODEL_DIR itself is checked below
         log.error("cannot read the model registry (%s); scoring with MODEL_DIR", error)
-        return load_scorer(settings), Path(settings.model_dir)
-    if Path(record.path).resolve() == Path(settings.model_dir).resolve():
-        return load_scorer(settings), Path(settings.model_dir)
-    try:
-        scorer = CharCNNScorer.load(record.path, device="cpu", threads=settings.scorer_threads)
-    except Exception as error:  # noqa: BLE001 - ArtefactError or worse: the shipped model still works
-        log.error("active model %s (%s) cannot be loaded (%s); scoring with MODEL_DIR %s instead",
-                  record.version, record.path, error, settings.model_dir)
-        return load_scorer(settings), Path(settings.model_dir)
-    log.info("scoring with the registry's active model %s (%s)", record.version, record.path)
-    return scorer, Path(record.path)
+        return load_scorer(settings), shipped
+    if Path(record.path).resolve() != shipped.resolve():
+        try:
+            scorer = CharCNNScorer.load(record.path, device="cpu", threads=settings.scorer_threads)
+        except Exception as error:  # noqa: BLE001 - ArtefactError or worse: the shipped model still works
+            log.error("active model %s (%s) cannot be loaded (%s); scoring with MODEL_DIR %s instead",
+                      record.version, record.path, error, settings.model_dir)
+        else:
+            log.info("scoring with the registry's active model %s (%s)", record.version, record.path)
+            return scorer, Path(record.path)
+    return load_scorer(settings), shipped
 
 
 def run_faust(
