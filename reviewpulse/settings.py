@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     )
     scorer_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
         "auto", description="auto = the fastest precision whose gate passed in model.json and that the chip runs "
-        "natively: bf16 where native, else int8 on an x86 CPU, else fp32"
+        "natively: int8 on an x86 CPU, else bf16 where native, else fp32"
     )
     max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
     retry_max_delay_s: float = Field(

@@ -96,14 +96,16 @@ def int8_card(passed: bool = True, scales=(0.01,) * 6) -> ModelCard:
 
 
 @needs_int8
-def test_auto_picks_int8_where_bf16_is_not_native_and_the_gate_passed(monkeypatch):
+def test_auto_picks_int8_first_where_its_gate_passed(monkeypatch):
     monkeypatch.setattr(precision, "bf16_is_native", lambda device: False)
     assert resolve_precision("auto", int8_card(), "cpu") == "int8"
     assert resolve_precision("auto", int8_card(passed=False), "cpu") == "fp32"
     assert resolve_precision("auto", int8_card(scales=None), "cpu") == "fp32"  # a gate without its calibration
     assert resolve_precision("auto", int8_card(), "cuda") == "fp32"  # quantized kernels are CPU-only
     monkeypatch.setattr(precision, "bf16_is_native", lambda device: True)
-    assert resolve_precision("auto", int8_card(), "cpu") == "bf16"  # native bf16 first
+    assert resolve_precision("auto", int8_card(), "cpu") == "int8"  # faster than native bf16 where both ran
+    assert resolve_precision("auto", int8_card(passed=False), "cpu") == "bf16"
+    assert resolve_precision("auto", int8_card(), "cuda") == "bf16"
 
 
 def test_explicit_int8_needs_a_cpu_and_a_calibration():
