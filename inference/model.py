@@ -116,17 +116,21 @@ class CharCNN(nn.Module):
         """Run ReLU/pools and convs 2..6 on conv1's output ``(B, 256, L-6)``."""
         return self._upper_convs(F.relu(F.max_pool1d(first, 3)))
 
-    def _upper_convs(self, x: torch.Tensor) -> torch.Tensor:
+    def _upper_convs(self, x: torch.Tensor,
+                     observe: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
         """Convs 2..6 with their ReLUs and pools, on conv1's pooled, ReLU'd output.
 
         Max-pool runs before ReLU: the two commute exactly (ReLU is monotonic) and
-        ReLU then touches a third of the values.
+        ReLU then touches a third of the values. ``observe(layer, x)`` sees each
+        layer's output (int8 calibration, ``inference.quantized.calibrate``).
         """
         for layer in range(1, len(self.convs)):
             x = self.convs[layer](x)
             if layer in POOLED_AFTER:
                 x = F.max_pool1d(x, 3)
             x = F.relu(x, inplace=True)
+            if observe is not None:
+                observe(layer, x)
         return x
 
     def _classify(self, features: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:

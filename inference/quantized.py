@@ -66,13 +66,7 @@ def calibrate(scorer: Scorer, texts: Sequence[str]) -> list[float]:
 
     def recording(x: torch.Tensor) -> torch.Tensor:
         seen(0, x)
-        for layer in range(1, len(model.convs)):
-            x = model.convs[layer](x)
-            if layer in POOLED_AFTER:
-                x = F.max_pool1d(x, 3)
-            x = F.relu(x)
-            seen(layer, x)
-        return x
+        return model._upper_convs(x, observe=seen)
 
     fp32 = scorer.at_precision("fp32")
     fp32.upper_convs = recording

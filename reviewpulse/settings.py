@@ -180,6 +180,11 @@ class Settings(BaseSettings):
         return 4 * self.max_text_bytes + 65_536
 
     @property
+    def max_fetch_bytes(self) -> int:
+        """Bytes a worker's consumer fetches per partition at most: several messages of MAX_TEXT_BYTES."""
+        return 8 * self.max_text_bytes
+
+    @property
     def run_file(self) -> Path:
         """Written by ``reviewpulse run``: the addresses other commands should use."""
         return self.data_dir / "run.json"

@@ -86,7 +86,7 @@ async def serve_drafts(settings: Settings, bootstrap: str, scorer: Scorer,
         session_timeout_ms=int(settings.consumer_session_timeout_s * 1000),
         heartbeat_interval_ms=int(max(settings.consumer_session_timeout_s / 6, 0.2) * 1000),
         rebalance_timeout_ms=int(settings.consumer_rebalance_timeout_s * 1000),
-        max_partition_fetch_bytes=8 * settings.max_text_bytes,
+        max_partition_fetch_bytes=settings.max_fetch_bytes,
     )
     handler = BatchHandler(settings, TopicOnlyStorage(), scorer, send)
     await producer.start()

@@ -73,7 +73,7 @@ def faust_app(settings: Settings, bootstrap: str) -> Any:
         broker_rebalance_timeout=settings.consumer_rebalance_timeout_s,
         broker_commit_interval=1.0,
         producer_max_request_size=settings.max_request_bytes,
-        consumer_max_fetch_size=8 * settings.max_text_bytes,
+        consumer_max_fetch_size=settings.max_fetch_bytes,
         stream_buffer_maxsize=STREAM_BUFFER_MESSAGES,
         broker_max_poll_records=MAX_POLL_RECORDS,
     )
