@@ -294,6 +294,7 @@ def _train_finetune(active_dir: str | Path, mix: list[LabelledRow], output_dir: 
             lr=options.lr, schedule=max(epochs, 1), patience=epochs, seed=options.seed, model_name="candidate",
             output=tmp, word_buckets=buckets, word_dim=dim, init_from=str(active_dir),
             checkpoint_dir=str(Path(tmp) / "checkpoint"), calibrate=True,
+            gate_precision=False,  # build_candidate gates the candidate on the in-domain hold-out
         )
         built = train(train_options)
         if built is None:

@@ -84,6 +84,8 @@ class TrainOptions:
     checkpoint_dir: str = ""
     checkpoint_minutes: float = 10.0
     calibrate: bool = True
+    #: Record the precision gate on the validation split after the last epoch (retrain records its own, on the hold-out).
+    gate_precision: bool = True
     #: Passes of word-branch-only training before the joint epochs (inference/word_pretrain.py).
     pretrain_words: int = 0
     word_lr: float = 0.003
@@ -311,8 +313,9 @@ def _end_epoch(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dic
                                 "fitted_on": "validation split, classes balanced",
                                 **calibration_report(log_probs, labels, bias, list(corpus.reviews.classes))}
         save_artefact(model, card, directory, half=options.half)
-    if state["epoch"] == options.epochs or state["epoch"] - state["best_epoch"] >= options.patience:  # last epoch
-        record_precision_gate(directory, [corpus.reviews.texts[i] for i in rows], labels)  # bf16 gate, model.json
+    last_epoch = state["epoch"] == options.epochs or state["epoch"] - state["best_epoch"] >= options.patience
+    if last_epoch and options.gate_precision:
+        record_precision_gate(directory, [corpus.reviews.texts[i] for i in rows], labels)  # bf16 and int8 gates, into model.json
     (directory / "metrics.json").write_text(
         json.dumps({"best_epoch": state["best_epoch"], "epochs": state["history"]}, indent=2) + "\n",
         encoding="utf-8")
