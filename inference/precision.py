@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from inference.artefact import ArtefactError
 from inference.hardware import bf16_is_native
 from inference.metrics import classification_report
 from inference.quantized import calibrate, int8_is_native
@@ -40,6 +41,10 @@ CANDIDATES = ("int8", "bf16")
 GATE_TEXTS = 1000
 #: Texts int8's activation scales are measured on (a seeded sample apart from the gate's, where there are enough).
 CALIBRATION_TEXTS = 1000
+
+
+class PrecisionError(ArtefactError, ValueError):
+    """An explicit SCORER_PRECISION this model or device cannot use: reported like any unusable artefact."""
 
 
 def gate_passed(card: ModelCard, precision: str) -> bool:
@@ -69,8 +74,8 @@ def _native(precision: str, device: str) -> bool:
 def resolve_precision(requested: str, card: ModelCard, device: str) -> str:
     """``fp32``, ``bf16`` or ``int8``: explicit choices are kept; ``auto`` needs a passed gate and native support.
 
-    Raises ``ValueError`` for an unknown name, and for an explicit ``int8`` the device
-    cannot run or the model has no calibration for.
+    Raises ``ValueError`` for an unknown name, and :class:`PrecisionError` for an explicit
+    ``int8`` the device cannot run or the model has no calibration for.
     """
     if requested not in SCORER_PRECISIONS:
         raise ValueError(
@@ -78,9 +83,9 @@ def resolve_precision(requested: str, card: ModelCard, device: str) -> str:
         )
     if requested == "int8":
         if not int8_is_native(device):
-            raise ValueError(f"SCORER_PRECISION=int8 runs on an x86 CPU only, not on {device!r}: use auto or fp32")
+            raise PrecisionError(f"SCORER_PRECISION=int8 runs on an x86 CPU only, not on {device!r}: use auto or fp32")
         if not int8_scales(card):
-            raise ValueError(
+            raise PrecisionError(
                 f"SCORER_PRECISION=int8: model {card.version} has no int8 calibration in model.json "
                 "(record one with `reviewpulse evaluate --model DIR --data FILE --record-precision`), "
                 "or use auto or fp32")

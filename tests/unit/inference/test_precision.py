@@ -150,3 +150,20 @@ def test_int8_keeps_the_shipped_models_labels():
     assert (reference.argmax(1) == quantized.argmax(1)).mean() >= 0.99
     assert np.abs(reference - quantized).max() < 0.2
     assert [s.label for s in int8.score(list(TYPED_REVIEWS))] == [s.label for s in fp32.score(list(TYPED_REVIEWS))]
+
+
+def test_an_unusable_explicit_int8_is_a_clear_cli_error(model_dir, monkeypatch):
+    """Reported like an unusable model (exit 2, the message), not a traceback."""
+    from typer.testing import CliRunner
+
+    from reviewpulse.cli import app
+
+    monkeypatch.setenv("SCORER_PRECISION", "int8")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["score", "--model", str(model_dir), "nice place"])
+    finally:
+        monkeypatch.delenv("SCORER_PRECISION")
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "no int8 calibration" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
