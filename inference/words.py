@@ -19,30 +19,47 @@ from collections.abc import Sequence
 
 import numpy as np
 
-WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+#: A word: letters and digits, with an English contraction ("don't"); ASCII only, so
+#: matching the UTF-8 bytes finds the same words as matching the str would.
+WORD = re.compile(rb"[a-z0-9]+(?:'[a-z]+)?")
 #: Characters of a text the branch reads; bounds the cost of a huge text.
 MAX_WORD_CHARACTERS = 5000
 
 
+def ngram_hashes(text: str, ngrams: int = 2) -> list[int]:
+    """CRC-32 of the text's lower-cased words, then of its word pairs (``"not good"``), up to ``ngrams``.
+
+    An n-gram's CRC continues its first n-1 words' CRC with ``b" " + next word``
+    (``crc32(b" good", crc32(b"not")) == crc32(b"not good")``), so no n-gram string is
+    built: half the cost of joining and hashing each one, in the scorer's lanes.
+    """
+    words = WORD.findall(text[:MAX_WORD_CHARACTERS].lower().encode("utf-8", "surrogatepass"))
+    running = [zlib.crc32(word) for word in words]
+    hashes = list(running)
+    spaced = [b" " + word for word in words]
+    for n in range(2, ngrams + 1):
+        running = [zlib.crc32(following, head) for head, following in zip(running, spaced[n - 1 :], strict=False)]
+        hashes.extend(running)
+    return hashes
+
+
 def ngram_ids(text: str, buckets: int, ngrams: int = 2) -> list[int]:
     """Bucket ids (1..buckets-1) of the text's words and word n-grams up to ``ngrams``."""
-    words = WORD.findall(text[:MAX_WORD_CHARACTERS].lower())
-    ids = []
-    for n in range(1, ngrams + 1):
-        for start in range(len(words) - n + 1):
-            key = " ".join(words[start : start + n]).encode()
-            ids.append(zlib.crc32(key) % (buckets - 1) + 1)
-    return ids
+    return [value % (buckets - 1) + 1 for value in ngram_hashes(text, ngrams)]
 
 
 def ngram_bags(texts: Sequence[str], buckets: int, ngrams: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Flat ids and per-text start offsets, the layout ``torch.nn.EmbeddingBag`` takes."""
-    ids: list[int] = []
+    """Flat ids and per-text start offsets, the layout ``torch.nn.EmbeddingBag`` takes.
+
+    A text without words gets the padding id 0, so every bag has at least one entry.
+    """
+    hashes: list[int] = []
     offsets = np.zeros(len(texts), dtype=np.int64)
     for row, text in enumerate(texts):
-        offsets[row] = len(ids)
-        ids.extend(ngram_ids(text, buckets, ngrams) or [0])
-    return np.asarray(ids, dtype=np.int64), offsets
+        offsets[row] = len(hashes)
+        hashes.extend(ngram_hashes(text, ngrams) or [-1])
+    values = np.asarray(hashes, dtype=np.int64)
+    return np.where(values < 0, 0, values % (buckets - 1) + 1), offsets
 
 
 def select_bags(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

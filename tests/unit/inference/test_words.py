@@ -21,6 +21,23 @@ def test_ids_are_crc32_of_words_and_pairs_so_every_process_agrees():
     assert ngram_ids("", 1000) == [] and ngram_ids("?!", 1000) == []
 
 
+def test_chained_crc_equals_hashing_each_joined_ngram_string():
+    """The fast path continues a CRC instead of joining strings: same ids, for any n and any text."""
+    import re
+
+    texts = [*TEXTS, "Kelvin \u212a and \u00c9t\u00e9 caf\u00e9 isn't bad", "x\ud800y z", "a b c d e f"]
+    for text in texts:
+        words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower())
+        for ngrams in (1, 2, 3):
+            expected = [zlib.crc32(" ".join(words[start : start + n]).encode()) % 4095 + 1
+                        for n in range(1, ngrams + 1) for start in range(len(words) - n + 1)]
+            assert ngram_ids(text, 4096, ngrams) == expected
+    ids, offsets = ngram_bags(texts, 4096, 3)
+    ends = [*offsets[1:].tolist(), len(ids)]
+    assert [ids[start:end].tolist() for start, end in zip(offsets, ends, strict=True)] == \
+        [ngram_ids(text, 4096, 3) or [0] for text in texts]
+
+
 def test_bags_pad_empty_texts_and_select_keeps_each_rows_ids():
     ids, offsets = ngram_bags(TEXTS, 4096)
     assert offsets[0] == 0 and ids[offsets[1]] == 0 and ids[offsets[2]] == 0  # padding bag
