@@ -11,9 +11,8 @@ costs (allocations, kernel selection, consumer-group join) are paid before the c
 The pipeline then runs on the embedded stack: a tansu broker, ``reviewpulse worker`` as a
 subprocess with its own chDB, and the bulk importer; the clock runs from the first
 message sent until the last review's ``reviews.scored`` event, which the worker publishes
-only after its ClickHouse insert (the time that event's record carries: this process reads
-the scored events only in bulk, so that reading them takes no CPU from the worker while
-the clock runs, ``producers.importer.follow_scored``). The ratio says how much of the scorer's speed the
+only after its ClickHouse insert (the publish time that event's record carries, so how
+far this process's reader lags is not counted, ``producers.importer.follow_scored``). The ratio says how much of the scorer's speed the
 broker, Faust and ClickHouse leave; the target is >= 0.8.
 """
 
@@ -92,7 +91,6 @@ def pipeline_rate(
                 done = follow_scored(broker.bootstrap, settings, summary.ids, start, 1800, progress=False)
                 if done.seen != len(summary.ids) or done.last_published_at is None:
                     raise RuntimeError(f"only {done.seen} of {len(summary.ids)} reviews came back scored")
-                # the clock stops when the worker published the last review, not when this process read it
                 return summary.ids, done.last_published_at - began
 
             send("warmup.jsonl", warmup)
