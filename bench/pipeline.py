@@ -12,8 +12,9 @@ The pipeline then runs on the embedded stack: a tansu broker, ``reviewpulse work
 subprocess with its own chDB, and the bulk importer; the clock runs from the first
 message sent until the last review's ``reviews.scored`` event, which the worker publishes
 only after its ClickHouse insert (the publish time that event's record carries, so how
-far this process's reader lags is not counted, ``producers.importer.follow_scored``). The ratio says how much of the scorer's speed the
-broker, Faust and ClickHouse leave; the target is >= 0.8.
+far this process's reader lags is not counted, ``producers.importer.follow_scored``).
+The ratio says how much of the scorer's speed the broker, Faust and ClickHouse leave;
+the target is >= 0.8.
 """
 
 from __future__ import annotations

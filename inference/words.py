@@ -43,9 +43,14 @@ def ngram_hashes(text: str, ngrams: int = 2) -> list[int]:
     return hashes
 
 
+def bucket_ids(hashes: np.ndarray, buckets: int) -> np.ndarray:
+    """Bucket ids 1..buckets-1 of CRC values (0 is padding)."""
+    return hashes % (buckets - 1) + 1
+
+
 def ngram_ids(text: str, buckets: int, ngrams: int = 2) -> list[int]:
     """Bucket ids (1..buckets-1) of the text's words and word n-grams up to ``ngrams``."""
-    return [value % (buckets - 1) + 1 for value in ngram_hashes(text, ngrams)]
+    return bucket_ids(np.asarray(ngram_hashes(text, ngrams), dtype=np.int64), buckets).tolist()
 
 
 def ngram_bags(texts: Sequence[str], buckets: int, ngrams: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +64,7 @@ def ngram_bags(texts: Sequence[str], buckets: int, ngrams: int = 2) -> tuple[np.
         offsets[row] = len(hashes)
         hashes.extend(ngram_hashes(text, ngrams) or [-1])
     values = np.asarray(hashes, dtype=np.int64)
-    return np.where(values < 0, 0, values % (buckets - 1) + 1), offsets
+    return np.where(values < 0, 0, bucket_ids(values, buckets)), offsets
 
 
 def select_bags(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

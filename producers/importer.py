@@ -185,7 +185,7 @@ def follow_scored(bootstrap: str, settings: Settings, ids: set[str], start: dict
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     seen: set[str] = set()
-    follow = ScoredFollow(0)
+    last_published_at: float | None = None
     bar = tqdm(total=len(ids), desc="scored and stored", unit=" reviews", disable=not progress)
     try:
         consumer.assign(list(start))
@@ -198,13 +198,12 @@ def follow_scored(bootstrap: str, settings: Settings, ids: set[str], start: dict
                     review_id = json.loads(message.value).get("id")
                     if review_id in ids and review_id not in seen:
                         seen.add(review_id)
-                        follow.last_published_at = max(follow.last_published_at or 0.0, message.timestamp / 1000)
+                        last_published_at = max(last_published_at or 0.0, message.timestamp / 1000)
                         bar.update(1)
     finally:
         bar.close()
         consumer.close()
-    follow.seen = len(seen)
-    return follow
+    return ScoredFollow(len(seen), last_published_at)
 
 
 def wait_for_scored(bootstrap: str, settings: Settings, ids: set[str], start: dict[Any, int],

@@ -32,8 +32,6 @@ def test_cli_without_broker_explains_and_migrate_is_idempotent(tmp_path: Path, t
     assert stats["reviews"] == 0 and stats["dead_letters"] == 0
 
 
-
-
 def test_follow_scored_waits_past_other_events_and_duplicates_and_reports_the_publish_time(own_broker: str) -> None:
     """Foreign ids and redeliveries must not end the wait early; the time is the last publish, not the read."""
     import threading
