@@ -4,8 +4,8 @@ Ids are stable (sha1 of source, brand, text and the how-many-th copy of that tex
 file), so importing the same file twice stores every review once. Rows that cannot become
 a review are counted with the reason and their line number and skipped — one bad row
 (a cell over the csv module's limit, a line that is not JSON, bytes that are not UTF-8)
-never aborts the file; the rest go through the room's one ``KafkaPublisher``.
-``follow_scored`` then follows ``reviews.scored`` until every imported id has come back,
+never aborts the file; the rest go through the room's one ``KafkaPublisher``, up to 64
+in a message (``producers.packing``). ``follow_scored`` then follows ``reviews.scored`` until every imported id has come back,
 which the worker publishes only after the ClickHouse insert succeeded.
 """
 
@@ -22,12 +22,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from producers.kafka_publisher import KafkaPublisher, PublishError
+from producers.packing import BYTES_PER_MESSAGE, ReviewPacker
 from producers.rows import ImportFileError, Row, RowError, csv_columns, read_rows
 from reviewpulse.events import Kind, ReviewEvent, stable_id
 from reviewpulse.settings import Settings
 
 __all__ = ["ImportFileError", "ImportOptions", "ImportSummary", "PublishError", "RowError", "check_columns", "events",
-           "follow_scored", "import_file", "read_rows", "wait_for_scored"]
+           "follow_scored", "import_file", "read_rows", "scored_ids", "wait_for_scored"]
 
 
 #: The summary lists this many rejected rows by line number (all are counted by reason).
@@ -152,15 +153,27 @@ def import_file(path: Path, bootstrap: str, settings: Settings, options: ImportO
     started = time.perf_counter()
     with KafkaPublisher(bootstrap, client_id="reviewpulse-import", max_request_bytes=settings.max_request_bytes) \
             as publisher:
+        packer = ReviewPacker(publisher, settings.topic_raw, max_bytes=min(BYTES_PER_MESSAGE, settings.max_text_bytes))
         rows = tqdm(read_rows(path), desc=f"import {path.name}", unit=" rows", disable=not progress)
         for event in events(rows, options, summary):
-            publisher.publish_review(settings.topic_raw, event)
+            packer.add(event)
             summary.ids.add(event.id)
+        packer.flush()
         publisher.flush()
         summary.failed = publisher.failed
     summary.sent = len(summary.ids) - summary.failed
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def scored_ids(value: bytes | None) -> list[Any]:
+    """The ids in one reviews.scored message (one event, or an array of them); none if it is unreadable."""
+    try:
+        decoded = json.loads(value or b"")
+    except ValueError:
+        return []
+    events = decoded if isinstance(decoded, list) else [decoded]
+    return [event.get("id") for event in events if isinstance(event, dict)]
 
 
 @dataclass
@@ -195,11 +208,11 @@ def follow_scored(bootstrap: str, settings: Settings, ids: set[str], start: dict
         while len(seen) < wanted and time.monotonic() < deadline:
             for messages in consumer.poll(timeout_ms=500).values():
                 for message in messages:
-                    review_id = json.loads(message.value).get("id")
-                    if review_id in ids and review_id not in seen:
-                        seen.add(review_id)
-                        last_published_at = max(last_published_at or 0.0, message.timestamp / 1000)
-                        bar.update(1)
+                    for review_id in scored_ids(message.value):
+                        if review_id in ids and review_id not in seen:
+                            seen.add(review_id)
+                            last_published_at = max(last_published_at or 0.0, message.timestamp / 1000)
+                            bar.update(1)
     finally:
         bar.close()
         consumer.close()

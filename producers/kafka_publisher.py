@@ -8,12 +8,13 @@ in flight per connection so retries keep per-key order.
 kafka-python sends asynchronously; every send's outcome is counted by a callback, and
 :meth:`KafkaPublisher.flush` waits for all of them, so a caller that flushed knows exactly
 how many events the broker acknowledged (``delivered``) and how many it refused
-(``failed``). The counters are updated from kafka-python's I/O thread under a lock; read
+(``failed``), also when a message holds several (``producers.packing``). The counters are updated from kafka-python's I/O thread under a lock; read
 them after ``flush()``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import Counter
@@ -51,22 +52,26 @@ class KafkaPublisher:
         self.failed = 0
         self.delivered_by_topic: Counter[str] = Counter()
 
-    def _on_success(self, metadata: object) -> None:
+    def _on_success(self, events: int, metadata: object) -> None:
         with self._lock:
-            self.delivered += 1
-            self.delivered_by_topic[getattr(metadata, "topic", "")] += 1
+            self.delivered += events
+            self.delivered_by_topic[getattr(metadata, "topic", "")] += events
 
-    def _on_error(self, error: BaseException) -> None:
+    def _on_error(self, events: int, error: BaseException) -> None:
         with self._lock:
-            self.failed += 1
+            self.failed += events
         log.error("publish failed after retries: %s", error)
 
-    def send(self, topic: str, key: bytes, value: bytes) -> None:
-        """Queue one message; the outcome is counted when the broker answers."""
-        future = self.producer.send(topic, key=key, value=value)
-        future.add_callback(self._on_success)
-        future.add_errback(self._on_error)
-        self.sent += 1
+    def send(self, topic: str, key: bytes, value: bytes, partition: int | None = None, events: int = 1) -> None:
+        """Queue one message holding ``events`` events; the outcome is counted (per event) when the broker answers."""
+        future = self.producer.send(topic, key=key, value=value, partition=partition)
+        future.add_callback(functools.partial(self._on_success, events))
+        future.add_errback(functools.partial(self._on_error, events))
+        self.sent += events
+
+    def partitions(self, topic: str) -> list[int]:
+        """The topic's partitions, in order (waits for the broker's metadata)."""
+        return sorted(self.producer.partitions_for(topic) or [0])
 
     def publish_review(self, topic: str, event: ReviewEvent) -> None:
         self.send(topic, event.key, event.to_bytes())

@@ -36,10 +36,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from inference.protocol import Scorer
-from reviewpulse.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
+from reviewpulse.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview, encode_many, holds_many
 from reviewpulse.settings import Settings
 from stream.hotswap import ModelSlot, scorer_loader
-from stream.processing import DraftSessions, dead_letter, latest_drafts, parse, score
+from stream.processing import (
+    DraftSessions,
+    dead_letter,
+    item_bytes,
+    latest_drafts,
+    parse,
+    parse_item,
+    parse_items,
+    score,
+)
 from stream.sink import insert_isolating, is_permanent, retry_transient
 from stream.storage import WorkerStorage
 
@@ -63,12 +72,36 @@ class ScoredBatch:
 
 @dataclass(frozen=True)
 class Incoming:
-    """One consumed message, as the handlers need it (no Faust types)."""
+    """One consumed message, as the handlers need it (no Faust types); or one event of an array message."""
 
     value: bytes | None
     topic: str
     partition: int = 0
     offset: int = -1
+    #: For an event of an array message: its place in the array and the parsed item (its dead letter's raw).
+    index: int | None = None
+    item: Any = None
+
+    def raw(self) -> bytes:
+        """The bytes a dead letter of this message (or of this one event of an array) keeps."""
+        if self.index is None:
+            return self.value or b""
+        return item_bytes(self.item)
+
+
+def scored_messages(topic: str, scored: Sequence[ScoredReview],
+                    origin: dict[str, Incoming]) -> list[tuple[str, bytes | None, bytes]]:
+    """(topic, key, value) for ``scored``: one per event, except one array per array message they came in."""
+    messages: list[tuple[str, bytes | None, bytes]] = []
+    arrays: dict[tuple[str, int, int], list[ScoredReview]] = {}
+    for review in scored:
+        came = origin.get(review.id)
+        if came is None or came.index is None:
+            messages.append((topic, review.key, review.to_bytes()))
+        else:
+            arrays.setdefault((came.topic, came.partition, came.offset), []).append(review)
+    messages += [(topic, reviews[0].key, encode_many([r.to_bytes() for r in reviews])) for reviews in arrays.values()]
+    return messages
 
 
 class BatchHandler:
@@ -113,7 +146,7 @@ class BatchHandler:
         reviews = [s for s in scored if s.kind is not Kind.draft]
         rejected, letters = await self._retry("ClickHouse insert", lambda: self._store(reviews, dead, origin))
         published = [s for s in scored if s.id not in rejected]
-        await self._retry("publish", lambda: self._publish(published, letters))
+        await self._retry("publish", lambda: self._publish(published, letters, origin))
         self.scored_count += len(published)
         if self.shadow is not None and reviews:
             stored = [r for r in reviews if r.id not in rejected]
@@ -160,18 +193,28 @@ class BatchHandler:
     def _parse(self, messages: Sequence[Incoming]) -> tuple[list[ReviewEvent], list[DeadLetter], dict[str, Incoming]]:
         events, dead, origin = [], [], {}
         for message in messages:
-            parsed = parse(message.value, message.topic, message.partition, message.offset,
-                           self.settings.max_text_bytes)
-            if isinstance(parsed, DeadLetter):
-                dead.append(parsed)
-            else:
-                events.append(parsed)
-                origin[parsed.id] = message
+            for part, parsed in self._parts(message):
+                if isinstance(parsed, DeadLetter):
+                    dead.append(parsed)
+                else:
+                    events.append(parsed)
+                    origin[parsed.id] = part
         return events, dead, origin
+
+    def _parts(self, message: Incoming) -> list[tuple[Incoming, ReviewEvent | DeadLetter]]:
+        """The events of one message (several for an array message), each with where it came from."""
+        value, limit = message.value or b"", self.settings.max_text_bytes
+        where = (message.topic, message.partition, message.offset)
+        if not holds_many(value):
+            return [(message, parse(value, *where, limit))]
+        items = parse_items(value, *where, limit)
+        if isinstance(items, DeadLetter):
+            return [(message, items)]
+        return [(Incoming(None, *where, index, item), parse_item(item, index, *where)) for index, item in enumerate(items)]
 
     @staticmethod
     def _letter(message: Incoming, reason: str) -> DeadLetter:
-        return dead_letter(message.value or b"", reason, message.topic, message.partition, message.offset)
+        return dead_letter(message.raw(), reason, message.topic, message.partition, message.offset)
 
     async def _score(self, events: list[ReviewEvent], dead: list[DeadLetter], origin: dict[str, Incoming],
                      pool: ThreadPoolExecutor | None = None) -> list[ScoredReview]:
@@ -229,10 +272,13 @@ class BatchHandler:
             log.error("dead letter from %s offset %d not stored (%s); it stays on the dead-letter topic",
                       letter.topic, letter.offset, why)
 
-    async def _publish(self, scored: list[ScoredReview], dead: list[DeadLetter]) -> None:
-        """Publish and wait for the broker; a message it can never take is logged and skipped."""
-        messages: list[tuple[str, bytes | None, bytes]] = [(self.settings.topic_scored, s.key, s.to_bytes())
-                                                            for s in scored]
+    async def _publish(self, scored: list[ScoredReview], dead: list[DeadLetter],
+                       origin: dict[str, Incoming] | None = None) -> None:
+        """Publish and wait for the broker; a message it can never take is logged and skipped.
+
+        With ``origin``, the scored events of an array message go out as one array, as they came.
+        """
+        messages = scored_messages(self.settings.topic_scored, scored, origin or {})
         messages += [(self.settings.topic_dead, None, d.to_bytes()) for d in dead]
         pending: list[tuple[str, int, Awaitable[Any]]] = []
         for topic, key, value in messages:

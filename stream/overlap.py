@@ -51,19 +51,23 @@ async def store_behind(batches: AsyncIterable[B], score: Callable[[B], Awaitable
             await finish_even_if_cancelled(storing)
 
 
-async def gather_ready(batches: AsyncIterable[list[T]], limit: int) -> AsyncGenerator[list[T], None]:
+async def gather_ready(batches: AsyncIterable[list[T]], limit: int,
+                       weight: Callable[[T], int] = lambda _: 1) -> AsyncGenerator[list[T], None]:
     """Keep taking ``batches`` in the background; yield all that waits, up to ``limit`` items, in order.
+
+    An item counts as ``weight(item)`` towards ``limit`` (the worker: about how many
+    reviews a message holds).
 
     Why: Faust's ``take`` collects only while the caller waits for it, so a worker that
     scores for 300 ms and then takes for a 5 ms window gets the few messages of those
     5 ms, however long the backlog (measured: takes of 30-200 reviews, not 512). Here
     the taking goes on while the caller works, and the caller gets the batches that
-    piled up meanwhile joined into one. A batch is never split (each is at most
-    ``limit`` already), so a joined one may fall short of ``limit``. Taking pauses
+    piled up meanwhile joined into one. A batch is never split, so a joined one may
+    fall short of ``limit`` (or, a single batch weighing more, pass it). Taking pauses
     while ``limit`` items wait: at most about twice ``limit`` are held here. Batches
     still waiting when the caller stops are dropped (never acknowledged, so redelivered).
     """
-    waiting: deque[list[T]] = deque()
+    waiting: deque[tuple[list[T], int]] = deque()
     held = 0
     arrived, room = asyncio.Event(), asyncio.Event()
     ended: list[BaseException | None] = []
@@ -72,8 +76,9 @@ async def gather_ready(batches: AsyncIterable[list[T]], limit: int) -> AsyncGene
         nonlocal held
         try:
             async for batch in batches:
-                waiting.append(batch)
-                held += len(batch)
+                weighed = sum(weight(item) for item in batch)
+                waiting.append((batch, weighed))
+                held += weighed
                 arrived.set()
                 while held >= limit:
                     room.clear()
@@ -94,10 +99,13 @@ async def gather_ready(batches: AsyncIterable[list[T]], limit: int) -> AsyncGene
                 if ended[0] is not None:
                     raise ended[0]
                 return
-            joined = list(waiting.popleft())
-            while waiting and len(joined) + len(waiting[0]) <= limit:
-                joined.extend(waiting.popleft())
-            held -= len(joined)
+            first, joined_weight = waiting.popleft()
+            joined = list(first)
+            while waiting and joined_weight + waiting[0][1] <= limit:
+                batch, weighed = waiting.popleft()
+                joined.extend(batch)
+                joined_weight += weighed
+            held -= joined_weight
             room.set()
             yield joined
     finally:

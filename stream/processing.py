@@ -1,15 +1,18 @@
 """What the worker does to one micro-batch, free of Kafka and Faust so it can be tested alone.
 
 ``parse`` turns raw message bytes into a ``ReviewEvent`` or a ``DeadLetter`` with the
-reason; ``latest_drafts`` drops drafts superseded by a newer one from the same session;
+reason (``parse_items`` and ``parse_item`` do it for a message that holds an array of
+events, one verdict per event); ``latest_drafts`` drops drafts superseded by a newer one from the same session;
 ``score`` runs the scorer once for the whole batch and builds ``ScoredReview`` events.
 """
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -58,6 +61,44 @@ def parse(
         return dead_letter(raw, _validation_reason(error), topic, partition, offset)
     except Exception as error:  # noqa: BLE001 - an unforeseen input must not stop the batch
         return dead_letter(raw, f"unreadable event: {type(error).__name__}: {error}", topic, partition, offset)
+
+
+def parse_items(raw: bytes, topic: str, partition: int = 0, offset: int = -1,
+                max_bytes: int = 1_000_000) -> list[Any] | DeadLetter:
+    """The items of a message holding an array of events, or a DeadLetter for the whole message; never raises."""
+    if len(raw) > max_bytes:
+        return dead_letter(raw, f"message of {len(raw)} bytes exceeds MAX_TEXT_BYTES={max_bytes}",
+                           topic, partition, offset)
+    try:
+        items = json.loads(raw)
+    except UnicodeDecodeError as error:
+        return dead_letter(raw, f"not UTF-8: {error}", topic, partition, offset)
+    except ValueError as error:
+        return dead_letter(raw, f"not JSON: {error}", topic, partition, offset)
+    except RecursionError:
+        return dead_letter(raw, "not JSON: nested too deeply", topic, partition, offset)
+    if not isinstance(items, list) or not items:
+        return dead_letter(raw, "not an event: a JSON object or a non-empty array of them", topic, partition, offset)
+    return items
+
+
+def item_bytes(item: Any) -> bytes:
+    """One item of an array message as JSON: what its dead letter keeps."""
+    return json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def parse_item(item: Any, index: int, topic: str, partition: int = 0, offset: int = -1) -> ReviewEvent | DeadLetter:
+    """Item ``index`` of an array message as an event, or a DeadLetter for it alone; never raises."""
+    where = f"event {index} of the array: "
+    try:
+        if not isinstance(item, dict):
+            raise TypeError(f"a JSON {type(item).__name__}, not an object")
+        return ReviewEvent.model_validate(item)
+    except ValidationError as error:
+        reason = where + _validation_reason(error)
+    except Exception as error:  # noqa: BLE001 - an unforeseen input must not stop the batch
+        reason = where + f"unreadable event: {type(error).__name__}: {error}"
+    return dead_letter(item_bytes(item), reason, topic, partition, offset)
 
 
 class DraftSessions:

@@ -15,7 +15,8 @@ acknowledged only after its events are published (``noack_take`` + ``stream.ack`
 crash at any point means redelivery, never loss. Under a backlog it takes up to
 ``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE`` reviews at once: taking goes on while a batch
 is scored (``stream.overlap.gather_ready``), so the next batch is all that arrived
-meanwhile (the window closes a batch early when nothing waits); it is scored in one call
+meanwhile (the window closes a batch early when nothing waits; an array message of a bulk
+import counts as the reviews it holds, about one per 512 bytes); it is scored in one call
 (the scorer cuts it into length-sorted passes on its lanes), and one insert and one
 publish round serve it all.
 
@@ -36,6 +37,7 @@ from typing import Any
 
 from inference.protocol import Scorer
 from reviewpulse.compat import shorten_fetch_wait
+from reviewpulse.events import holds_many
 from reviewpulse.settings import Settings
 from stream.batches import REVIEW_TAKE_BATCHES, BatchHandler, Incoming, ScoredBatch
 from stream.hotswap import ModelSlot, follow_control, scorer_loader
@@ -77,6 +79,16 @@ def faust_app(settings: Settings, bootstrap: str) -> Any:
         stream_buffer_maxsize=STREAM_BUFFER_MESSAGES,
         broker_max_poll_records=MAX_POLL_RECORDS,
     )
+
+
+#: An array message (bulk import) counts as one review per this many bytes towards a batch's size.
+BYTES_PER_PACKED_REVIEW = 512
+
+
+def reviews_in(event: Any) -> int:
+    """About how many reviews a message holds, without parsing it: one, or its size's worth for an array."""
+    value = event.value or b""
+    return max(1, len(value) // BYTES_PER_PACKED_REVIEW) if holds_many(value) else 1
 
 
 def incoming(events: Sequence[Any]) -> list[Incoming]:
@@ -138,7 +150,7 @@ class ReviewWorker:
                 return await handler.score_reviews(incoming(events))
 
             taken = stream.noack_take(size, within=self.settings.batch_window_ms / 1000)
-            async with contextlib.aclosing(gather_ready(taken, limit)) as batches:
+            async with contextlib.aclosing(gather_ready(taken, limit, reviews_in)) as batches:
                 await store_behind(batches, score, store)
 
         channel = self.app.topic(self.settings.topic_raw, key_serializer="raw", value_serializer="raw")

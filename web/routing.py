@@ -4,17 +4,20 @@ Every web process receives every ``reviews.scored`` event (group-less, all parti
 and keeps those addressed to it: by ``session_id`` to its websocket sessions, by ``id``
 to pending requests (``web.replies``); stored (non-draft) reviews go to its live viewers
 (``web.live``) and to the observers the composition root handed in (Grafana Live). So any
-number of replicas can run side by side and none needs sticky routing.
+number of replicas can run side by side and none needs sticky routing. A message may
+hold an array of scored events (the answer to a bulk import's array): each is routed.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from reviewpulse.events import Kind, ScoredReview
+from reviewpulse.events import Kind, ScoredReview, holds_many
 from web.live import LiveHub
 from web.metrics import WebMetrics
 from web.replies import Replies
@@ -43,10 +46,21 @@ class ScoredRouter:
         self._sessions.pop(session_id, None)
 
     def route(self, raw: bytes) -> None:
-        """Deliver one scored event to whoever in this process waits for it; a malformed one is ignored."""
+        """Deliver the scored event in ``raw`` (or each of an array of them); a malformed one is ignored."""
+        if not holds_many(raw):
+            self._deliver(functools.partial(ScoredReview.model_validate_json, raw))
+            return
+        try:
+            items = json.loads(raw)
+        except (ValueError, RecursionError):
+            items = [None]  # counted and ignored as one malformed event
+        for item in items:
+            self._deliver(functools.partial(ScoredReview.model_validate, item))
+
+    def _deliver(self, validate: Callable[[], ScoredReview]) -> None:
         self.metrics.scored_consumed.inc()
         try:
-            event = ScoredReview.model_validate_json(raw)
+            event = validate()
         except ValidationError:
             log.warning("ignoring a malformed scored event")
             return
