@@ -54,11 +54,12 @@ class FakeProducer:
         if self.fail_next:
             raise self.fail_next.pop(0)
         self.messages.append((topic, key, value))
-        body = json.loads(value)
-        self.journal.append((f"publish {topic}", body.get("id") or body.get("error", "")))
+        for body in (decoded if isinstance(decoded := json.loads(value), list) else [decoded]):
+            self.journal.append((f"publish {topic}", body.get("id") or body.get("error", "")))
         acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         acknowledged.set_result(None)
         return acknowledged
 
-    def published(self, topic: str) -> list[dict[str, Any]]:
+    def published(self, topic: str) -> list[Any]:
+        """The messages sent to ``topic``, decoded: an event, or a list of them for an array message."""
         return [json.loads(value) for name, _, value in self.messages if name == topic]

@@ -48,6 +48,7 @@ def _process_needs(args: Any) -> str:
 def unit_guard() -> Iterator[None]:
     """Make the heavy parts fail loudly while the block runs."""
     import clickhouse_connect
+    import croniter  # noqa: F401 - imported first: its import runs `file -b python` (platform.architecture)
     from selenium import webdriver
 
     from reviewpulse.broker import EmbeddedBroker

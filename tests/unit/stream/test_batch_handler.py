@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from reviewpulse.events import Brand, Kind, ReviewEvent
+from reviewpulse.events import Brand, Kind, ReviewEvent, encode_many
 from reviewpulse.settings import Settings
 from stream.batches import BatchHandler, Incoming
 from stream.memory_storage import MemoryStorage
@@ -142,3 +142,57 @@ def test_a_brand_outage_is_retried(times: int) -> None:
     incoming = [Incoming(Brand(name="Retry Co").to_bytes(), SETTINGS.topic_brands)]
     asyncio.run(handler_with(storage, producer).handle_brands(incoming))
     assert set(storage.brands) == {"Retry Co"}
+
+
+def array_message(values: Sequence[bytes], offset: int) -> Incoming:
+    """A bulk import's message: several events in one JSON array."""
+    return Incoming(encode_many(values), SETTINGS.topic_raw, 2, offset)
+
+
+def test_an_array_message_is_answered_with_one_array_and_a_bad_event_in_it_is_dead_lettered_alone() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    packed = reviews("great food", "bad service", "fine")
+    alone = reviews("on its own")[0]
+    values = [packed[0].to_bytes(), b'{"kind": "review"}', b"42", packed[1].to_bytes(), packed[2].to_bytes()]
+    incoming = [array_message(values, 40), Incoming(alone.to_bytes(), SETTINGS.topic_raw, 2, 41)]
+    asyncio.run(handler_with(storage, producer).handle_reviews(incoming))
+    assert set(storage.reviews) == {event.id for event in [*packed, alone]}
+    arrays = [value for value in producer.published(SETTINGS.topic_scored) if isinstance(value, list)]
+    singles = [value for value in producer.published(SETTINGS.topic_scored) if isinstance(value, dict)]
+    assert [[event["id"] for event in array] for array in arrays] == [[event.id for event in packed]]
+    assert [event["id"] for event in singles] == [alone.id]
+    assert {event["label"] for event in arrays[0]} == {"good", "bad"}
+    letters = sorted(storage.dead_letters, key=lambda letter: letter.error)
+    assert [letter.offset for letter in letters] == [40, 40]
+    assert letters[0].error.startswith("event 1 of the array: invalid event: text")
+    assert json.loads(letters[0].raw) == {"kind": "review"}  # the one event, not the whole array
+    assert letters[1].error.startswith("event 2 of the array:") and "not an object" in letters[1].error
+    assert len(producer.published(SETTINGS.topic_dead)) == 2
+
+
+def test_a_row_storage_refuses_in_an_array_is_dead_lettered_with_its_own_json() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    storage.refuse(lambda row: isinstance(row, ReviewEvent) and "poison" in row.text, "Code: 6. CANNOT_PARSE_TEXT")
+    packed = reviews("ok one", "poison pill", "ok two")
+    asyncio.run(handler_with(storage, producer).handle_reviews([array_message([e.to_bytes() for e in packed], 5)]))
+    [array] = producer.published(SETTINGS.topic_scored)
+    assert [event["id"] for event in array] == [packed[0].id, packed[2].id]
+    [letter] = storage.dead_letters
+    assert json.loads(letter.raw)["id"] == packed[1].id and letter.offset == 5
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (b'[{"kind": "review", "text": "cut sho', "not JSON"),
+    (b"[]", "not an event"),
+    (b"[" * 100_000, "not JSON"),
+    (b"[\xff]", "not UTF-8"),
+])
+def test_an_unreadable_array_is_one_dead_letter_and_its_neighbours_are_stored(value: bytes, reason: str) -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    batch = reviews("before", "after")
+    incoming = messages(batch)
+    incoming.insert(1, Incoming(value, SETTINGS.topic_raw, 0, 9))
+    asyncio.run(handler_with(storage, producer).handle_reviews(incoming))
+    assert set(storage.reviews) == {event.id for event in batch}
+    [letter] = storage.dead_letters
+    assert letter.offset == 9 and letter.error.startswith(reason), letter.error

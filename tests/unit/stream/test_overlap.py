@@ -241,6 +241,22 @@ def test_batches_that_arrive_while_the_caller_works_are_joined_in_order_up_to_th
     assert got == [[1, 2, 3, 4], [5, 6, 7, 8, 9], [10]]  # joined, never split, never over the limit
 
 
+def test_items_count_by_their_weight_so_messages_holding_many_reviews_fill_a_batch_sooner() -> None:
+    from stream.overlap import gather_ready
+
+    async def main() -> list[list[int]]:
+        got = []
+        weighed = gather_ready(arriving([[1, 2], [3], [4], [5]], []), limit=6, weight=lambda n: n)
+        async with contextlib.aclosing(weighed) as batches:
+            async for joined in batches:
+                got.append(joined)
+                await asyncio.sleep(0.01)
+        return got
+
+    # 1+2+3 = 6 fills the first; 4+5 would pass the limit, so they go one by one
+    assert asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S)) == [[1, 2, 3], [4], [5]]
+
+
 def test_a_lone_batch_goes_out_at_once() -> None:
     """No waiting for company: one review on a quiet stream is scored as soon as it is taken."""
     from stream.overlap import gather_ready

@@ -1,0 +1,48 @@
+"""``web.routing.ScoredRouter``: every scored event reaches its session, its waiter and the live feed.
+
+No broker: the router takes raw ``reviews.scored`` values, as the bus hands them over.
+"""
+
+from __future__ import annotations
+
+from reviewpulse.events import Kind, ScoredReview, encode_many
+from web.live import LiveHub
+from web.metrics import WebMetrics
+from web.replies import Replies
+from web.routing import ScoredRouter
+
+
+def scored(text: str, session_id: str | None = None) -> ScoredReview:
+    kind = Kind.review if session_id else Kind.imported
+    return ScoredReview(kind=kind, text=text, session_id=session_id, probs=[0.1, 0.2, 0.7], score=0.8,
+                        label="good", suggested_rating=5, model_version="test")
+
+
+def consumed(metrics: WebMetrics) -> float | None:
+    return metrics.registry.get_sample_value("reviewpulse_web_scored_consumed_total")
+
+
+def router_with(seen: list[ScoredReview]) -> tuple[ScoredRouter, WebMetrics]:
+    metrics = WebMetrics()
+    return ScoredRouter(metrics, LiveHub(10), Replies(), [seen.append]), metrics
+
+
+def test_each_event_of_an_array_is_routed_and_a_malformed_one_among_them_is_skipped() -> None:
+    seen: list[ScoredReview] = []
+    router, metrics = router_with(seen)
+    to_session: list[ScoredReview] = []
+    router.add_session("s1", to_session.append)
+    first, second = scored("great"), scored("mine", session_id="s1")
+    router.route(encode_many([first.to_bytes(), b'{"id": "no verdict"}', second.to_bytes()]))
+    router.route(scored("one alone").to_bytes())
+    assert [event.text for event in seen] == ["great", "mine", "one alone"]
+    assert [event.id for event in to_session] == [second.id]
+    assert consumed(metrics) == 4  # the malformed one was read too
+
+
+def test_an_unreadable_array_is_counted_and_ignored() -> None:
+    seen: list[ScoredReview] = []
+    router, metrics = router_with(seen)
+    router.route(b'[{"id": "cut')
+    router.route(b"[" * 100_000)
+    assert seen == [] and consumed(metrics) == 2
