@@ -83,8 +83,11 @@ def parse_items(raw: bytes, topic: str, partition: int = 0, offset: int = -1,
 
 
 def item_bytes(item: Any) -> bytes:
-    """One item of an array message as JSON: what its dead letter keeps."""
-    return json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    """One item of an array message as JSON: what its dead letter keeps (escaped where UTF-8 cannot hold it)."""
+    try:
+        return json.dumps(item, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return json.dumps(item).encode("ascii")
 
 
 def parse_item(item: Any, index: int, topic: str, partition: int = 0, offset: int = -1) -> ReviewEvent | DeadLetter:

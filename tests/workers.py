@@ -44,7 +44,7 @@ def stored_stats(data_dir: Path, model_dir: Path) -> dict:
 
 def read_until(bootstrap: str, topics: Iterable[str], done: Callable[[list[tuple[str, dict]]], bool],
                timeout_s: float) -> list[tuple[str, dict]]:
-    """(topic, JSON value) of every message on ``topics`` from the start, until ``done(messages)``.
+    """(topic, JSON value) of every event on ``topics`` from the start, until ``done(messages)``.
 
     Returns what was read when ``timeout_s`` runs out, so the caller's assertion says what is missing.
     """
@@ -55,7 +55,9 @@ def read_until(bootstrap: str, topics: Iterable[str], done: Callable[[list[tuple
     try:
         while not done(messages) and time.monotonic() < deadline:
             for partition, batch in consumer.poll(500).items():
-                messages += [(partition.topic, json.loads(m.value)) for m in batch]
+                for message in batch:  # an array message (a bulk import's) holds several events
+                    value = json.loads(message.value)
+                    messages += [(partition.topic, body) for body in (value if isinstance(value, list) else [value])]
     finally:
         consumer.close()
     return messages
