@@ -48,7 +48,7 @@ def _process_needs(args: Any) -> str:
 def unit_guard() -> Iterator[None]:
     """Make the heavy parts fail loudly while the block runs."""
     import clickhouse_connect
-    import croniter  # noqa: F401 - imported first: its import runs `file -b python` (platform.architecture)
+    import mode.utils.cron  # noqa: F401 - imported first: its croniter runs `file -b python` at import
     from selenium import webdriver
 
     from reviewpulse.broker import EmbeddedBroker
