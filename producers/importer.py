@@ -5,8 +5,9 @@ file), so importing the same file twice stores every review once. Rows that cann
 a review are counted with the reason and their line number and skipped — one bad row
 (a cell over the csv module's limit, a line that is not JSON, bytes that are not UTF-8)
 never aborts the file; the rest go through the room's one ``KafkaPublisher``, up to 64
-in a message (``producers.packing``). ``follow_scored`` then follows ``reviews.scored`` until every imported id has come back,
-which the worker publishes only after the ClickHouse insert succeeded.
+in a message (``producers.packing``). ``follow_scored`` then follows ``reviews.scored``
+until every imported id has come back, which the worker publishes only after the
+ClickHouse insert succeeded.
 """
 
 from __future__ import annotations

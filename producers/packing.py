@@ -44,7 +44,7 @@ class ReviewPacker:
         """Queue ``event`` in its partition's array; a full array is sent."""
         key, value = event.key, event.to_bytes()
         partition = partition_of(key, self.partitions)
-        if self._pending_bytes.get(partition, 2) + len(value) + 1 > self.max_bytes:
+        if self._pending_bytes.get(partition, 2) + len(value) + 1 > self.max_bytes:  # "[", "]" and commas
             self._send(partition)
         self._pending.setdefault(partition, []).append((key, value))
         self._pending_bytes[partition] = self._pending_bytes.get(partition, 2) + len(value) + 1
