@@ -13,10 +13,11 @@ Two paths so that a storage outage never stops live typing:
 A reviews batch comes in two steps so the worker can overlap them (``stream.worker``):
 ``score_reviews`` (parse and score: the model's time) and ``store_and_publish`` (the
 ClickHouse insert, then the events). ``handle_reviews`` is both, one after the other.
-A batch is scored in one call on the reviews' scoring thread; the scorer sorts it by
-length into passes (little padding) and runs them side by side on its single-threaded
-lanes. Drafts score on a thread of their own (the model is read-only, torch releases the
-GIL), so a draft never waits for a batch of reviews.
+A batch is parsed and scored in one call on a reviews' scoring thread (two batches at
+once, ``REVIEW_SCORINGS``); the scorer sorts it by length into passes (little padding)
+and runs them side by side on its single-threaded lanes. Drafts score on a thread of
+their own (the model is read-only, torch releases the GIL), so a draft never waits for a
+batch of reviews.
 
 The broker is reached through ``send(topic, key, value)``, which returns once the
 message is queued and yields an awaitable for the broker's acknowledgement (Faust's and
@@ -30,7 +31,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
 #: Under a backlog the reviews agent joins up to this many BATCH_SIZE takes into one batch (stream.worker).
 REVIEW_TAKE_BATCHES = 8
+#: Reviews batches scored at once: a second one keeps the lanes busy through the first's gaps.
+REVIEW_SCORINGS = 2
 #: Background dead-letter writes of the drafts path allowed at once; beyond, the table copy is skipped.
 MAX_BACKGROUND_WRITES = 16
 
@@ -68,6 +71,8 @@ class ScoredBatch:
     scored: list[ScoredReview]
     dead: list[DeadLetter]
     origin: dict[str, Incoming]
+    #: Each scored event's JSON by id, made on the scoring thread so the event loop only sends.
+    encoded: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,18 +94,26 @@ class Incoming:
         return item_bytes(self.item)
 
 
-def scored_messages(topic: str, scored: Sequence[ScoredReview],
-                    origin: dict[str, Incoming]) -> list[tuple[str, bytes | None, bytes]]:
-    """(topic, key, value) for ``scored``: one per event, except one array per array message they came in."""
+def scored_messages(topic: str, scored: Sequence[ScoredReview], origin: dict[str, Incoming],
+                    encoded: dict[str, bytes] | None = None) -> list[tuple[str, bytes | None, bytes]]:
+    """(topic, key, value) for ``scored``: one per event, except one array per array message they came in.
+
+    ``encoded``: events already turned into JSON, by id (the rest are encoded here).
+    """
+    done = encoded or {}
+
+    def json_of(review: ScoredReview) -> bytes:
+        return done.get(review.id) or review.to_bytes()
+
     messages: list[tuple[str, bytes | None, bytes]] = []
     arrays: dict[tuple[str, int, int], list[ScoredReview]] = {}
     for review in scored:
         came = origin.get(review.id)
         if came is None or came.index is None:
-            messages.append((topic, review.key, review.to_bytes()))
+            messages.append((topic, review.key, json_of(review)))
         else:
             arrays.setdefault((came.topic, came.partition, came.offset), []).append(review)
-    messages += [(topic, reviews[0].key, encode_many([r.to_bytes() for r in reviews])) for reviews in arrays.values()]
+    messages += [(topic, reviews[0].key, encode_many([json_of(r) for r in reviews])) for reviews in arrays.values()]
     return messages
 
 
@@ -116,7 +129,8 @@ class BatchHandler:
         self.shadow: ModelSlot | None = None
         self.send = send
         self.drafts = DraftSessions()
-        self.scorer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
+        #: Reviews batches score on these threads, REVIEW_SCORINGS at once (stream.overlap.store_behind).
+        self.scorer_pool = ThreadPoolExecutor(max_workers=REVIEW_SCORINGS, thread_name_prefix="scorer")
         #: Drafts score on their own thread, so a draft never queues behind a batch of reviews.
         self.draft_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drafts")
         self.scored_count = 0
@@ -131,10 +145,16 @@ class BatchHandler:
         await self.store_and_publish(await self.score_reviews(messages))
 
     async def score_reviews(self, messages: Sequence[Incoming]) -> ScoredBatch:
-        """Parse and score; stores nothing, so it may run while the previous batch is stored."""
-        events, dead, origin = self._parse(messages)
+        """Parse and score; stores nothing, so it may run while the previous batch is stored.
+
+        Parsing runs on the scoring threads too: the event loop stays free for storing and
+        publishing, and a batch parses while the lanes still score the one before.
+        """
+        loop = asyncio.get_running_loop()
+        events, dead, origin = await loop.run_in_executor(self.scorer_pool, self._parse, messages)
         scored = await self._score(latest_drafts(events, self.drafts), dead, origin)
-        return ScoredBatch(scored, dead, origin)
+        encoded = await loop.run_in_executor(self.scorer_pool, lambda: {s.id: s.to_bytes() for s in scored})
+        return ScoredBatch(scored, dead, origin, encoded)
 
     async def store_and_publish(self, batch: ScoredBatch) -> None:
         """Insert the reviews and dead letters (retried), then publish their events (retried).
@@ -146,7 +166,7 @@ class BatchHandler:
         reviews = [s for s in scored if s.kind is not Kind.draft]
         rejected, letters = await self._retry("ClickHouse insert", lambda: self._store(reviews, dead, origin))
         published = [s for s in scored if s.id not in rejected]
-        await self._retry("publish", lambda: self._publish(published, letters, origin))
+        await self._retry("publish", lambda: self._publish(published, letters, origin, batch.encoded))
         self.scored_count += len(published)
         if self.shadow is not None and reviews:
             stored = [r for r in reviews if r.id not in rejected]
@@ -273,12 +293,12 @@ class BatchHandler:
                       letter.topic, letter.offset, why)
 
     async def _publish(self, scored: list[ScoredReview], dead: list[DeadLetter],
-                       origin: dict[str, Incoming] | None = None) -> None:
+                       origin: dict[str, Incoming] | None = None, encoded: dict[str, bytes] | None = None) -> None:
         """Publish and wait for the broker; a message it can never take is logged and skipped.
 
         With ``origin``, the scored events of an array message go out as one array, as they came.
         """
-        messages = scored_messages(self.settings.topic_scored, scored, origin or {})
+        messages = scored_messages(self.settings.topic_scored, scored, origin or {}, encoded)
         messages += [(self.settings.topic_dead, None, d.to_bytes()) for d in dead]
         pending: list[tuple[str, int, Awaitable[Any]]] = []
         for topic, key, value in messages:

@@ -1,4 +1,4 @@
-"""Two batches in flight: batch N+1 is scored while batch N is stored, order kept.
+"""Batches in flight: the next ones are scored while one is stored, order kept.
 
 And a backlog gathered while the worker is busy (``gather_ready``), so that a take
 holds what arrived during the last scoring call, not only what arrived within the
@@ -30,25 +30,69 @@ async def finish_even_if_cancelled(work: Awaitable[None]) -> None:
 
 
 async def store_behind(batches: AsyncIterable[B], score: Callable[[B], Awaitable[P]],
-                       store: Callable[[B, P], Awaitable[None]]) -> None:
-    """Score batch N+1 while batch N is stored: ``store(n, score(n))`` for every batch, in order.
+                       store: Callable[[B, P], Awaitable[None]], scoring: int = 2) -> None:
+    """``store(n, score(n))`` for every batch, in order, with up to ``scoring`` batches scored at once.
+
+    Why more than one: a batch's scoring call has stretches where the scorer's lanes
+    have nothing to run (its parsing before the first pass, the last pass on one lane
+    while the other is done, building its events after); a second batch scored at the
+    same time queues its passes behind the first's, so the lanes never wait for them.
 
     At most one ``store`` runs at a time, and batch N+1's starts only after batch N's has
     returned; so ``store`` (insert, publish, then acknowledge) keeps each batch's order,
-    and at most two batches are held (one scored, one being stored). When the stream
-    ends or the task is cancelled, the store in flight is finished first; a batch being
-    scored then is dropped unacknowledged (it will be redelivered).
+    and at most ``scoring`` + 1 batches are held (scored or being scored, one being
+    stored): a store that waits for ClickHouse stops the taking. When the stream ends
+    every batch is stored; when the task is cancelled (or a store fails), the store in
+    flight is finished first and batches not yet storing are dropped unacknowledged
+    (they will be redelivered).
     """
-    storing: asyncio.Future[None] | None = None
+    held, scoring_slots = asyncio.Semaphore(scoring + 1), asyncio.Semaphore(scoring)
+    pending: deque[asyncio.Future[None]] = deque()
+    storing: set[asyncio.Future[None]] = set()
+    failures: list[BaseException] = []
+
+    async def score_then_store(batch: B, before: asyncio.Future[None] | None) -> None:
+        try:
+            try:
+                scored = await score(batch)
+            finally:
+                scoring_slots.release()
+            if before is not None:
+                await asyncio.shield(before)
+            this = asyncio.current_task()
+            assert this is not None
+            storing.add(this)
+            try:
+                await store(batch, scored)
+            finally:
+                storing.discard(this)
+        except Exception as error:
+            failures.append(error)
+            raise
+        finally:
+            held.release()
+
+    last: asyncio.Future[None] | None = None
     try:
         async for batch in batches:
-            scored = await score(batch)
-            if storing is not None:
-                await asyncio.shield(storing)
-            storing = asyncio.ensure_future(store(batch, scored))
+            await held.acquire()
+            await scoring_slots.acquire()
+            if failures:
+                raise failures[0]
+            while pending and pending[0].done():
+                pending.popleft()
+            last = asyncio.ensure_future(score_then_store(batch, last))
+            pending.append(last)
+        if last is not None:
+            await asyncio.shield(last)
     finally:
-        if storing is not None:
-            await finish_even_if_cancelled(storing)
+        dropped = [task for task in pending if task not in storing]
+        for task in dropped:
+            task.cancel()
+        await asyncio.gather(*dropped, return_exceptions=True)
+        for task in list(storing):
+            with contextlib.suppress(Exception):
+                await finish_even_if_cancelled(task)
 
 
 async def gather_ready(batches: AsyncIterable[list[T]], limit: int,

@@ -8,8 +8,9 @@ dead-lettered), and only then publish one ``reviews.scored`` event per input and
 letters. Reviews and drafts have their own agents, so drafts keep being answered while
 the reviews agent waits for ClickHouse.
 
-The reviews agent overlaps two batches (``stream.overlap.store_behind``): while batch N
-is inserted and published, batch N+1 is scored. Each batch is still inserted before its
+The reviews agent overlaps batches (``stream.overlap.store_behind``): while batch N is
+inserted and published, batches N+1 and N+2 are scored (``REVIEW_SCORINGS``: the second
+keeps the lanes busy while the first parses or builds its events). Each batch is still inserted before its
 events are published, batches are stored one at a time in order, and a batch's offsets are
 acknowledged only after its events are published (``noack_take`` + ``stream.ack``), so a
 crash at any point means redelivery, never loss. Under a backlog it takes up to
@@ -39,7 +40,7 @@ from inference.protocol import Scorer
 from reviewpulse.compat import shorten_fetch_wait
 from reviewpulse.events import holds_many
 from reviewpulse.settings import Settings
-from stream.batches import REVIEW_TAKE_BATCHES, BatchHandler, Incoming, ScoredBatch
+from stream.batches import REVIEW_SCORINGS, REVIEW_TAKE_BATCHES, BatchHandler, Incoming, ScoredBatch
 from stream.hotswap import ModelSlot, follow_control, scorer_loader
 from stream.overlap import finish_even_if_cancelled, gather_ready, store_behind
 from stream.storage import Storage
@@ -151,7 +152,7 @@ class ReviewWorker:
 
             taken = stream.noack_take(size, within=self.settings.batch_window_ms / 1000)
             async with contextlib.aclosing(gather_ready(taken, limit, reviews_in)) as batches:
-                await store_behind(batches, score, store)
+                await store_behind(batches, score, store, REVIEW_SCORINGS)
 
         channel = self.app.topic(self.settings.topic_raw, key_serializer="raw", value_serializer="raw")
         self.app.agent(channel, name="score-reviews")(agent)

@@ -162,6 +162,80 @@ def test_a_cancelled_agent_finishes_the_batch_it_is_storing_and_leaves_the_one_i
     assert [entry for entry in journal if entry[0] == "ack"] == [("ack", "0")]
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until ``condition`` holds (the deadlock guard of the caller bounds it)."""
+    while not condition():
+        await asyncio.sleep(0.001)
+
+
+def test_two_batches_are_scored_at_once_and_still_stored_one_at_a_time_in_order() -> None:
+    """While batch a is scored, b is scored too (its passes keep the lanes busy); c waits for a slot."""
+
+    async def main() -> list[tuple[str, str]]:
+        journal: list[tuple[str, str]] = []
+        scored = {name: asyncio.Event() for name in "abc"}
+
+        async def score(name: str) -> str:
+            journal.append(("score", name))
+            await scored[name].wait()
+            return name.upper()
+
+        async def store(name: str, result: str) -> None:
+            journal.append(("store", result))
+
+        async def names() -> AsyncIterator[str]:
+            for name in "abc":
+                yield name
+
+        agent = asyncio.ensure_future(store_behind(names(), score, store, scoring=2))
+        await until(lambda: ("score", "b") in journal)
+        await asyncio.sleep(0.01)
+        assert ("score", "c") not in journal, "only two batches are scored at once"
+        scored["b"].set()
+        await until(lambda: ("score", "c") in journal)  # b's slot went to c
+        assert not any(what == "store" for what, _ in journal), "b is scored, but a is stored first"
+        scored["c"].set()
+        scored["a"].set()
+        await agent
+        return journal
+
+    journal = asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S))
+    assert [entry for entry in journal if entry[0] == "store"] == [("store", "A"), ("store", "B"), ("store", "C")]
+
+
+def test_a_store_that_waits_stops_the_taking_so_at_most_scoring_plus_one_batches_are_held() -> None:
+    async def main() -> tuple[list[int], list[int]]:
+        taken: list[int] = []
+        scored: list[int] = []
+        clickhouse_back = asyncio.Event()
+
+        async def score(number: int) -> int:
+            scored.append(number)
+            return number
+
+        async def store(number: int, result: int) -> None:
+            await clickhouse_back.wait()
+
+        async def numbers() -> AsyncIterator[int]:
+            for number in range(100):
+                taken.append(number)
+                yield number
+
+        agent = asyncio.ensure_future(store_behind(numbers(), score, store, scoring=2))
+        await until(lambda: len(scored) == 3)
+        await asyncio.sleep(0.02)
+        held = list(taken), list(scored)
+        agent.cancel()
+        clickhouse_back.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await agent
+        return held
+
+    taken, scored = asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S))
+    assert scored == [0, 1, 2], "one being stored and two scored: no more"
+    assert taken == [0, 1, 2, 3], "the next batch waits, taken but not scored"
+
+
 def test_a_batch_is_scored_in_one_call_and_answered_in_its_own_order() -> None:
     """The scorer cuts the call into length-sorted passes itself (inference.scorer, inference.lanes)."""
     storage, producer, scorer = MemoryStorage(), FakeProducer(), FakeScorer()
