@@ -25,6 +25,10 @@ class Replies:
         self._waiters.setdefault(event_id, []).append(future)
         return future
 
+    def waits_for(self, event_id: object) -> bool:
+        """Whether a request here waits for the scored event of ``event_id``."""
+        return isinstance(event_id, str) and event_id in self._waiters
+
     def forget(self, event_id: str, future: asyncio.Future[ScoredReview]) -> None:
         futures = self._waiters.get(event_id, [])
         if future in futures:

@@ -5,7 +5,9 @@ and keeps those addressed to it: by ``session_id`` to its websocket sessions, by
 to pending requests (``web.replies``); stored (non-draft) reviews go to its live viewers
 (``web.live``) and to the observers the composition root handed in (Grafana Live). So any
 number of replicas can run side by side and none needs sticky routing. A message may
-hold an array of scored events (the answer to a bulk import's array): each is routed.
+hold an array of scored events (the answer to a bulk import's array): each is routed,
+and validated only if something here takes it (a bulk import answers thousands a second,
+on the event loop that also serves the people typing).
 """
 
 from __future__ import annotations
@@ -55,7 +57,20 @@ class ScoredRouter:
         except (ValueError, RecursionError):
             items = [None]  # counted and ignored as one malformed event
         for item in items:
-            self._deliver(functools.partial(ScoredReview.model_validate, item))
+            if self._takes(item):
+                self._deliver(functools.partial(ScoredReview.model_validate, item))
+            else:
+                self.metrics.scored_consumed.inc()
+
+    def _takes(self, item: object) -> bool:
+        """Whether anything here may take this item of an array: a viewer, an observer, its session or its waiter.
+
+        A malformed item counts as taken, so that it is reported like any other.
+        """
+        if len(self.live) or self.stored_observers or not isinstance(item, dict):
+            return True
+        session = item.get("session_id")
+        return (isinstance(session, str) and session in self._sessions) or self.replies.waits_for(item.get("id"))
 
     def _deliver(self, validate: Callable[[], ScoredReview]) -> None:
         self.metrics.scored_consumed.inc()

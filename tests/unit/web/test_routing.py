@@ -5,6 +5,11 @@ No broker: the router takes raw ``reviews.scored`` values, as the bus hands them
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
+
 from reviewpulse.events import Kind, ScoredReview, encode_many
 from web.live import LiveHub
 from web.metrics import WebMetrics
@@ -46,3 +51,35 @@ def test_an_unreadable_array_is_counted_and_ignored() -> None:
     router.route(b'[{"id": "cut')
     router.route(b"[" * 100_000)
     assert seen == [] and consumed(metrics) == 2
+
+
+def test_with_no_viewer_and_no_observer_only_the_items_a_session_or_a_request_waits_for_are_validated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bulk import's answers are read past unvalidated when nobody here takes them; the rest still arrive."""
+    metrics, replies = WebMetrics(), Replies()
+    router = ScoredRouter(metrics, LiveHub(10), replies)
+    to_session: list[ScoredReview] = []
+    router.add_session("s1", to_session.append)
+    bulk, mine, submitted = scored("bulk"), scored("mine", session_id="s1"), scored("submitted")
+    validated: list[Any] = []
+    validate = ScoredReview.model_validate
+    monkeypatch.setattr(ScoredReview, "model_validate", lambda item: validated.append(item) or validate(item))
+
+    async def main() -> ScoredReview:
+        waiter = replies.expect(submitted.id)
+        router.route(encode_many([bulk.to_bytes(), mine.to_bytes(), submitted.to_bytes()]))
+        return await asyncio.wait_for(waiter, 5)
+
+    assert asyncio.run(main()).id == submitted.id
+    assert [item["id"] for item in validated] == [mine.id, submitted.id]
+    assert [event.id for event in to_session] == [mine.id]
+    assert consumed(metrics) == 3  # the bulk one is counted, not validated
+
+
+def test_a_live_viewer_gets_every_stored_event_of_an_array() -> None:
+    live = LiveHub(10)
+    router = ScoredRouter(WebMetrics(), live, Replies())
+    viewer = live.join()
+    router.route(encode_many([scored("one").to_bytes(), scored("two").to_bytes()]))
+    assert len(viewer) == 2
