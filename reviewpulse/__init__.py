@@ -9,7 +9,8 @@ system a command talks to), ``compat`` (library workarounds, version-checked),
 **Root** — builds the parts of the rooms and hands them in; no room imports it:
 ``runtime`` (``reviewpulse run`` / ``worker``), ``webserve`` (the web app with its
 helpers from other rooms, uvicorn inside the worker), ``broker`` (the embedded tansu
-broker), ``commands`` (``run``, ``worker``, ``web``), ``cli`` (the ``reviewpulse`` command).
+broker), ``heap`` (start-up's objects frozen out of the collector's passes), ``commands``
+(``run``, ``worker``, ``web``), ``cli`` (the ``reviewpulse`` command).
 
 Rule: rooms may import the kernel, never the root. Arrows between rooms point one way:
 ``web``, ``producers``, ``dashboards`` -> ``stream`` -> ``inference``.

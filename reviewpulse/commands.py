@@ -62,6 +62,7 @@ def web_command(
     """Serve the web app (one replica): needs Kafka and ClickHouse that `reviewpulse run` or you provide."""
     import uvicorn
 
+    from reviewpulse.heap import freeze_startup_objects
     from reviewpulse.logs import uvicorn_logging
     from reviewpulse.webserve import is_loopback, web_app
     from stream.migrations import migrate
@@ -81,6 +82,7 @@ def web_command(
         application = web_app(settings, storage)
     except (StorageError, PasswordHashError) as error:
         fail(str(error))
+    freeze_startup_objects()
     try:
         uvicorn.run(
             application, host=host, port=settings.port if port is None else port,

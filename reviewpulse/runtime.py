@@ -26,6 +26,7 @@ from inference.protocol import Scorer
 from reviewpulse.broker import EmbeddedBroker
 from reviewpulse.compat import SignalSafeWorker
 from reviewpulse.drafts_child import DraftsChild
+from reviewpulse.heap import freeze_startup_objects
 from reviewpulse.logs import ensure_logging
 from reviewpulse.runfile import SetupError, check_data_dir_free, write_private
 from reviewpulse.settings import Settings
@@ -109,7 +110,7 @@ def run_worker(settings: Settings, bootstrap: str) -> None:
     try:
         migrate(storage)
         worker = ReviewWorker(settings, bootstrap, storage, load_active_scorer(settings, storage)[0])
-        run_faust(worker.app, log_level=settings.log_level)
+        run_faust(worker.app, log_level=settings.log_level, on_ready=freeze_startup_objects)
     finally:
         storage.close()
 
@@ -129,6 +130,7 @@ def run_drafts_worker(settings: Settings, bootstrap: str) -> None:
     scorer = load_scorer(settings, threads=DRAFT_THREADS)
 
     def ready() -> None:
+        freeze_startup_objects()
         print(READY_LINE, flush=True)
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
@@ -177,6 +179,7 @@ def run_system(settings: Settings, host: str, port: int) -> None:
                 broker.stop()
 
         def ready() -> None:
+            freeze_startup_objects()
             write_private(settings.run_file, json.dumps(run_info))
             print(f"ReviewPulse is running: open {run_info['web']}  (Ctrl-C stops)", flush=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
@@ -55,6 +57,11 @@ class WebMetrics:
         self.ws_closed_slow = Counter(
             prefix + "ws_closed_slow", "websockets closed because the client stopped reading", registry=self.registry
         )
+        self.gc_frozen = Gauge(
+            prefix + "gc_frozen_objects", "objects of this process kept out of the garbage collector's passes "
+            "(frozen once start-up is done, reviewpulse.heap)", registry=self.registry,
+        )
+        self.gc_frozen.set_function(gc.get_freeze_count)
         self.http_rate_limited = Counter(
             prefix + "http_rate_limited", "API requests answered 429", ["endpoint"], registry=self.registry
         )
