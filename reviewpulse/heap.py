@@ -6,7 +6,9 @@ a full collection scans them all: 130-165 ms in a quiet process here, 100-290 ms
 thread triggers it holds the GIL meanwhile, so the event loop serving people typing
 stops for that long (README "Benchmarks"). ``gc.freeze()`` moves every object alive now
 to a permanent generation that collections never scan; those objects are still freed by
-reference counting, and whatever is made later is collected as before.
+reference counting, and whatever is made later is collected as before. Only a frozen
+object caught in a reference cycle is never freed: at worst the start-up model after a
+promote replaces it, once, however many promotes follow.
 """
 
 from __future__ import annotations
