@@ -66,7 +66,8 @@ def _worker_env(settings: Settings, data_dir: Path, model_dir: Path, bootstrap: 
     env = dict(os.environ)
     env.update(DATA_DIR=str(data_dir), MODEL_DIR=str(model_dir), KAFKA_BOOTSTRAP=bootstrap, CLICKHOUSE_URL="",
                BATCH_SIZE=str(settings.batch_size), BATCH_WINDOW_MS=str(settings.batch_window_ms),
-               SCORER_THREADS=str(settings.scorer_threads), LOG_LEVEL="WARNING")
+               SCORER_THREADS=str(settings.scorer_threads), SCORER_PROCESS=str(settings.scorer_process).lower(),
+               LOG_LEVEL="WARNING")
     return env
 
 
@@ -131,6 +132,7 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         "batch_window_ms": settings.batch_window_ms,
         "scorer_passes": settings.scorer_passes,
         "scorer_threads": settings.scorer_threads,
+        "scorer_process": settings.scorer_process,
         "model": model_kind,
         "median_text_chars": sorted(len(t) for t in texts)[len(texts) // 2],
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,31 +24,8 @@ from inference.lanes import Lanes, shared_lanes
 from inference.model import CharCNN, UpperConvs, WordBags
 from inference.precision import int8_scales, resolve_precision
 from inference.slices import MAX_CELLS, PASS_OVERHEAD_CELLS, input_columns, needed_features, plan_passes, unique_texts
+from inference.verdicts import Sentiment, verdicts
 from inference.words import ngram_bags
-
-
-@dataclass(frozen=True)
-class Sentiment:
-    """One text's verdict. ``probs`` follow ``classes`` ([bad, average, good] by default)."""
-
-    probs: list[float]
-    score: float
-    label: str
-    suggested_rating: int
-
-
-def sentiment_score(probs: Sequence[float], classes: Sequence[str]) -> float:
-    """0..1: P(average)*0.5 + P(good) for 3 classes; P(good) for binary; stars mapped linearly for 5."""
-    if len(classes) == 2:
-        return float(probs[1])
-    if len(classes) == 3:
-        return float(probs[1] * 0.5 + probs[2])
-    return float(sum(p * i for i, p in enumerate(probs)) / (len(probs) - 1))
-
-
-def suggested_rating(score: float) -> int:
-    """The original app's rule: min(int(score * 5 + 1), 5)."""
-    return min(int(score * 5 + 1), 5)
 
 
 class Scorer:
@@ -205,11 +181,4 @@ class Scorer:
 
         ``passes`` is ignored (kept so older callers still work); see :meth:`probabilities`.
         """
-        results = []
-        for row in self.probabilities(texts, passes):
-            probs = [float(p) for p in row]
-            score = sentiment_score(probs, self.classes)
-            results.append(
-                Sentiment(probs, score, self.classes[int(np.argmax(row))], suggested_rating(score))
-            )
-        return results
+        return verdicts(self.probabilities(texts, passes), self.classes)

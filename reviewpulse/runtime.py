@@ -32,6 +32,7 @@ from reviewpulse.runfile import SetupError, check_data_dir_free, write_private
 from reviewpulse.settings import Settings
 from reviewpulse.topics import ensure_topics
 from reviewpulse.webserve import WebServer, is_loopback, listening_socket, web_app
+from stream.hotswap import load_cpu_scorer
 from stream.migrations import migrate
 from stream.storage import Storage, open_storage
 from stream.worker import ReviewWorker
@@ -48,21 +49,18 @@ DRAFTS_READY_WAIT_S = 90.0
 DRAFT_THREADS = 1
 
 
-def load_scorer(settings: Settings, threads: int | None = None) -> Scorer:
-    """MODEL_DIR's model on ``threads`` torch threads (default SCORER_THREADS)."""
+def load_scorer(settings: Settings) -> Scorer:
+    """MODEL_DIR's model, as ``stream.hotswap.load_cpu_scorer`` loads it."""
     from inference.artefact import ArtefactError
-    from inference.scorer import Scorer as CharCNNScorer
 
-    threads = settings.scorer_threads if threads is None else threads
     try:
-        return CharCNNScorer.load(settings.model_dir, device="cpu", threads=threads)
+        return load_cpu_scorer(settings.model_dir, settings)
     except ArtefactError as error:
         raise SetupError(f"{error}; set MODEL_DIR to a trained model (reviewpulse train ...)") from error
 
 
 def load_active_scorer(settings: Settings, storage: Storage) -> tuple[Scorer, Path]:
     """The registry's active model (a promote survives restarts) and its directory; MODEL_DIR if that cannot load."""
-    from inference.scorer import Scorer as CharCNNScorer
     from stream.registry import Registry
 
     shipped = Path(settings.model_dir)
@@ -73,7 +71,7 @@ def load_active_scorer(settings: Settings, storage: Storage) -> tuple[Scorer, Pa
         return load_scorer(settings), shipped
     if Path(record.path).resolve() != shipped.resolve():
         try:
-            scorer = CharCNNScorer.load(record.path, device="cpu", threads=settings.scorer_threads)
+            scorer = load_cpu_scorer(record.path, settings)
         except Exception as error:  # noqa: BLE001 - ArtefactError or worse: the shipped model still works
             log.error("active model %s (%s) cannot be loaded (%s); scoring with MODEL_DIR %s instead",
                       record.version, record.path, error, settings.model_dir)
@@ -127,7 +125,9 @@ def run_drafts_worker(settings: Settings, bootstrap: str) -> None:
     from reviewpulse.drafts_child import READY_LINE
     from stream.drafts_worker import serve_drafts
 
-    scorer = load_scorer(settings, threads=DRAFT_THREADS)
+    # a draft is one short pass: in this process (no round trip), on one thread, also after a promote
+    settings = settings.model_copy(update={"scorer_process": False, "scorer_threads": DRAFT_THREADS})
+    scorer = load_scorer(settings)
 
     def ready() -> None:
         freeze_startup_objects()

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
         "auto", description="auto = the fastest precision whose gate passed in model.json and that the chip runs "
         "natively: int8 on an x86 CPU, else bf16 where native, else fp32"
     )
+    scorer_process: bool = Field(
+        False, description="score reviews in a child process with its own interpreter lock (inference.process_scorer)"
+    )
     max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
     retry_max_delay_s: float = Field(
         30.0, gt=0, description="longest backoff between retries while ClickHouse or the broker is unreachable"

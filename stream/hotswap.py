@@ -23,6 +23,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from inference.lanes import lower_thread_priority
@@ -125,13 +126,23 @@ class ModelSlot:
         return scorer
 
 
+def load_cpu_scorer(path: str | Path, settings: Settings) -> Scorer:
+    """The model at ``path`` on the CPU, on SCORER_THREADS; in a child process when SCORER_PROCESS is on.
+
+    In a child (``inference.process_scorer``) the model's Python runs under its own
+    interpreter lock, so the worker's event loop and the scorer's lanes never wait for each other.
+    """
+    if settings.scorer_process:
+        from inference.process_scorer import ProcessScorer
+
+        return ProcessScorer(path, settings.scorer_threads)
+    from inference.scorer import Scorer as CharCNNScorer
+
+    return CharCNNScorer.load(path, device="cpu", threads=settings.scorer_threads)
+
+
 def scorer_loader(settings: Settings) -> Loader:
-    def load(path: str) -> Scorer:
-        from inference.scorer import Scorer as CharCNNScorer
-
-        return CharCNNScorer.load(path, device="cpu", threads=settings.scorer_threads)
-
-    return load
+    return lambda path: load_cpu_scorer(path, settings)
 
 
 async def follow_control(settings: Settings, bootstrap: str, storage: Any, active: ModelSlot,

@@ -34,11 +34,34 @@ def write_csv(path: Path, count: int, source_tag: str) -> Path:
     return path
 
 
+def scoring_children(pid: int) -> list[int]:
+    """Pids of the ``inference.process_scorer`` children of process ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid and b"inference.process_scorer" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def gone(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not Path(f"/proc/{pid}").exists()
+
+
+@pytest.mark.parametrize("scorer_process", ["false", "true"])
 def test_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(
-    tmp_path: Path, tiny_model_dir: Path, own_broker: str
+    tmp_path: Path, tiny_model_dir: Path, own_broker: str, scorer_process: str
 ) -> None:
+    """Also with the model in a child process (SCORER_PROCESS): the child ends with its killed worker."""
     data_dir = tmp_path / "var"
-    worker = start_worker(data_dir, tiny_model_dir, own_broker)
+    worker = start_worker(data_dir, tiny_model_dir, own_broker, SCORER_PROCESS=scorer_process)
     start = scored_end_offsets(own_broker, SETTINGS)
     summary = import_file(write_csv(tmp_path / "5k.csv", 5000, "kill"), own_broker, SETTINGS,
                           ImportOptions(source="kill-test"), progress=False)
@@ -46,11 +69,14 @@ def test_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(
 
     seen_before_kill = wait_for_scored(own_broker, SETTINGS, summary.ids, start, timeout_s=120,
                                        progress=False, stop_after=300)
+    children = scoring_children(worker.pid)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert 300 <= seen_before_kill < 5000, "the kill must land in the middle of the stream"
+    assert len(children) == (1 if scorer_process == "true" else 0)
+    assert all(gone(child, 30) for child in children), "the scoring process outlived its worker"
 
-    worker = start_worker(data_dir, tiny_model_dir, own_broker)
+    worker = start_worker(data_dir, tiny_model_dir, own_broker, SCORER_PROCESS=scorer_process)
     try:
         assert wait_for_scored(own_broker, SETTINGS, summary.ids, start, timeout_s=300, progress=False) == 5000
     finally:

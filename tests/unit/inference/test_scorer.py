@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from inference.artefact import ArtefactError, save_artefact, save_untrained
-from inference.scorer import Scorer, sentiment_score, suggested_rating
+from inference.scorer import Scorer
+from inference.verdicts import sentiment_score, suggested_rating
 
 TEXTS = ["Loved it, will come back!", "", "cold food and rude staff " * 80, "ok\nI guess", "é😀"]
 
