@@ -20,6 +20,7 @@ the target is >= 0.8.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import tempfile
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.memory import process_tree
 from bench.report import ratio
 from bench.texts import synthetic_reviews, write_import_file
 from reviewpulse.clikit import REVIEWPULSE
@@ -61,8 +63,6 @@ def scorer_rate(model_dir: Path, texts: list[str], warmup: list[str], threads: i
 
 
 def _worker_env(settings: Settings, data_dir: Path, model_dir: Path, bootstrap: str) -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env.update(DATA_DIR=str(data_dir), MODEL_DIR=str(model_dir), KAFKA_BOOTSTRAP=bootstrap, CLICKHOUSE_URL="",
                BATCH_SIZE=str(settings.batch_size), BATCH_WINDOW_MS=str(settings.batch_window_ms),
@@ -71,10 +71,41 @@ def _worker_env(settings: Settings, data_dir: Path, model_dir: Path, bootstrap: 
     return env
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far (all its threads); 0.0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuShares:
+    """CPU seconds per part of the pipeline over a stretch of time: where the cores went.
+
+    Parts: the worker process, its children (the scoring process with ``SCORER_PROCESS``),
+    the broker, and this process (the importer and the reader of ``reviews.scored``).
+    """
+
+    def __init__(self, worker: int, broker: int) -> None:
+        self.pids = {"worker": [worker], "broker": [broker]}
+        self.pids["worker_children"] = process_tree(worker)[1:]
+        self.start = self._now()
+
+    def _now(self) -> dict[str, float]:
+        now = {part: sum(cpu_seconds(pid) for pid in pids) for part, pids in self.pids.items()}
+        now["importer_and_reader"] = time.process_time()
+        return now
+
+    def since_start(self) -> dict[str, float]:
+        end = self._now()
+        return {part: end[part] - self.start[part] for part in end}
+
+
 def pipeline_rate(
     settings: Settings, scratch: Path, model_dir: Path, texts: list[str], warmup: list[str]
-) -> tuple[float, int]:
-    """Reviews/s through import -> broker -> worker -> ClickHouse; also the rows stored."""
+) -> tuple[float, int, dict[str, float]]:
+    """Reviews/s through import -> broker -> worker -> ClickHouse; the rows stored; CPU seconds per part."""
     from producers.importer import ImportOptions, follow_scored, import_file, scored_end_offsets
     from reviewpulse.broker import EmbeddedBroker
     from reviewpulse.topics import ensure_topics
@@ -96,13 +127,16 @@ def pipeline_rate(
                 return summary.ids, done.last_published_at - began
 
             send("warmup.jsonl", warmup)
+            assert broker.process is not None
+            shares = CpuShares(worker.pid, broker.process.pid)
             ids, seconds = send("bench.jsonl", texts)
+            cpu = shares.since_start()
         finally:
             worker.send_signal(signal.SIGINT)
             worker.wait(timeout=120)
         stats = subprocess.run([*REVIEWPULSE, "stats", "--json"], env=env, capture_output=True, check=True)
         stored = json.loads(stats.stdout)["by_source"].get("bench.jsonl", 0)
-    return len(ids) / seconds, stored
+    return len(ids) / seconds, stored, cpu
 
 
 def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
@@ -115,7 +149,7 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         take = settings.batch_size * REVIEW_TAKE_BATCHES
         # the scorer alone before and after the pipeline: on a shared machine the load drifts
         scorer_before = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, take)
-        pipeline, stored = pipeline_rate(settings, scratch, model_dir, texts, warmup)
+        pipeline, stored, cpu = pipeline_rate(settings, scratch, model_dir, texts, warmup)
         scorer_after = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, take)
         plain_batches = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, settings.batch_size)
     scorer = (scorer_before + scorer_after) / 2
@@ -126,6 +160,9 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         "scorer_reviews_per_s": round(scorer, 1),
         "scorer_before_after": [round(scorer_before, 1), round(scorer_after, 1)],
         "ratio": ratio(pipeline, scorer, 3),
+        # while the measured import ran: µs of CPU per review, per part (the scorer alone needs all cores)
+        "cpu_us_per_review": {part: round(seconds * 1e6 / reviews, 1) for part, seconds in cpu.items()},
+        "cores_busy": round(sum(cpu.values()) * pipeline / reviews, 2),
         "scorer_plain_batches_reviews_per_s": round(plain_batches, 1),
         "review_take": take,
         "batch_size": settings.batch_size,
