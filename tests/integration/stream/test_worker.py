@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from bench.memory import process_tree
 from producers.importer import ImportOptions, import_file, scored_end_offsets, wait_for_scored
 from reviewpulse.events import Brand
 from reviewpulse.settings import Settings
@@ -35,16 +36,14 @@ def write_csv(path: Path, count: int, source_tag: str) -> Path:
 
 
 def scoring_children(pid: int) -> list[int]:
-    """Pids of the ``inference.process_scorer`` children of process ``pid``."""
+    """Pids of the ``inference.process_scorer`` processes under process ``pid``."""
     found = []
-    for entry in Path("/proc").iterdir():
+    for member in process_tree(pid)[1:]:
         try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
+            if b"inference.process_scorer" in Path(f"/proc/{member}/cmdline").read_bytes():
+                found.append(member)
+        except OSError:
             continue
-        if parent == pid and b"inference.process_scorer" in command:
-            found.append(int(entry.name))
     return found
 
 
