@@ -23,7 +23,15 @@ from inference.encoding import Alphabet
 from inference.lanes import Lanes, shared_lanes
 from inference.model import CharCNN, UpperConvs, WordBags
 from inference.precision import int8_scales, resolve_precision
-from inference.slices import MAX_CELLS, PASS_OVERHEAD_CELLS, input_columns, needed_features, plan_passes, unique_texts
+from inference.slices import (
+    MAX_CELLS,
+    PASS_OVERHEAD_CELLS,
+    input_columns,
+    needed_features,
+    padded_rows,
+    plan_passes,
+    unique_texts,
+)
 from inference.verdicts import Sentiment, verdicts
 from inference.words import ngram_bags
 
@@ -137,6 +145,8 @@ class Scorer:
     def _forward(self, texts: list[str]) -> np.ndarray:
         """One pass: encode (cut before lower-casing, so a 10 MB text costs no more), run, softmax."""
         max_length = self.card.max_length
+        rows = len(texts)
+        texts = texts + [""] * (padded_rows(rows) - rows)
         encoded = [self.alphabet.encode(text[:max_length], max_length) for text in texts]
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
         longest = int(lengths.max()) if len(lengths) else 0
@@ -150,7 +160,7 @@ class Scorer:
         ).float()
         if self.class_bias is not None:
             logits = logits + self.class_bias
-        return F.softmax(logits, dim=1).cpu().numpy()
+        return F.softmax(logits[:rows], dim=1).cpu().numpy()
 
     def reference_probabilities(self, indices: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """Probabilities computed the paper's way (full one-hot input, every column), fp32.

@@ -69,7 +69,8 @@ class Settings(BaseSettings):
         "natively: int8 on an x86 CPU, else bf16 where native, else fp32"
     )
     scorer_process: bool = Field(
-        False, description="score reviews in a child process with its own interpreter lock (inference.process_scorer)"
+        True, description="score reviews in a child process with its own interpreter lock (inference.process_scorer); "
+        "false keeps the model in the worker: less memory, less throughput"
     )
     max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
     retry_max_delay_s: float = Field(

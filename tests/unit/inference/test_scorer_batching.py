@@ -8,7 +8,7 @@ import pytest
 
 from inference.artefact import save_untrained
 from inference.scorer import Scorer
-from inference.slices import input_columns, plan_passes, unique_texts
+from inference.slices import input_columns, padded_rows, plan_passes, unique_texts
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,16 @@ def test_every_pass_is_bounded_by_max_cells(scorer, monkeypatch):
     monkeypatch.setattr(scorer, "max_cells", 8192)
     shapes = record_passes(scorer, monkeypatch)
     scorer.probabilities(texts)
-    assert sum(rows for rows, _ in shapes) == len(set(texts))
+    assert len(set(texts)) <= sum(rows for rows, _ in shapes) <= len(set(texts)) * 9 / 8 + len(shapes)
     assert all(rows * columns <= 8192 or rows == 1 for rows, columns in shapes)
+    assert all(rows == padded_rows(rows) for rows, _ in shapes)
+
+
+def test_passes_run_as_few_row_counts_with_little_padding():
+    sizes = {padded_rows(rows) for rows in range(1, 1025)}
+    assert len(sizes) <= 16 + 8 * 6  # exact below 16, then eight per doubling up to 1,024
+    for rows in range(1, 5000):
+        assert rows <= padded_rows(rows) <= rows * 9 / 8 and padded_rows(padded_rows(rows)) == padded_rows(rows)
 
 
 def test_plan_covers_each_row_once_with_similar_lengths():

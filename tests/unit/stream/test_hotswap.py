@@ -81,7 +81,7 @@ def test_a_corrupt_real_artefact_is_refused_with_the_artefact_error(tmp_path: Pa
 
     good = artefact_copy(tiny_model_dir, tmp_path / "good", "good-v2")
     bad = corrupt_weights(artefact_copy(tiny_model_dir, tmp_path / "bad", "bad-v3"))
-    slot = ModelSlot(Scorer.load(tiny_model_dir, device="cpu", threads=1), scorer_loader(Settings()))
+    slot = ModelSlot(Scorer.load(tiny_model_dir, device="cpu", threads=1), scorer_loader(Settings(scorer_process=False)))
     slot.request("bad-v3", str(bad))
     assert slot.settled.wait(60)
     assert slot.current().version == "tiny-untrained"
