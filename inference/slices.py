@@ -46,11 +46,10 @@ def unique_texts(texts: Iterable[str]) -> tuple[list[str], np.ndarray]:
 def padded_rows(rows: int) -> int:
     """Rows a pass of ``rows`` texts runs as: rounded up to one of about eight sizes per doubling.
 
-    Why: the int8 and oneDNN kernels are built and cached per input shape, and building
-    one costs milliseconds; unrounded, a stream of takes met new shapes for minutes
-    (the first pass over 30,000 real-length reviews ran 25% slower than the second)
-    and more shapes than the kernel cache holds. Rounding adds at most 1/8 (~6% on
-    average) empty rows to a pass and keeps the shapes a process ever meets to a few hundred.
+    Why: oneDNN (torch's x86 int8 engine here) builds its kernels per input shape, ~7 ms
+    each; unrounded, a stream of takes met new shapes for minutes (the first pass over
+    30,000 reviews ran 20-25% slower than the second). Rounding adds at most 1/8 empty
+    rows to a pass and keeps the shapes a process ever meets to a few hundred.
     """
     step = _row_step(rows)
     return -(-rows // step) * step
