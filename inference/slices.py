@@ -98,6 +98,7 @@ def plan_passes(
     for first, last in reversed(runs):
         rows = order[starts[first] : starts[last - 1] + counts[last - 1]]
         fits = max(1, max_cells // widths[last - 1])
-        per_pass = fits // _row_step(fits) * _row_step(fits)  # a padded size, so no pass pads past max_cells
+        step = _row_step(fits)
+        per_pass = fits // step * step  # a padded size, so no pass pads past max_cells
         passes = -(-len(rows) // per_pass)
         yield from np.array_split(rows, passes)
