@@ -37,10 +37,15 @@ def suggested_rating(score: float) -> int:
 
 
 def verdicts(probabilities: np.ndarray, classes: Sequence[str]) -> list[Sentiment]:
-    """One ``Sentiment`` per row of ``probabilities`` (columns in the order of ``classes``)."""
+    """One ``Sentiment`` per row of ``probabilities`` (columns in the order of ``classes``).
+
+    Converted to Python numbers in one call per batch, not per row (the worker builds
+    thousands of these a second, on the cores the model needs).
+    """
+    rows = np.asarray(probabilities).tolist()
+    best = np.argmax(probabilities, axis=1).tolist() if len(rows) else []
     results = []
-    for row in probabilities:
-        probs = [float(p) for p in row]
+    for probs, top in zip(rows, best, strict=True):
         score = sentiment_score(probs, classes)
-        results.append(Sentiment(probs, score, classes[int(np.argmax(row))], suggested_rating(score)))
+        results.append(Sentiment(probs, score, classes[top], suggested_rating(score)))
     return results

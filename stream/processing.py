@@ -147,9 +147,6 @@ def score(scorer: Scorer, events: Sequence[ReviewEvent], passes: int = 1) -> lis
     scored_at = utc_now()
     version = scorer.version
     return [
-        ScoredReview(
-            **event.model_dump(), probs=v.probs, score=min(max(v.score, 0.0), 1.0), label=v.label,
-            suggested_rating=v.suggested_rating, model_version=version, scored_at=scored_at,
-        )
+        ScoredReview.of(event, v.probs, min(max(v.score, 0.0), 1.0), v.label, v.suggested_rating, version, scored_at)
         for event, v in zip(events, verdicts, strict=True)
     ]

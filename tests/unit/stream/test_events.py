@@ -91,3 +91,19 @@ def test_scored_review_numbers_must_be_finite() -> None:
                          ([float("inf"), 0.0, 0.0], 0.5), ([0.1, 0.2, 0.7], 1.5)):
         with pytest.raises(ValidationError):
             ScoredReview(**base, probs=probs, score=score)
+
+
+def test_scored_review_of_an_event_is_the_validated_one_and_refuses_what_the_schema_refuses() -> None:
+    event = ReviewEvent(kind="imported", text="fine\tthing", brand="Acme", rating=4, source="csv",
+                        url="https://acme.example/r/1", meta={"user_agent": "x"})
+    verdict = {"probs": [0.1, 0.2, 0.7], "score": 0.8, "label": "good", "suggested_rating": 4,
+               "model_version": "v", "scored_at": event.ts}
+    fast = ScoredReview.of(event, **verdict)
+    validated = ScoredReview(**event.model_dump(), **verdict)
+    assert fast == validated
+    assert fast.to_bytes() == validated.to_bytes()
+    assert fast.model_fields_set == validated.model_fields_set
+    for bad in ({"probs": [float("nan"), 0.5, 0.5]}, {"probs": [1.0]}, {"score": float("nan")}, {"score": 1.5},
+                {"suggested_rating": 0}):
+        with pytest.raises(ValueError, match="verdict"):
+            ScoredReview.of(event, **{**verdict, **bad})
