@@ -42,8 +42,8 @@ def verdicts(probabilities: np.ndarray, classes: Sequence[str]) -> list[Sentimen
     Converted to Python numbers in one call per batch, not per row (the worker builds
     thousands of these a second, on the cores the model needs).
     """
-    rows = np.asarray(probabilities).tolist()
-    best = np.argmax(probabilities, axis=1).tolist() if len(rows) else []
+    array = np.asarray(probabilities)
+    rows, best = (array.tolist(), array.argmax(axis=1).tolist()) if len(array) else ([], [])
     results = []
     for probs, top in zip(rows, best, strict=True):
         score = sentiment_score(probs, classes)
