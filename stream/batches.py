@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ from stream.processing import (
     item_bytes,
     latest_drafts,
     parse,
+    parse_array,
     parse_item,
     parse_items,
     score,
@@ -83,15 +85,17 @@ class Incoming:
     topic: str
     partition: int = 0
     offset: int = -1
-    #: For an event of an array message: its place in the array and the parsed item (its dead letter's raw).
+    #: For an event of an array message (``value`` is the whole message): its place in the array.
     index: int | None = None
+    #: That event's item as parsed by ``json.loads``, when the array was parsed item by item.
     item: Any = None
 
     def raw(self) -> bytes:
         """The bytes a dead letter of this message (or of this one event of an array) keeps."""
         if self.index is None:
             return self.value or b""
-        return item_bytes(self.item)
+        item = self.item if self.item is not None else json.loads(self.value or b"[]")[self.index]
+        return item_bytes(item)
 
 
 def scored_messages(topic: str, scored: Sequence[ScoredReview], origin: dict[str, Incoming],
@@ -227,10 +231,14 @@ class BatchHandler:
         where = (message.topic, message.partition, message.offset)
         if not holds_many(value):
             return [(message, parse(value, *where, limit))]
+        events = parse_array(value, limit)
+        if events is not None:
+            return [(Incoming(value, *where, index), event) for index, event in enumerate(events)]
         items = parse_items(value, *where, limit)
         if isinstance(items, DeadLetter):
             return [(message, items)]
-        return [(Incoming(None, *where, index, item), parse_item(item, index, *where)) for index, item in enumerate(items)]
+        return [(Incoming(value, *where, index, item), parse_item(item, index, *where))
+                for index, item in enumerate(items)]
 
     @staticmethod
     def _letter(message: Incoming, reason: str) -> DeadLetter:

@@ -1,6 +1,6 @@
 """Batches in flight: the next ones are scored while one is stored, order kept.
 
-And a backlog gathered while the worker is busy (``gather_ready``), so that a take
+And a backlog gathered while the worker is busy (``gather_ready``), so that a batch
 holds what arrived during the last scoring call, not only what arrived within the
 batch window. Free of Faust so it can be tested alone; ``stream.worker`` runs its
 reviews agent with both.
@@ -95,9 +95,9 @@ async def store_behind(batches: AsyncIterable[B], score: Callable[[B], Awaitable
                 await finish_even_if_cancelled(task)
 
 
-async def gather_ready(batches: AsyncIterable[list[T]], limit: int,
-                       weight: Callable[[T], int] = lambda _: 1) -> AsyncGenerator[list[T], None]:
-    """Keep taking ``batches`` in the background; yield all that waits, up to ``limit`` items, in order.
+async def gather_ready(items: AsyncIterable[T], limit: int, weight: Callable[[T], int] = lambda _: 1,
+                       window_s: float = 0.0) -> AsyncGenerator[list[T], None]:
+    """Keep taking ``items`` in the background; yield all that waits, up to ``limit``, in order.
 
     An item counts as ``weight(item)`` towards ``limit`` (the worker: about how many
     reviews a message holds).
@@ -105,13 +105,19 @@ async def gather_ready(batches: AsyncIterable[list[T]], limit: int,
     Why: Faust's ``take`` collects only while the caller waits for it, so a worker that
     scores for 300 ms and then takes for a 5 ms window gets the few messages of those
     5 ms, however long the backlog (measured: takes of 30-200 reviews, not 512). Here
-    the taking goes on while the caller works, and the caller gets the batches that
-    piled up meanwhile joined into one. A batch is never split, so a joined one may
-    fall short of ``limit`` (or, a single batch weighing more, pass it). Taking pauses
-    while ``limit`` items wait: at most about twice ``limit`` are held here. Batches
-    still waiting when the caller stops are dropped (never acknowledged, so redelivered).
+    the taking goes on while the caller works, and the caller gets all that piled up
+    meanwhile. And Faust's ``take`` wakes every window, also on a quiet stream (200
+    times a second per agent at 5 ms); here a quiet stream costs nothing: the first
+    item of a batch opens a window of ``window_s`` for others to join it, cut short as
+    soon as ``limit`` waits (under a backlog it already does: no wait). Without the
+    window a caller faster than the arrivals would take a message at a time and pay
+    each batch's fixed costs (an insert, a publish round) for a few reviews. A batch
+    holds at least one item, so a single item weighing more than ``limit`` goes out
+    alone. Taking pauses while
+    ``limit`` waits: at most about twice ``limit`` is held here. Items still waiting
+    when the caller stops are dropped (never acknowledged, so redelivered).
     """
-    waiting: deque[tuple[list[T], int]] = deque()
+    waiting: deque[tuple[T, int]] = deque()
     held = 0
     arrived, room = asyncio.Event(), asyncio.Event()
     ended: list[BaseException | None] = []
@@ -119,9 +125,9 @@ async def gather_ready(batches: AsyncIterable[list[T]], limit: int,
     async def take() -> None:
         nonlocal held
         try:
-            async for batch in batches:
-                weighed = sum(weight(item) for item in batch)
-                waiting.append((batch, weighed))
+            async for item in items:
+                weighed = weight(item)
+                waiting.append((item, weighed))
                 held += weighed
                 arrived.set()
                 while held >= limit:
@@ -133,21 +139,31 @@ async def gather_ready(batches: AsyncIterable[list[T]], limit: int,
             ended.append(None)
         arrived.set()
 
+    async def more_within(seconds: float) -> None:
+        """Wait up to ``seconds`` for items to join the first, until ``limit`` waits or the source ends."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while held < limit and not ended:
+                    arrived.clear()
+                    await arrived.wait()
+
     taker = asyncio.ensure_future(take())
     try:
         while True:
             while not waiting and not ended:
                 arrived.clear()
                 await arrived.wait()
+            if waiting and window_s > 0 and held < limit and not ended:
+                await more_within(window_s)
             if not waiting:
                 if ended[0] is not None:
                     raise ended[0]
                 return
             first, joined_weight = waiting.popleft()
-            joined = list(first)
+            joined = [first]
             while waiting and joined_weight + waiting[0][1] <= limit:
-                batch, weighed = waiting.popleft()
-                joined.extend(batch)
+                item, weighed = waiting.popleft()
+                joined.append(item)
                 joined_weight += weighed
             held -= joined_weight
             room.set()

@@ -1,31 +1,32 @@
 """The Faust worker: three agents over reviews.raw, reviews.drafts and brands.discovered.
 
-Each agent takes micro-batches (``stream.take_events(size, within=BATCH_WINDOW_MS)``) and
-hands them to ``stream.batches.BatchHandler``: parse (what cannot be used becomes a dead
-letter with the reason), latest-wins for drafts, scoring in a thread, insert reviews and
-dead letters into ClickHouse (transient failures retried, rows rejected for their content
-dead-lettered), and only then publish one ``reviews.scored`` event per input and the dead
-letters. Reviews and drafts have their own agents, so drafts keep being answered while
-the reviews agent waits for ClickHouse.
+Each agent takes micro-batches and hands them to ``stream.batches.BatchHandler``: parse
+(what cannot be used becomes a dead letter with the reason), latest-wins for drafts,
+scoring in a thread, insert reviews and dead letters into ClickHouse (transient failures
+retried, rows rejected for their content dead-lettered), and only then publish one
+``reviews.scored`` event per input and the dead letters. Reviews and drafts have their
+own agents, so drafts keep being answered while the reviews agent waits for ClickHouse.
+
+The reviews and drafts agents take with ``stream.overlap.gather_ready``: the taking goes
+on while a batch is scored, so the next batch is all that arrived meanwhile, and on a
+quiet stream the first message opens a ``BATCH_WINDOW_MS`` window for others to join it
+(Faust's ``take`` instead wakes every window, idle or not). Under a backlog a reviews
+batch holds up to ``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE`` reviews (an array message of a
+bulk import counts as the reviews it holds, about one per 512 bytes); it is scored in one
+call (the scorer cuts it into length-sorted passes on its lanes), and one insert and one
+publish round serve it all.
 
 The reviews agent overlaps batches (``stream.overlap.store_behind``): while batch N is
 inserted and published, batches N+1 and N+2 are scored (``REVIEW_SCORINGS``: the second
-keeps the lanes busy while the first parses or builds its events). Each batch is still inserted before its
-events are published, batches are stored one at a time in order, and a batch's offsets are
-acknowledged only after its events are published (``noack_take`` + ``stream.ack``), so a
-crash at any point means redelivery, never loss. Under a backlog it takes up to
-``REVIEW_TAKE_BATCHES`` × ``BATCH_SIZE`` reviews at once: taking goes on while a batch
-is scored (``stream.overlap.gather_ready``), so the next batch is all that arrived
-meanwhile (the window closes a batch early when nothing waits; an array message of a bulk
-import counts as the reviews it holds, about one per 512 bytes); it is scored in one call
-(the scorer cuts it into length-sorted passes on its lanes), and one insert and one
-publish round serve it all.
-
-The drafts and brands agents use Faust's ``take_events``, which acknowledges a batch when
-the loop body ends, also when it raises or is cancelled; so the body never lets a storage
-error escape, and a stopping worker finishes the batch in hand (flushing its inserts)
-before the acknowledgement. ClickHouse's ReplacingMergeTree makes a redelivered copy
-invisible to exact queries. At-least-once, never lost.
+keeps the lanes busy while the first parses or builds its events). Each batch is still
+inserted before its events are published, batches are stored one at a time in order, and
+a batch's messages are acknowledged only after its events are published
+(``stream.noack()`` + ``stream.ack``), so a crash at any point means redelivery, never
+loss. The drafts agent acknowledges a batch once it is answered; the brands agent uses
+Faust's ``take_events``, which acknowledges a batch when the loop body ends, also when it
+raises or is cancelled. So no body lets a storage error escape, and a stopping worker
+finishes the batch in hand (flushing its inserts) first. ClickHouse's ReplacingMergeTree
+makes a redelivered copy invisible to exact queries. At-least-once, never lost.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from inference.protocol import Scorer
@@ -82,6 +83,8 @@ def faust_app(settings: Settings, bootstrap: str) -> Any:
     )
 
 
+#: Discovered brands stored per insert at most, and how long a take waits for them.
+BRANDS_TAKE, BRANDS_WINDOW_S = 500, 1.0
 #: An array message (bulk import) counts as one review per this many bytes towards a batch's size.
 BYTES_PER_PACKED_REVIEW = 512
 
@@ -110,10 +113,10 @@ class ReviewWorker:
         if settings.shadow_scoring:
             self.handler.shadow = ModelSlot(None, scorer_loader(settings), "shadow model")
         self.app.task(self._follow_control)
-        self._review_agent(settings.batch_size, settings.batch_size * REVIEW_TAKE_BATCHES)
+        self._review_agent(settings.batch_size * REVIEW_TAKE_BATCHES)
         if drafts:
-            self._agent("score-drafts", settings.topic_drafts, self.handler.handle_drafts, settings.batch_size)
-        self._agent("store-brands", settings.topic_brands, self.handler.handle_brands, 500, window_ms=1000)
+            self._drafts_agent()
+        self._brands_agent()
 
     @property
     def scored_count(self) -> int:
@@ -137,8 +140,8 @@ class ReviewWorker:
                           type(error).__name__, error)
                 await asyncio.sleep(2.0)
 
-    def _review_agent(self, size: int, limit: int) -> None:
-        """``score-reviews``: takes of ``size`` joined up to ``limit``; acknowledges each after its events are published."""
+    def _review_agent(self, limit: int) -> None:
+        """``score-reviews``: batches of up to ``limit`` reviews; acknowledges each after its events are published."""
         handler = self.handler
 
         async def agent(stream: Any) -> None:
@@ -150,23 +153,42 @@ class ReviewWorker:
             async def score(events: list[Any]) -> ScoredBatch:
                 return await handler.score_reviews(incoming(events))
 
-            taken = stream.noack_take(size, within=self.settings.batch_window_ms / 1000)
-            async with contextlib.aclosing(gather_ready(taken, limit, reviews_in)) as batches:
+            window_s = self.settings.batch_window_ms / 1000
+            taken = gather_ready(stream.noack().events(), limit, reviews_in, window_s)
+            async with contextlib.aclosing(taken) as batches:
                 await store_behind(batches, score, store, REVIEW_SCORINGS)
 
         channel = self.app.topic(self.settings.topic_raw, key_serializer="raw", value_serializer="raw")
         self.app.agent(channel, name="score-reviews")(agent)
 
-    def _agent(self, name: str, topic: str, handle: Callable[[list[Incoming]], Awaitable[None]],
-               size: int, window_ms: int | None = None) -> None:
-        window_s = (self.settings.batch_window_ms if window_ms is None else window_ms) / 1000
+    def _drafts_agent(self) -> None:
+        """``score-drafts``: what waits, up to BATCH_SIZE, in one call; acknowledged once answered.
+
+        A cancellation finishes the batch in hand; its messages are then left
+        unacknowledged (redelivered, scored again: harmless for drafts).
+        """
+        handler, size = self.handler, self.settings.batch_size
 
         async def agent(stream: Any) -> None:
-            async for events in stream.take_events(size, within=window_s):
-                await finish_even_if_cancelled(handle(incoming(events)))
+            taken = gather_ready(stream.noack().events(), size, window_s=self.settings.batch_window_ms / 1000)
+            async with contextlib.aclosing(taken) as batches:
+                async for events in batches:
+                    await finish_even_if_cancelled(handler.handle_drafts(incoming(events)))
+                    for event in events:
+                        await stream.ack(event)
 
-        channel = self.app.topic(topic, key_serializer="raw", value_serializer="raw")
-        self.app.agent(channel, name=name)(agent)
+        channel = self.app.topic(self.settings.topic_drafts, key_serializer="raw", value_serializer="raw")
+        self.app.agent(channel, name="score-drafts")(agent)
+
+    def _brands_agent(self) -> None:
+        """``store-brands``: Faust's take (it acknowledges a batch when the loop body ends); a 1 s window wakes it rarely."""
+
+        async def agent(stream: Any) -> None:
+            async for events in stream.take_events(BRANDS_TAKE, within=BRANDS_WINDOW_S):
+                await finish_even_if_cancelled(self.handler.handle_brands(incoming(events)))
+
+        channel = self.app.topic(self.settings.topic_brands, key_serializer="raw", value_serializer="raw")
+        self.app.agent(channel, name="store-brands")(agent)
 
     async def _send(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[Any]:
         return await self.app.producer.send(topic, key, value, None, None, None)

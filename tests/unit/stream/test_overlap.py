@@ -286,33 +286,31 @@ def test_a_draft_is_answered_while_a_slice_of_reviews_is_still_being_scored() ->
     assert [event["id"] for event in producer.published(SETTINGS.topic_scored)] == [draft.id, "slow review"]
 
 
-async def arriving(batches: list[list[int]], taken: list[int], gaps: asyncio.Event | None = None,
-                   error: Exception | None = None) -> AsyncIterator[list[int]]:
-    """``batches`` one at a time, like Faust's take; ``taken`` counts how many were pulled."""
-    for numbers in batches:
-        taken.append(len(numbers))
-        yield numbers
+async def arriving(items: list[int], taken: list[int], gaps: asyncio.Event | None = None,
+                   error: Exception | None = None) -> AsyncIterator[int]:
+    """``items`` one at a time, like a Faust stream's events; ``taken`` records each one pulled."""
+    for item in items:
+        taken.append(item)
+        yield item
         if gaps is not None:
             await gaps.wait()
     if error is not None:
         raise error
 
 
-def test_batches_that_arrive_while_the_caller_works_are_joined_in_order_up_to_the_limit() -> None:
+def test_items_that_arrive_while_the_caller_works_are_joined_in_order_up_to_the_limit() -> None:
     from stream.overlap import gather_ready
 
     async def main() -> list[list[int]]:
-        taken: list[int] = []
-        source = [[1, 2], [3, 4], [5, 6], [7, 8, 9], [10]]
         got = []
-        async with contextlib.aclosing(gather_ready(arriving(source, taken), limit=5)) as batches:
+        async with contextlib.aclosing(gather_ready(arriving(list(range(1, 12)), []), limit=5)) as batches:
             async for joined in batches:
                 got.append(joined)
                 await asyncio.sleep(0.01)  # the caller scores; meanwhile the rest arrives
         return got
 
     got = asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S))
-    assert got == [[1, 2, 3, 4], [5, 6, 7, 8, 9], [10]]  # joined, never split, never over the limit
+    assert got == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11]]  # joined, in order, never over the limit
 
 
 def test_items_count_by_their_weight_so_messages_holding_many_reviews_fill_a_batch_sooner() -> None:
@@ -320,24 +318,24 @@ def test_items_count_by_their_weight_so_messages_holding_many_reviews_fill_a_bat
 
     async def main() -> list[list[int]]:
         got = []
-        weighed = gather_ready(arriving([[1, 2], [3], [4], [5]], []), limit=6, weight=lambda n: n)
+        weighed = gather_ready(arriving([6, 1, 2, 3, 4, 5, 9], []), limit=6, weight=lambda n: n)
         async with contextlib.aclosing(weighed) as batches:
             async for joined in batches:
                 got.append(joined)
                 await asyncio.sleep(0.01)
         return got
 
-    # 1+2+3 = 6 fills the first; 4+5 would pass the limit, so they go one by one
-    assert asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S)) == [[1, 2, 3], [4], [5]]
+    # 1+2+3 = 6 fills one; 4+5 would pass the limit, so they go one by one; 9 alone passes it
+    assert asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S)) == [[6], [1, 2, 3], [4], [5], [9]]
 
 
-def test_a_lone_batch_goes_out_at_once() -> None:
+def test_a_lone_item_goes_out_at_once_without_a_window() -> None:
     """No waiting for company: one review on a quiet stream is scored as soon as it is taken."""
     from stream.overlap import gather_ready
 
     async def main() -> list[int]:
         more = asyncio.Event()
-        batches = gather_ready(arriving([[1], [2]], [], gaps=more), limit=8)
+        batches = gather_ready(arriving([1, 2], [], gaps=more), limit=8)
         first = await anext(batches)
         more.set()
         await batches.aclose()
@@ -346,13 +344,53 @@ def test_a_lone_batch_goes_out_at_once() -> None:
     assert asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S)) == [1]
 
 
+async def trickling(items: list[int], gap_s: float) -> AsyncIterator[int]:
+    for item in items:
+        yield item
+        await asyncio.sleep(gap_s)
+
+
+def test_on_a_quiet_stream_the_first_item_opens_a_window_for_those_that_follow_it() -> None:
+    from stream.overlap import gather_ready
+
+    async def main() -> list[list[int]]:
+        batches = gather_ready(trickling([1, 2, 3, 4], 0.01), limit=8, window_s=0.5)
+        async with contextlib.aclosing(batches):
+            return [await anext(batches)]
+
+    assert asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S)) == [[1, 2, 3, 4]]
+
+
+def test_the_window_closes_when_the_limit_is_reached_and_later_items_form_the_next_batch() -> None:
+    from stream.overlap import gather_ready
+
+    async def main() -> list[list[int]]:
+        got = []
+        # a window far longer than the guard: only reaching the limit can close it
+        batches = gather_ready(trickling(list(range(6)), 0.01), limit=3, window_s=10 * DEADLOCK_GUARD_S)
+        async with contextlib.aclosing(batches):
+            got.append(await anext(batches))
+            got.append(await anext(batches))
+        return got
+
+    assert asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S)) == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_the_window_ends_with_the_source() -> None:
+    from stream.overlap import gather_ready
+
+    async def main() -> list[list[int]]:
+        return [joined async for joined in gather_ready(trickling([1, 2], 0.0), limit=8, window_s=10 * DEADLOCK_GUARD_S)]
+
+    assert asyncio.run(asyncio.wait_for(main(), DEADLOCK_GUARD_S)) == [[1, 2]]
+
+
 def test_taking_pauses_while_the_limit_waits_so_memory_stays_bounded() -> None:
     from stream.overlap import gather_ready
 
     async def main() -> tuple[list[int], int]:
         taken: list[int] = []
-        source = [[n] for n in range(100)]
-        batches = gather_ready(arriving(source, taken), limit=4)
+        batches = gather_ready(arriving(list(range(100)), taken), limit=4)
         first = await anext(batches)
         await asyncio.sleep(0.05)  # a slow caller: the taker runs ahead only until 4 wait
         held = len(taken)
@@ -364,12 +402,12 @@ def test_taking_pauses_while_the_limit_waits_so_memory_stays_bounded() -> None:
     assert held == 8  # the four handed out and four waiting: not the 100 the source had
 
 
-def test_an_error_of_the_source_reaches_the_caller_after_the_batches_before_it() -> None:
+def test_an_error_of_the_source_reaches_the_caller_after_the_items_before_it() -> None:
     from stream.overlap import gather_ready
 
     async def main() -> list[list[int]]:
         got = []
-        async for joined in gather_ready(arriving([[1], [2]], [], error=RuntimeError("broker gone")), limit=8):
+        async for joined in gather_ready(arriving([1, 2], [], error=RuntimeError("broker gone")), limit=8):
             got.append(joined)
         return got
 

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reviewpulse.events import DeadLetter, ReviewEvent, ScoredReview
-from stream.processing import DEAD_LETTER_RAW_BYTES, DraftSessions, latest_drafts, parse, score
+from stream.processing import (
+    DEAD_LETTER_RAW_BYTES,
+    DraftSessions,
+    latest_drafts,
+    parse,
+    parse_array,
+    parse_item,
+    score,
+)
 
 
 def review_json(**fields: object) -> bytes:
@@ -36,6 +44,42 @@ def test_unusable_input_becomes_a_dead_letter_with_reason(raw: bytes, reason: st
     assert isinstance(letter, DeadLetter)
     assert reason in letter.error
     assert (letter.topic, letter.partition, letter.offset) == ("reviews.raw", 2, 17)
+
+
+ARRAY_ITEMS = [
+    {"kind": "review", "text": "Lovely staff", "id": "r1", "brand": "Acme", "rating": 4, "source": "crawl",
+     "url": "https://acme.test/r/1", "ts": "2026-11-30T10:00:00+02:00", "meta": {"user_agent": "UA"}},
+    {"kind": "imported", "text": "  Kalt\u00e9 \ud83d\ude00 <b>und</b>\u0000 teuer  "},
+    {"kind": "draft", "text": "typing", "session_id": "s1", "unknown_field": [1, 2]},
+]
+
+
+def test_a_valid_array_parses_in_one_pass_to_what_item_by_item_parsing_gives() -> None:
+    raw = json.dumps(ARRAY_ITEMS).encode()
+    fast = parse_array(raw)
+    slow = [parse_item(item, index, "reviews.raw") for index, item in enumerate(json.loads(raw))]
+    assert fast is not None and all(isinstance(event, ReviewEvent) for event in slow)
+    # ids and timestamps default per event: compare what was given, field by field
+    assert [e.model_dump(exclude={"ts"}) for e in fast[:1]] == [e.model_dump(exclude={"ts"}) for e in slow[:1]]
+    assert fast[0].ts == slow[0].ts
+    assert [(e.kind, e.text, e.session_id, e.meta) for e in fast] == [(e.kind, e.text, e.session_id, e.meta)
+                                                                      for e in slow]
+
+
+@pytest.mark.parametrize("raw", [
+    json.dumps([*ARRAY_ITEMS, {"kind": "review"}]).encode(),  # one item without text
+    json.dumps([ARRAY_ITEMS[0], 42]).encode(),
+    b"[]",
+    b'[{"kind": "review", "text": "cut',
+    b"[\xff]",
+])
+def test_an_array_with_any_unusable_item_is_left_to_item_by_item_parsing(raw: bytes) -> None:
+    assert parse_array(raw) is None
+
+
+def test_an_array_over_the_size_limit_is_left_to_item_by_item_parsing() -> None:
+    raw = json.dumps(ARRAY_ITEMS).encode()
+    assert parse_array(raw, max_bytes=len(raw) - 1) is None
 
 
 def test_oversized_message_is_dead_lettered_and_cut() -> None:
