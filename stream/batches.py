@@ -58,8 +58,9 @@ from stream.storage import WorkerStorage
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, bytes | None, bytes], Awaitable[Awaitable[Any]]]
-#: Under a backlog the reviews agent joins up to this many BATCH_SIZE takes into one batch (stream.worker).
-REVIEW_TAKE_BATCHES = 8
+#: A reviews batch holds up to this many × BATCH_SIZE reviews (stream.worker). 64: what Faust's takes of
+#: 64 bulk-import messages gave before (up to 4,096 reviews); batches of 512 ran ~6% slower end to end.
+REVIEW_TAKE_BATCHES = 64
 #: Reviews batches scored at once: a second one keeps the lanes busy through the first's gaps.
 REVIEW_SCORINGS = 2
 #: Background dead-letter writes of the drafts path allowed at once; beyond, the table copy is skipped.
