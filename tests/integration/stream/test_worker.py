@@ -58,9 +58,14 @@ def gone(pid: int, timeout_s: float) -> bool:
 def test_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(
     tmp_path: Path, tiny_model_dir: Path, own_broker: str, scorer_process: str
 ) -> None:
-    """Also with the model in a child process (SCORER_PROCESS): the child ends with its killed worker."""
+    """Also with the model in a child process (SCORER_PROCESS): the child ends with its killed worker.
+
+    BATCH_SIZE 8 (batches of up to 512 reviews): with the default 4,096 the 5,000 reviews
+    could be stored in one or two batches, before there is a middle to kill the worker in.
+    """
     data_dir = tmp_path / "var"
-    worker = start_worker(data_dir, tiny_model_dir, own_broker, SCORER_PROCESS=scorer_process)
+    small = {"SCORER_PROCESS": scorer_process, "BATCH_SIZE": "8"}
+    worker = start_worker(data_dir, tiny_model_dir, own_broker, **small)
     start = scored_end_offsets(own_broker, SETTINGS)
     summary = import_file(write_csv(tmp_path / "5k.csv", 5000, "kill"), own_broker, SETTINGS,
                           ImportOptions(source="kill-test"), progress=False)
@@ -75,7 +80,7 @@ def test_worker_killed_mid_stream_loses_nothing_and_duplicates_nothing(
     assert len(children) == (1 if scorer_process == "true" else 0)
     assert all(gone(child, 30) for child in children), "the scoring process outlived its worker"
 
-    worker = start_worker(data_dir, tiny_model_dir, own_broker, SCORER_PROCESS=scorer_process)
+    worker = start_worker(data_dir, tiny_model_dir, own_broker, **small)
     try:
         assert wait_for_scored(own_broker, SETTINGS, summary.ids, start, timeout_s=300, progress=False) == 5000
     finally:
