@@ -88,15 +88,15 @@ class Incoming:
     offset: int = -1
     #: For an event of an array message (``value`` is the whole message): its place in the array.
     index: int | None = None
-    #: That event's item as parsed by ``json.loads``, when the array was parsed item by item.
-    item: Any = None
 
     def raw(self) -> bytes:
-        """The bytes a dead letter of this message (or of this one event of an array) keeps."""
+        """The bytes a dead letter of this message (or of this one event of an array) keeps.
+
+        An event's own item is read again from the array: only a dead letter needs it.
+        """
         if self.index is None:
             return self.value or b""
-        item = self.item if self.item is not None else json.loads(self.value or b"[]")[self.index]
-        return item_bytes(item)
+        return item_bytes(json.loads(self.value or b"[]")[self.index])
 
 
 def scored_messages(topic: str, scored: Sequence[ScoredReview], origin: dict[str, Incoming],
@@ -238,8 +238,7 @@ class BatchHandler:
         items = parse_items(value, *where, limit)
         if isinstance(items, DeadLetter):
             return [(message, items)]
-        return [(Incoming(value, *where, index, item), parse_item(item, index, *where))
-                for index, item in enumerate(items)]
+        return [(Incoming(value, *where, index), parse_item(item, index, *where)) for index, item in enumerate(items)]
 
     @staticmethod
     def _letter(message: Incoming, reason: str) -> DeadLetter:

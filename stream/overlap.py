@@ -113,9 +113,9 @@ async def gather_ready(items: AsyncIterable[T], limit: int, weight: Callable[[T]
     window a caller faster than the arrivals would take a message at a time and pay
     each batch's fixed costs (an insert, a publish round) for a few reviews. A batch
     holds at least one item, so a single item weighing more than ``limit`` goes out
-    alone. Taking pauses while
-    ``limit`` waits: at most about twice ``limit`` is held here. Items still waiting
-    when the caller stops are dropped (never acknowledged, so redelivered).
+    alone. Taking pauses while ``limit`` waits: at most about twice ``limit`` is held
+    here. Items still waiting when the caller stops are dropped (never acknowledged, so
+    redelivered).
     """
     waiting: deque[tuple[T, int]] = deque()
     held = 0
@@ -153,7 +153,7 @@ async def gather_ready(items: AsyncIterable[T], limit: int, weight: Callable[[T]
             while not waiting and not ended:
                 arrived.clear()
                 await arrived.wait()
-            if waiting and window_s > 0 and held < limit and not ended:
+            if waiting and window_s > 0:
                 await more_within(window_s)
             if not waiting:
                 if ended[0] is not None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any
 
 from inference.protocol import Scorer
@@ -153,13 +153,10 @@ class ReviewWorker:
             async def score(events: list[Any]) -> ScoredBatch:
                 return await handler.score_reviews(incoming(events))
 
-            window_s = self.settings.batch_window_ms / 1000
-            taken = gather_ready(stream.noack().events(), limit, reviews_in, window_s)
-            async with contextlib.aclosing(taken) as batches:
+            async with contextlib.aclosing(self._gathered(stream, limit, reviews_in)) as batches:
                 await store_behind(batches, score, store, REVIEW_SCORINGS)
 
-        channel = self.app.topic(self.settings.topic_raw, key_serializer="raw", value_serializer="raw")
-        self.app.agent(channel, name="score-reviews")(agent)
+        self.app.agent(self._raw_channel(self.settings.topic_raw), name="score-reviews")(agent)
 
     def _drafts_agent(self) -> None:
         """``score-drafts``: what waits, up to BATCH_SIZE, in one call; acknowledged once answered.
@@ -170,15 +167,13 @@ class ReviewWorker:
         handler, size = self.handler, self.settings.batch_size
 
         async def agent(stream: Any) -> None:
-            taken = gather_ready(stream.noack().events(), size, window_s=self.settings.batch_window_ms / 1000)
-            async with contextlib.aclosing(taken) as batches:
+            async with contextlib.aclosing(self._gathered(stream, size)) as batches:
                 async for events in batches:
                     await finish_even_if_cancelled(handler.handle_drafts(incoming(events)))
                     for event in events:
                         await stream.ack(event)
 
-        channel = self.app.topic(self.settings.topic_drafts, key_serializer="raw", value_serializer="raw")
-        self.app.agent(channel, name="score-drafts")(agent)
+        self.app.agent(self._raw_channel(self.settings.topic_drafts), name="score-drafts")(agent)
 
     def _brands_agent(self) -> None:
         """``store-brands``: Faust's take (it acknowledges a batch when the loop body ends); a 1 s window wakes it rarely."""
@@ -187,8 +182,14 @@ class ReviewWorker:
             async for events in stream.take_events(BRANDS_TAKE, within=BRANDS_WINDOW_S):
                 await finish_even_if_cancelled(self.handler.handle_brands(incoming(events)))
 
-        channel = self.app.topic(self.settings.topic_brands, key_serializer="raw", value_serializer="raw")
-        self.app.agent(channel, name="store-brands")(agent)
+        self.app.agent(self._raw_channel(self.settings.topic_brands), name="store-brands")(agent)
+
+    def _raw_channel(self, topic: str) -> Any:
+        return self.app.topic(topic, key_serializer="raw", value_serializer="raw")
+
+    def _gathered(self, stream: Any, limit: int, weight: Callable[[Any], int] = lambda _: 1) -> AsyncGenerator[list[Any], None]:
+        """The stream's events in batches (``stream.overlap.gather_ready``), acknowledged by the caller."""
+        return gather_ready(stream.noack().events(), limit, weight, self.settings.batch_window_ms / 1000)
 
     async def _send(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[Any]:
         return await self.app.producer.send(topic, key, value, None, None, None)
