@@ -49,8 +49,12 @@ def bench_model_dir(settings: Settings, scratch: Path) -> tuple[Path, str]:
     return directory, "untrained (models/charcnn missing)"
 
 
-def scorer_rate(model_dir: Path, texts: list[str], warmup: list[str], threads: int, take: int) -> float:
-    """The scorer alone, in this process, one call per take of ``take`` texts as the worker: the pipeline's ceiling."""
+def scorer_rate(model_dir: Path, texts: list[str], warmup: list[str], threads: int, take: int) -> tuple[float, float]:
+    """The scorer alone, in this process, one call per take of ``take`` texts as the worker: the pipeline's ceiling.
+
+    Reviews/s, and µs of CPU per review (all of this process's threads: the lanes), to set
+    beside what the scoring process used in the pipeline (``worker_children``).
+    """
     from inference.scorer import Scorer
 
     scorer = Scorer.load(model_dir, device="cpu", threads=threads)
@@ -60,9 +64,9 @@ def scorer_rate(model_dir: Path, texts: list[str], warmup: list[str], threads: i
             scorer.score(items[first:first + take])
 
     score_all(warmup)  # first use of each input width is slow
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     score_all(texts)
-    return len(texts) / (time.perf_counter() - started)
+    return len(texts) / (time.perf_counter() - started), (time.process_time() - cpu_started) * 1e6 / len(texts)
 
 
 def _worker_env(settings: Settings, data_dir: Path, model_dir: Path, bootstrap: str) -> dict[str, str]:
@@ -151,10 +155,10 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         model_dir, model_kind = bench_model_dir(settings, scratch)
         take = settings.batch_size * REVIEW_TAKE_BATCHES
         # the scorer alone before and after the pipeline: on a shared machine the load drifts
-        scorer_before = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, take)
+        scorer_before, cpu_before = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, take)
         pipeline, stored, cpu = pipeline_rate(settings, scratch, model_dir, texts, warmup)
-        scorer_after = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, take)
-        plain_batches = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, settings.batch_size)
+        scorer_after, cpu_after = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, take)
+        plain_batches, _ = scorer_rate(model_dir, texts, warmup, settings.scorer_threads, settings.batch_size)
     scorer = (scorer_before + scorer_after) / 2
     return {
         "reviews": reviews,
@@ -166,6 +170,8 @@ def bench_pipeline(settings: Settings, reviews: int) -> dict[str, Any]:
         # while the measured import ran: µs of CPU per review, per part (the scorer alone needs all cores)
         "cpu_us_per_review": {part: round(seconds * 1e6 / reviews, 1) for part, seconds in cpu.items()},
         "cores_busy": round(sum(cpu.values()) * pipeline / reviews, 2),
+        # the model's own CPU per review alone, to set beside worker_children (the same model in the pipeline)
+        "scorer_cpu_us_per_review": round((cpu_before + cpu_after) / 2, 1),
         "scorer_plain_batches_reviews_per_s": round(plain_batches, 1),
         "review_take": take,
         "batch_size": settings.batch_size,

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     consumer_fetch_wait_ms: int = Field(
         20, ge=1, description="longest a worker fetch waits for data (tansu answers only when it expires)"
     )
+    reviews_fetch_wait_ms: int = Field(
+        200, ge=1, description="the same for a worker that scores no drafts (`reviewpulse run`): each fetch costs "
+        "the broker ~1 ms of CPU, and a review may wait this long where a draft may not"
+    )
     drafts_retention_ms: int = Field(600_000, ge=1000, description="reviews.drafts retention (drafts go stale fast)")
 
     # worker

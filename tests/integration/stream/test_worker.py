@@ -145,12 +145,15 @@ def test_worker_consumer_fetch_wait_is_short() -> None:
     from reviewpulse.settings import Settings
     from stream.worker import faust_app
 
-    async def build() -> int:
-        app = faust_app(Settings(consumer_fetch_wait_ms=17), "127.0.0.1:9")
+    async def build(drafts: bool) -> int:
+        settings = Settings(consumer_fetch_wait_ms=17, reviews_fetch_wait_ms=230)
+        app = faust_app(settings, "127.0.0.1:9", drafts)
         consumer = app.consumer._new_consumer_thread()._create_worker_consumer(app.transport)
         return consumer._fetch_max_wait_ms
 
-    assert asyncio.run(build()) == 17
+    assert asyncio.run(build(drafts=True)) == 17
+    # a worker that answers no drafts (``reviewpulse run``'s) polls the broker less often
+    assert asyncio.run(build(drafts=False)) == 230
 
 
 def test_a_stalled_agent_is_paused_before_its_buffer_blocks_the_others() -> None:
