@@ -52,7 +52,7 @@ def command_settings(data_dir: Path | None = None) -> Settings:
 def no_broker(settings: Settings, also: str = "") -> str:
     """The one "no Kafka broker" message, with both fixes (``also``: a command's own, e.g. ``--bootstrap``)."""
     return (f"no Kafka broker: set KAFKA_BOOTSTRAP=host:port, or start `reviewpulse run` "
-            f"(it writes {settings.run_file}){also}")
+            f"(it writes {settings.run_file} once it prints \"ReviewPulse is running\"){also}")
 
 
 def require_bootstrap(settings: Settings, override: str | None = None, also: str = "") -> str:
