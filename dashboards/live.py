@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from reviewpulse.events import ScoredReview
-from reviewpulse.settings import Settings
+from kernel.events import ScoredReview
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

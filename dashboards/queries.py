@@ -1,7 +1,7 @@
 """Every SQL query the dashboards run, with the columns each panel expects back.
 
 The SQL is written for the ``grafana-clickhouse-datasource`` plugin (macros expand as in
-``bench.grafana_macros``) against the tables and views of ``stream.migrations``: ``reviews``
+``reviewpulse.bench.grafana_macros``) against the tables and views of ``stream.storage.migrations``: ``reviews``
 (ReplacingMergeTree; exact figures read ``FINAL`` or count ``uniqExact(id)``),
 ``reviews_per_minute`` and ``dead_letters``. The per-minute view counts redelivered inserts
 too, which is right for traffic and wrong for exact totals, so totals read ``reviews``.
@@ -154,7 +154,7 @@ WHERE $__timeFilter(scored_at) AND kind = 'review' AND rating IS NOT NULL AND {B
 GROUP BY time, model_version
 ORDER BY time, model_version""", ("time", "model_version", "acceptance_rate"))
 
-# models (stream/registry.py) keeps metrics as JSON text: macro-F1 on the in-domain hold-out, the
+# models (stream/registry/store.py) keeps metrics as JSON text: macro-F1 on the in-domain hold-out, the
 # parent's on the same rows, and on the fixed validation set.
 MODEL_HOLDOUT_F1 = PanelQuery("model_holdout_f1", """
 SELECT version, status, parent_version, created_at, training_rows,

@@ -1,5 +1,5 @@
-"""The inference room: the char-CNN, text encoding, the batched scorer, training and evaluation.
+"""The inference room: the char-CNN and serving it; ``inference.training`` trains and judges models.
 
 Other rooms type what they score with against ``inference.protocol.Scorer`` (``version``,
-``score(texts)``; no torch import) and load the real one with ``inference.scorer.Scorer.load``.
+``score(texts)``; no torch import) and load the real one with ``inference.loading``.
 """

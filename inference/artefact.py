@@ -47,7 +47,7 @@ class ModelCard:
     #: Network shape beyond the paper's: ``word_buckets``/``word_dim`` of the word branch (0 = none),
     #: ``tfidf_head`` (inference/tfidf_head.py) over the same buckets.
     architecture: dict[str, Any] = field(default_factory=dict)
-    #: ``class_bias`` added to the logits before softmax (see inference/calibration.py), and how it was fitted.
+    #: ``class_bias`` added to the logits before softmax (see inference/training/calibration.py), and how it was fitted.
     calibration: dict[str, Any] = field(default_factory=dict)
     #: The precision gate (inference/precision.py): bf16 vs fp32 label agreement and macro-F1, ``passed``.
     precision: dict[str, Any] = field(default_factory=dict)

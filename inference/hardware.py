@@ -1,4 +1,4 @@
-"""What the hardware runs natively: decides whether bf16 is worth using.
+"""What the hardware runs natively: decides whether bf16 and int8 are worth using.
 
 bf16 pays only where the chip has bf16 arithmetic (AVX-512 BF16 or AMX on x86
 CPUs, Ampere or newer GPUs). Elsewhere torch emulates it, and a training step
@@ -38,3 +38,19 @@ def autocast_dtype(device: str, precision: str = "auto") -> torch.dtype | None:
     if precision == "bf16" or (precision == "auto" and bf16_is_native(device)):
         return torch.bfloat16
     return None
+
+
+#: Quantized kernels wanted, best first ("x86" picks fbgemm or oneDNN per shape).
+ENGINES = ("x86", "fbgemm", "onednn")
+
+
+@lru_cache(maxsize=1)
+def int8_engine() -> str | None:
+    """The quantized engine this torch build offers on x86, or None (then int8 is not offered)."""
+    supported = torch.backends.quantized.supported_engines
+    return next((engine for engine in ENGINES if engine in supported), None)
+
+
+def int8_is_native(device: str) -> bool:
+    """int8 scoring runs on the CPU only, where torch ships an x86 quantized engine."""
+    return device == "cpu" and int8_engine() is not None

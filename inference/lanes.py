@@ -14,7 +14,7 @@ put back afterwards. Lanes are shared by every scorer with the same count.
 Lanes run a little below normal priority (``LANE_NICENESS``): they take every core the
 rest of the process leaves, and the rest (the event loop that feeds them, the consumer
 thread, the drafts' scoring) gets a core the moment it needs one. Light to import (torch
-is imported when lanes are built), so ``stream.hotswap`` shares ``lower_thread_priority``.
+is imported when lanes are built), so ``stream.registry.hotswap`` shares ``lower_thread_priority``.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ class CharCNN(nn.Module):
 
         Max-pool runs before ReLU: the two commute exactly (ReLU is monotonic) and
         ReLU then touches a third of the values. ``observe(layer, x)`` sees each
-        layer's output (int8 calibration, ``inference.quantized.calibrate``).
+        layer's output (int8 calibration, ``inference.training.precision_gate.calibrate``).
         """
         for layer in range(1, len(self.convs)):
             x = self.convs[layer](x)

@@ -41,7 +41,7 @@ from inference.verdicts import Sentiment, verdicts
 
 log = logging.getLogger(__name__)
 
-#: Calls the child scores at once: two reviews batches keep its lanes busy (stream.batches.REVIEW_SCORINGS).
+#: Calls the child scores at once: two reviews batches keep its lanes busy (stream.worker.batches.REVIEW_SCORINGS).
 CONCURRENT_CALLS = 2
 #: Seconds the child may take to load the model and answer that it is ready.
 START_TIMEOUT_S = 120.0

@@ -76,7 +76,7 @@ class Scorer:
         if threads > 0:
             torch.set_num_threads(threads)
         if precision is None:
-            from reviewpulse.settings import get_settings
+            from kernel.settings import get_settings
 
             precision = get_settings().scorer_precision
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -6,7 +6,7 @@ may end in this head: the logits of a linear model over TF-IDF-weighted hashed
 n-grams (the same buckets as :mod:`inference.words`: sublinear term frequency times
 idf, L2-normalised per text, as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``
 computes them) and the CNN's log-probabilities go through one small linear layer,
-fitted on rows neither part trained on (:mod:`inference.stacking`).
+fitted on rows neither part trained on (:mod:`inference.training.stacking`).
 
 It is part of the ``nn.Module``, so both forward paths, the precision gate, save and
 load see it like any other layer. It always runs in fp32: three numbers per text.
@@ -26,7 +26,7 @@ def tfidf_weights(ids: torch.Tensor, offsets: torch.Tensor, idf: torch.Tensor) -
     per-text starts; an n-gram seen ``c`` times in a text has TF-IDF ``(1 + ln c) * idf``
     and each of its ``c`` occurrences carries a ``c``-th of it, so ``embedding_bag``
     in ``sum`` mode over the unchanged ids gives the TF-IDF dot product. float64, so the
-    fit (:func:`inference.stacking.tfidf_matrix`) reads the same values.
+    fit (:func:`inference.training.stacking.tfidf_matrix`) reads the same values.
     """
     if not len(ids):
         return torch.zeros(0, dtype=torch.float64, device=ids.device)

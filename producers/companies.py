@@ -6,7 +6,7 @@ import csv
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from reviewpulse.events import Brand
+from kernel.events import Brand
 
 
 @dataclass(frozen=True)

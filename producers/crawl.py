@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kernel.settings import Settings
 from producers.crawler.reviews_crawler import settings as project_settings
-from reviewpulse.settings import Settings
 
 
 @dataclass
@@ -77,7 +77,7 @@ def crawl_settings(*, profile: str, bootstrap: str | None, topic_raw: str, topic
         values.update(project_settings.IMPOLITE)
     values.update(SITE_PROFILE=profile, KAFKA_ENABLED=bootstrap is not None, KAFKA_BOOTSTRAP=bootstrap or "",
                   KAFKA_TOPIC_RAW=topic_raw, KAFKA_TOPIC_BRANDS=topic_brands, LOG_LEVEL=log_level,
-                  LOG_INSTALL_ROOT_HANDLER=False)  # records go to reviewpulse.logs' handler
+                  LOG_INSTALL_ROOT_HANDLER=False)  # records go to kernel.logs' handler
     if jobdir:
         values["JOBDIR"] = str(jobdir)
     if feed:

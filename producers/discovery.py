@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from kernel.settings import Settings
 from producers.companies import DiscoveredCompany
 from producers.scope import RobotsRules, Scope, allowed_hosts
 from producers.site_profile import DiscoverySelectors, SiteProfile
-from reviewpulse.settings import Settings
 
 if TYPE_CHECKING:
     from selenium.webdriver import Chrome

@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kernel.events import Kind, ReviewEvent, stable_id
+from kernel.settings import Settings
 from producers.kafka_publisher import KafkaPublisher, PublishError
 from producers.packing import BYTES_PER_MESSAGE, ReviewPacker
 from producers.rows import ImportFileError, Row, RowError, csv_columns, read_rows
-from reviewpulse.events import Kind, ReviewEvent, stable_id
-from reviewpulse.settings import Settings
 
 __all__ = ["ImportFileError", "ImportOptions", "ImportSummary", "PublishError", "RowError", "check_columns", "events",
            "follow_scored", "import_file", "read_rows", "scored_ids", "wait_for_scored"]

@@ -21,7 +21,7 @@ import threading
 from collections import Counter
 from types import TracebackType
 
-from reviewpulse.events import Brand, ReviewEvent
+from kernel.events import Brand, ReviewEvent
 
 log = logging.getLogger(__name__)
 

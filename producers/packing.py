@@ -3,7 +3,7 @@
 Why: on this project's 2-core box the broker, Faust and the Kafka clients spend about as
 much CPU per message as the model spends per review, so one message per review halves
 what an import could reach. ``ReviewPacker`` gathers reviews into arrays
-(``reviewpulse.events.encode_many``) and sends each on the partition its reviews' key
+(``kernel.events.encode_many``) and sends each on the partition its reviews' key
 hashes to, with the same murmur2 hash as the Kafka clients, so all reviews of a brand
 still go to one partition in file order. The worker answers an array with one array of
 scored events; dead letters stay one per review.
@@ -15,8 +15,8 @@ import functools
 
 from kafka.partitioner.default import murmur2
 
+from kernel.events import ReviewEvent, encode_many
 from producers.kafka_publisher import KafkaPublisher
-from reviewpulse.events import ReviewEvent, encode_many
 
 #: At most this many reviews in one message ...
 REVIEWS_PER_MESSAGE = 64

@@ -1,4 +1,4 @@
-"""The ``reviewpulse`` command: the composition root and each room (package) register their own subcommands.
+"""The ``reviewpulse`` command: every command module of ``reviewpulse/commands/`` adds its subcommands.
 
 Heavy imports (torch, faust, chdb) happen inside the commands, so ``reviewpulse
 --help`` and ``reviewpulse config`` answer at once.
@@ -6,25 +6,46 @@ Heavy imports (torch, faust, chdb) happen inside the commands, so ``reviewpulse
 
 from __future__ import annotations
 
-import importlib
 import json
+from typing import Annotated
 
 import typer
 
-from reviewpulse.logs import setup_logging
-from reviewpulse.settings import get_settings
+from kernel.logs import setup_logging
+from kernel.settings import get_settings
+from reviewpulse import __version__
+from reviewpulse.commands import (
+    bench,
+    crawl,
+    dashboards,
+    imports,
+    model,
+    models,
+    retrain,
+    storage,
+    system,
+    web,
+)
 
+#: The name usage lines show, also when a command runs as ``python -m reviewpulse`` in a child process.
+PROG_NAME = "reviewpulse"
 app = typer.Typer(help="Live sentiment for customer reviews.", no_args_is_help=True, add_completion=False)
-
-#: Where commands live: the composition root's own (run, worker, web), then each room's and the benchmarks'.
-COMMAND_MODULES = ("reviewpulse.commands", "inference.commands", "stream.commands", "web.commands",
-                   "producers.commands", "dashboards.commands", "bench.commands")
-#: Commands a person watches: service libraries log only warnings (reviewpulse.logs).
+#: Commands a person watches: service libraries log only warnings (kernel.logs).
 QUIET_COMMANDS = {"run", "drafts-worker"}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"{PROG_NAME} {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _configure_logging(ctx: typer.Context) -> None:
+def _configure_logging(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
     setup_logging(quiet=ctx.invoked_subcommand in QUIET_COMMANDS)
 
 
@@ -34,13 +55,9 @@ def config() -> None:
     typer.echo(json.dumps(get_settings().masked(), indent=2))
 
 
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
-
-
-_register_commands()
+for module in (system, model, storage, models, retrain, web, imports, crawl, dashboards, bench):
+    module.register(app)
 
 
 def main() -> None:
-    app()
+    app(prog_name=PROG_NAME)

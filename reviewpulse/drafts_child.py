@@ -1,6 +1,6 @@
 """``reviewpulse run``'s drafts process: start it, wait until it answers, start it again if it dies.
 
-The child is ``python -m reviewpulse drafts-worker`` (``stream.drafts_worker``) with the
+The child is ``python -m reviewpulse drafts-worker`` (``stream.worker.drafts``) with the
 parent's environment plus its broker, data directory and the model the parent loaded. It
 prints one line when its consumer group has assigned it partitions; from then on it logs
 to stderr like the parent. It gets SIGTERM when the parent dies (``die_with_parent``), and
@@ -19,8 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from kernel.settings import Settings
 from reviewpulse.broker import die_with_parent
-from reviewpulse.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ the broker child (unless KAFKA_BOOTSTRAP), migrations, the Faust worker and the 
 all on one event loop under a Faust/mode ``Worker``, which turns SIGINT/SIGTERM into a clean
 stop: the batch in hand is finished and stored, then the children are stopped. Drafts are
 scored by a second child, ``reviewpulse drafts-worker`` (``DRAFTS_PROCESS``; see
-``stream.drafts_worker`` for why), which needs no database.
+``stream.worker.drafts`` for why), which needs no database.
 """
 
 from __future__ import annotations
@@ -22,20 +22,20 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from inference.loading import load_cpu_scorer
 from inference.protocol import Scorer
+from kernel.logs import ensure_logging
+from kernel.runfile import SetupError, check_data_dir_free, write_private
+from kernel.settings import Settings
+from kernel.topics import ensure_topics
 from reviewpulse.broker import EmbeddedBroker
-from reviewpulse.compat import SignalSafeWorker
 from reviewpulse.drafts_child import DraftsChild
 from reviewpulse.heap import freeze_startup_objects
-from reviewpulse.logs import ensure_logging
-from reviewpulse.runfile import SetupError, check_data_dir_free, write_private
-from reviewpulse.settings import Settings
-from reviewpulse.topics import ensure_topics
 from reviewpulse.webserve import WebServer, is_loopback, listening_socket, web_app
-from stream.hotswap import load_cpu_scorer
-from stream.migrations import migrate
-from stream.storage import Storage, open_storage
-from stream.worker import ReviewWorker
+from stream.storage.clickhouse import Storage, open_storage
+from stream.storage.migrations import migrate
+from stream.worker.app import ReviewWorker
+from stream.worker.faust_patches import SignalSafeWorker
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ DRAFT_THREADS = 1
 
 
 def load_scorer(settings: Settings) -> Scorer:
-    """MODEL_DIR's model, as ``stream.hotswap.load_cpu_scorer`` loads it."""
+    """MODEL_DIR's model, as ``inference.loading.load_cpu_scorer`` loads it."""
     from inference.artefact import ArtefactError
 
     try:
@@ -61,7 +61,7 @@ def load_scorer(settings: Settings) -> Scorer:
 
 def load_active_scorer(settings: Settings, storage: Storage) -> tuple[Scorer, Path]:
     """The registry's active model (a promote survives restarts) and its directory; MODEL_DIR if that cannot load."""
-    from stream.registry import Registry
+    from stream.registry.store import Registry
 
     shipped = Path(settings.model_dir)
     try:
@@ -123,7 +123,7 @@ def run_drafts_worker(settings: Settings, bootstrap: str) -> None:
     import signal
 
     from reviewpulse.drafts_child import READY_LINE
-    from stream.drafts_worker import serve_drafts
+    from stream.worker.drafts import serve_drafts
 
     # a draft is one short pass: in this process (no round trip), on one thread, also after a promote
     settings = settings.model_copy(update={"scorer_process": False, "scorer_threads": DRAFT_THREADS})

@@ -9,6 +9,7 @@ imports neither. ``WebServer`` runs uvicorn inside ``reviewpulse run``'s Faust w
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Callable, Coroutine
@@ -16,11 +17,11 @@ from typing import Any
 
 from mode import Service
 
-from reviewpulse.compat import ServerWithoutSignals
-from reviewpulse.logs import uvicorn_logging
-from reviewpulse.runfile import SetupError
-from reviewpulse.settings import Settings
-from stream.storage import Storage
+from kernel.logs import uvicorn_logging
+from kernel.runfile import SetupError
+from kernel.settings import Settings
+from reviewpulse.uvicorn_server import ServerWithoutSignals
+from stream.storage.clickhouse import Storage
 
 
 def is_loopback(host: str) -> bool:
@@ -37,7 +38,8 @@ def is_loopback(host: str) -> bool:
 def background_jobs(settings: Settings, storage: Storage) -> tuple[list[Callable[[], Coroutine[Any, Any, None]]], list[Any]]:
     """(coroutines the web process runs for its lifetime, observers of every stored review)."""
     from dashboards import LivePusher, live_enabled
-    from stream.autoretrain import AutoRetrainer
+    from reviewpulse.commands.common import REVIEWPULSE
+    from stream.learning.automatic import AutoRetrainer, spawn_retrain
 
     jobs: list[Callable[[], Coroutine[Any, Any, None]]] = []
     observers: list[Any] = []
@@ -46,7 +48,7 @@ def background_jobs(settings: Settings, storage: Storage) -> tuple[list[Callable
         jobs.append(pusher.run)
         observers.append(pusher.observe)
     if settings.retrain_every_rows:
-        jobs.append(AutoRetrainer(settings, storage).run)
+        jobs.append(AutoRetrainer(settings, storage, functools.partial(spawn_retrain, command=REVIEWPULSE)).run)
     return jobs, observers
 
 
@@ -55,12 +57,15 @@ def web_app(settings: Settings, storage: Storage, bus: Any = None) -> Any:
 
     ``bus`` defaults to Kafka at ``settings.kafka_bootstrap``; tests hand in a ``web.bus.MemoryBus``.
     """
+    from stream.registry.control import kafka_publisher
+    from stream.registry.store import Registry
     from web.app import create_app
     from web.kafka_bus import KafkaBus
 
     jobs, observers = background_jobs(settings, storage)
     bus = bus if bus is not None else KafkaBus(settings.kafka_bootstrap, settings.kafka_publish_timeout_s)
-    return create_app(settings, storage, bus, background=jobs, stored_observers=observers)
+    registry = Registry(storage, settings, kafka_publisher(settings.kafka_bootstrap, settings))
+    return create_app(settings, storage, bus, registry, background=jobs, stored_observers=observers)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -1,13 +1,15 @@
-"""The stream room: the Faust worker and its ClickHouse storage (and what hangs off them).
+"""The stream room: the Faust worker, its ClickHouse storage, the model registry and the learning loop.
 
-What other rooms use (import the module, not this package):
+* ``stream.worker`` — the Faust app, its batches, parsing, storing with poison isolation,
+  overlap, and the drafts worker (typing's own process).
+* ``stream.storage`` — ClickHouse (chDB or a server): migrations, the queries the web
+  and the commands read, the label queue, labelled rows, model quality, shadow scores.
+* ``stream.registry`` — which model artefacts exist and which one scores, the control
+  topic that tells every worker, and the hot swap between batches.
+* ``stream.learning`` — a retrain end to end (rows, candidate, gates, registry) and the
+  automatic retrainer.
 
-* ``stream.storage`` — ``open_storage(settings) -> Storage``; ``stream.migrations.migrate``.
-* ``stream.queries`` — ``ReviewFilter``, ``list_reviews``, ``stats``, ``random_brand``, ``count_brands``.
-* ``stream.batches`` — ``REVIEW_TAKE_BATCHES``: how many × ``BATCH_SIZE`` reviews a worker's batch holds at most.
-* ``stream.registry`` / ``stream.registry_client`` — the model registry; ``stream.label_queue``.
-
-The event schema, topic names and the run file are the kernel's (``reviewpulse.events``,
-``reviewpulse.topics``, ``reviewpulse.runfile``); the embedded broker and the process
-wiring are the composition root's (``reviewpulse.broker``, ``reviewpulse.runtime``).
+Arrows inside the room: ``learning`` -> ``registry`` -> ``storage``; ``worker`` ->
+``registry`` and ``storage``. The event schema, topics and the message format are the
+kernel's; which running system a command talks to is decided in the root.
 """

@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reviewpulse.clikit import REVIEWPULSE as CHILD_REVIEWPULSE
-from reviewpulse.settings import Settings
+from kernel.settings import Settings
+from reviewpulse.commands.common import REVIEWPULSE as CHILD_REVIEWPULSE
 
 REPO = Path(__file__).resolve().parent.parent
 _SCRIPT = Path(sys.executable).parent / "reviewpulse"
@@ -38,8 +38,8 @@ REVIEWPULSE = [str(_SCRIPT)] if _SCRIPT.exists() else CHILD_REVIEWPULSE
 
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from kernel.topics import ensure_topics
     from reviewpulse.broker import EmbeddedBroker
-    from reviewpulse.topics import ensure_topics
 
     with EmbeddedBroker(tmp_path_factory.mktemp("broker")) as embedded:
         ensure_topics(embedded.bootstrap, Settings())
@@ -49,8 +49,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[str]:
     """A fresh embedded broker for one test (a fraction of a second to start)."""
+    from kernel.topics import ensure_topics
     from reviewpulse.broker import EmbeddedBroker
-    from reviewpulse.topics import ensure_topics
 
     with EmbeddedBroker(tmp_path / "broker") as embedded:
         ensure_topics(embedded.bootstrap, Settings())
@@ -66,8 +66,8 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from stream.migrations import migrate
-    from stream.storage import open_storage
+    from stream.storage.clickhouse import open_storage
+    from stream.storage.migrations import migrate
 
     opened = open_storage(Settings(data_dir=tmp_path_factory.mktemp("chdb"), clickhouse_url=""))
     migrate(opened)
@@ -79,8 +79,8 @@ def invoke_cli(monkeypatch: pytest.MonkeyPatch, args: list[str], **env: str) -> 
     """Run ``reviewpulse ARGS`` in-process (typer's CliRunner) with ``env`` set; the settings re-read around it."""
     from typer.testing import CliRunner
 
+    from kernel.settings import get_settings
     from reviewpulse.cli import app
-    from reviewpulse.settings import get_settings
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)

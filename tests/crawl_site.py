@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from kernel.events import Brand, ReviewEvent
+from kernel.settings import Settings, get_settings
 from producers.companies import DiscoveredCompany, write_companies_csv
 from producers.demo_site import Catalogue, DemoSiteServer, SiteSpec
-from reviewpulse.events import Brand, ReviewEvent
-from reviewpulse.settings import Settings, get_settings
 from tests.conftest import REPO, REVIEWPULSE
 
 SMALL_SITE = SiteSpec(seed=11, categories=2, min_companies=11, max_companies=13, min_reviews=4, max_reviews=9,
@@ -66,7 +66,7 @@ def companies_csv(catalogue: Catalogue, demo_site: str, tmp_path: Path) -> Path:
 
 def unique_topics(bootstrap: str) -> Settings:
     """Settings with fresh raw/brands topic names (created on the broker), so tests never share data."""
-    from reviewpulse.topics import ensure_topics
+    from kernel.topics import ensure_topics
 
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(kafka_bootstrap=bootstrap, topic_raw=f"test.raw.{suffix}",

@@ -6,7 +6,7 @@ import csv
 import random
 from pathlib import Path
 
-from inference.retrain import LabelledRow
+from inference.training.candidates import LabelledRow
 
 WORDS = {
     1: ["terrible", "awful", "rude", "dirty", "broken", "never again"],

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from stream.queries import LIST_COLUMNS, ReviewFilter, list_reviews
+from stream.storage.queries import LIST_COLUMNS, ReviewFilter, list_reviews
 from web.filters import LABELS, BadInput, PageRequest, filter_query, parse_filter, parse_page
 from web.passwords import verify_password
 from web.ratelimit import FailureWindow

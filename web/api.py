@@ -17,8 +17,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from reviewpulse.events import Kind, ReviewEvent, ScoredReview, new_id
-from stream.queries import list_reviews, stats
+from kernel.events import Kind, ReviewEvent, ScoredReview, new_id
+from stream.storage.queries import list_reviews, stats
 from web import json_body
 from web.brands import random_brand_card
 from web.bus import BrokerUnavailable
@@ -163,7 +163,7 @@ async def random_brand(request: Request) -> JSONResponse:
 
 
 async def stats_endpoint(request: Request) -> JSONResponse:
-    """``GET /api/stats`` = ``stream.queries.stats`` (used by ``reviewpulse stats`` under ``run``)."""
+    """``GET /api/stats`` = ``stream.storage.queries.stats`` (used by ``reviewpulse stats`` under ``run``)."""
     storage = request.app.state.storage
     return JSONResponse(await storage.run(stats, storage))
 

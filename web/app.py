@@ -28,8 +28,9 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from reviewpulse.events import ScoredReview
-from reviewpulse.settings import Settings
+from kernel.events import ScoredReview
+from kernel.settings import Settings
+from stream.registry.store import Registry
 from web import admin, api, labels, models_api, pages, quality, training_api
 from web.brands import seed_brands
 from web.bus import EventBus
@@ -126,10 +127,14 @@ def _secret(value: str, what: str) -> str:
 
 
 def create_app(
-    settings: Settings, raw_storage: Any, bus: EventBus, *, background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+    settings: Settings, raw_storage: Any, bus: EventBus, registry: Registry, *,
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     stored_observers: Sequence[Callable[[ScoredReview], None]] = (),
 ) -> Starlette:
-    """The web app over ``raw_storage`` (a ``stream.storage.Storage``) and ``bus`` (a ``web.bus.EventBus``).
+    """The web app over ``raw_storage`` (a ``stream.storage.clickhouse.Storage``) and ``bus`` (a ``web.bus.EventBus``).
+
+    ``registry`` is the model registry the admin pages and ``/api/models`` read and change
+    (the root builds it over the same storage, publishing promotes to ``models.control``).
 
     ``background`` coroutines run for the app's lifetime (cancelled at shutdown) and every
     stored review is handed to each of ``stored_observers``: the composition root passes
@@ -177,6 +182,7 @@ def create_app(
     app.state.settings = settings
     app.state.storage = storage
     app.state.bus = bus
+    app.state.registry = registry
     app.state.router = router
     app.state.replies = replies
     app.state.metrics = metrics

@@ -13,7 +13,7 @@ import logging
 from importlib import resources
 from typing import Any
 
-from reviewpulse.events import Brand
+from kernel.events import Brand
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def load_catalogue() -> list[Brand]:
 
 async def seed_brands(storage: Any) -> int:
     """Insert the catalogue when the ``brands`` table is empty; returns how many were inserted."""
-    from stream.queries import count_brands
+    from stream.storage.queries import count_brands
 
     if await storage.run(count_brands, storage) > 0:
         return 0
@@ -66,7 +66,7 @@ def brand_card(row: dict[str, Any]) -> dict[str, str]:
 
 async def random_brand_card(storage: Any, exclude: str | None = None) -> dict[str, str] | None:
     """A random brand (not ``exclude`` when there is another one), or None when there are none."""
-    from stream.queries import random_brand
+    from stream.storage.queries import random_brand
 
     row = await storage.run(random_brand, storage, exclude)
     return brand_card(row) if row else None

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Protocol
 
-from reviewpulse.events import ReviewEvent
+from kernel.events import ReviewEvent
 
 #: Receives the raw value of every message on a subscribed topic, on the event loop; must not block.
 Handler = Callable[[bytes], None]

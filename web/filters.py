@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from starlette.datastructures import QueryParams
 
-from stream.queries import ReviewFilter, decode_cursor
+from stream.storage.queries import ReviewFilter, decode_cursor
 
 LABELS = ("bad", "average", "good")
 TRUE_VALUES = ("1", "true", "yes", "on")

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from reviewpulse.events import ReviewEvent
+from kernel.events import ReviewEvent
 from web.bus import BrokerUnavailable, Handler
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """``/admin/labels``: the label queue; ``POST /admin/labels`` sets one review's label (one click).
 
-Admin-only (login as for ``/admin``). The lists come from ``stream.label_queue``: the
+Admin-only (login as for ``/admin``). The lists come from ``stream.storage.label_queue``: the
 reviews the active model is least sure of, and those whose stars disagree with its
 label. A label set here is stored in ``review_labels`` and weighs
 ``ADMIN_LABEL_WEIGHT`` times in the next ``reviewpulse retrain``. The form posts with
@@ -14,8 +14,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from stream.label_queue import label_counts, least_sure, set_label, stars_disagree
-from stream.labelled import LABEL_STARS
+from stream.storage.label_queue import label_counts, least_sure, set_label, stars_disagree
+from stream.storage.labelled import LABEL_STARS
 from web.admin import logged_in, login_redirect
 
 QUEUE_ROWS = 25

@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from reviewpulse.events import ScoredReview
+from kernel.events import ScoredReview
 from web.ws_guard import POLICY_VIOLATION, admit, release
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from reviewpulse.events import MAX_TEXT_CHARS
+from kernel.events import MAX_TEXT_CHARS
 from web import json_body
 
 Rating = Annotated[int, Field(ge=1, le=5)]

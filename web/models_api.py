@@ -1,4 +1,4 @@
-"""``/api/models``: the model registry over HTTP, for ``stream.registry_client.HttpRegistry``.
+"""``/api/models``: the model registry over HTTP, for ``reviewpulse.system_client.HttpRegistry``.
 
 Not public. Every endpoint (reads too: they show artefact paths) needs either
 ``Authorization: Bearer <REGISTRY_TOKEN>`` — ``reviewpulse run`` makes a random token per
@@ -22,7 +22,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from stream.registry import ControlNotPublished, ModelRecord, Registry
+from stream.registry.store import ControlNotPublished, ModelRecord, Registry
 from web import json_body
 from web.api import error_response, require_json
 
@@ -38,13 +38,9 @@ def authorised(request: Request) -> bool:
 
 
 def registry_for(request: Request) -> Registry:
-    state = request.app.state
-    if getattr(state, "registry", None) is None:
-        from stream.control import kafka_publisher
-
-        settings = state.settings
-        state.registry = Registry(state.storage, settings, kafka_publisher(settings.kafka_bootstrap, settings))
-    return state.registry
+    """The registry the root handed to ``create_app``."""
+    registry: Registry = request.app.state.registry
+    return registry
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -108,7 +108,7 @@ SPEC["paths"]["/api/reviews"]["get"]["responses"]["503"] = _json(_ERROR, "the qu
 
 # The model registry (web/models_api.py): bearer REGISTRY_TOKEN (run.json) or an admin session.
 _TOKEN = {"401": _json(_ERROR, "no registry token (run.json's registry_token) and no admin session")}
-_RECORD = {"type": "object", "description": "a stream.registry.ModelRecord"}
+_RECORD = {"type": "object", "description": "a stream.registry.store.ModelRecord"}
 SPEC["paths"].update({
     "/api/models": {
         "get": {"summary": "Registered models, the active one, the promotion history",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from stream.queries import list_reviews, stats
+from stream.storage.queries import list_reviews, stats
 from web.brands import random_brand_card
 from web.privacy import public_review
 

@@ -1,7 +1,7 @@
 """``/admin/models``: model quality — acceptance per version over time, hold-out macro-F1, promotions.
 
-Admin-only. Figures come from ``stream.model_quality`` (stored reviews) and the model
-registry (``stream.registry``: every version with its metrics, and the promotion history).
+Admin-only. Figures come from ``stream.storage.model_quality`` (stored reviews) and the model
+registry (``stream.registry.store``: every version with its metrics, and the promotion history).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from stream.model_quality import acceptance_by_version, acceptance_totals
+from stream.storage.model_quality import acceptance_by_version, acceptance_totals
 from web.admin import logged_in, login_redirect
 
 

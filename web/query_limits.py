@@ -27,7 +27,7 @@ class QueryOverLimit(RuntimeError):
 
 
 class LimitedStorage:
-    """Wraps a ``stream.storage.Storage``: ``query`` adds the limits, everything else passes through."""
+    """Wraps a ``stream.storage.clickhouse.Storage``: ``query`` adds the limits, everything else passes through."""
 
     def __init__(self, storage: Any, timeout_s: float, max_memory_bytes: int) -> None:
         self._storage = storage

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from reviewpulse.events import ReviewEvent, ScoredReview
+from kernel.events import ReviewEvent, ScoredReview
 from web.bus import EventBus
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from reviewpulse.events import Kind, ScoredReview, holds_many
+from kernel.events import Kind, ScoredReview, holds_many
 from web.live import LiveHub
 from web.metrics import WebMetrics
 from web.replies import Replies

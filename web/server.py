@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reviewpulse.settings import Settings
+from kernel.settings import Settings
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from stream.labelled import labelled_rows
+from stream.storage.labelled import labelled_rows
 from web.api import error_response
 from web.filters import BadInput, parse_datetime
 from web.models_api import authorised, unauthorised

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from reviewpulse.events import Kind, ReviewEvent, ScoredReview, new_id
+from kernel.events import Kind, ReviewEvent, ScoredReview, new_id
 from web.bus import BrokerUnavailable, EventBus
 from web.client_meta import client_meta
 from web.messages import MessageError, SubmitMessage, field_errors, parse_client_message

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from kernel.logs import uvicorn_logging
 from producers.demo_site import pages
 from producers.demo_site.catalogue import Catalogue
-from reviewpulse.logs import uvicorn_logging
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /admin/\n"
 

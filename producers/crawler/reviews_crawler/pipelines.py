@@ -18,9 +18,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
+from kernel.events import Brand, Kind, ReviewEvent, stable_id
+from kernel.settings import Settings, get_settings
 from producers.kafka_publisher import KafkaPublisher
-from reviewpulse.events import Brand, Kind, ReviewEvent, stable_id
-from reviewpulse.settings import Settings, get_settings
 
 
 def review_event(item: Any, profile: str) -> ReviewEvent:
@@ -89,7 +89,7 @@ class KafkaPipeline:
 
 
 def _resolve(settings: Settings) -> str | None:
-    from reviewpulse.runfile import resolve_bootstrap
+    from kernel.runfile import resolve_bootstrap
 
     return resolve_bootstrap(settings)
 

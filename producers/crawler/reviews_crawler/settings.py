@@ -3,7 +3,7 @@
 ``reviewpulse crawl`` overrides some of these from the ReviewPulse settings (Kafka address,
 topic, profile, JOBDIR, feeds; ``--no-polite`` swaps in :data:`IMPOLITE`). The Kafka
 settings below are Scrapy settings, not environment reads: when they are empty the
-pipeline falls back to ``reviewpulse.settings.get_settings()``.
+pipeline falls back to ``kernel.settings.get_settings()``.
 
 Bounds: the spider stays on the hosts it was started for (its ``allowed_domains``, checked
 by Scrapy's OffsiteMiddleware on every request and redirect), only http(s) download
@@ -11,7 +11,7 @@ handlers exist, and depth, page count and response size have caps whose defaults
 ReviewPulse settings ``CRAWL_MAX_DEPTH``, ``CRAWL_MAX_PAGES`` and ``CRAWL_MAX_PAGE_BYTES``.
 """
 
-from reviewpulse.settings import Settings as _ReviewPulseSettings
+from kernel.settings import Settings as _ReviewPulseSettings
 
 _DEFAULTS = _ReviewPulseSettings.model_fields
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kernel.events import stable_id
+from kernel.settings import get_settings
 from producers.demo_site import Catalogue, DemoSiteServer, SiteSpec
-from reviewpulse.events import stable_id
-from reviewpulse.settings import get_settings
 from tests.conftest import REPO, RunningSystem
 from tests.crawl_site import run_cli
 
@@ -26,8 +26,8 @@ E2E_SITE = SiteSpec(seed=3, categories=1, min_companies=6, max_companies=8, min_
 
 DUMP = """
 import json, sys
-from reviewpulse.settings import Settings
-from stream.storage import open_storage
+from kernel.settings import Settings
+from stream.storage.clickhouse import open_storage
 storage = open_storage(Settings(data_dir=sys.argv[1], clickhouse_url=""))
 q = storage.query
 print(json.dumps({

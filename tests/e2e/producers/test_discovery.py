@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from kernel.settings import Settings
 from producers.companies import read_companies_csv
 from producers.demo_site import Catalogue, DemoSiteServer, SiteSpec
 from producers.discovery import discover
 from producers.site_profile import load_profile
-from reviewpulse.settings import Settings
 from tests.crawl_site import cli_env, company_rows, consume_brands, run_cli, unique_topics
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -52,5 +52,5 @@ def test_run_is_quiet_at_start(tmp_path: Path, tiny_model_dir: Path) -> None:
 def test_run_at_info_logs_only_json_lines(tmp_path: Path, tiny_model_dir: Path) -> None:
     _, log_lines = start_and_capture(tmp_path, tiny_model_dir, LOG_LEVEL="INFO")
     entries = [json.loads(line) for line in log_lines]  # mode/Faust, uvicorn, ours: one format
-    assert {"stream.migrations", "reviewpulse.broker"} <= {entry["logger"] for entry in entries}
+    assert {"stream.storage.migrations", "reviewpulse.broker"} <= {entry["logger"] for entry in entries}
     assert not any(entry["logger"].split(".")[0] in ("faust", "mode", "aiokafka") for entry in entries)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from reviewpulse.settings import Settings
+from kernel.settings import Settings
 from tests.e2e.stream.fuzz import generate
 from tests.workers import read_until, start_worker, stop, stored_stats
 

@@ -22,9 +22,9 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from reviewpulse.settings import Settings
-from stream.registry import ModelRecord, artefact_dir
-from stream.registry_client import registry_client
+from kernel.settings import Settings
+from reviewpulse.system_client import registry_client
+from stream.registry.store import ModelRecord, artefact_dir
 from tests.conftest import REPO, REVIEWPULSE, RunningSystem, start_system
 from tests.model_artefacts import artefact_copy, corrupt_weights
 from tests.workers import read_until, start_worker, stop, stored_stats

@@ -17,8 +17,8 @@ import httpx
 import numpy as np
 import pytest
 
-from inference.data import star_to_class
 from inference.scorer import Scorer
+from inference.training.data import star_to_class
 from tests.conftest import REPO, REVIEWPULSE, RunningSystem, start_system
 from tests.retrain_data import labelled, small_model, write_corpus
 

@@ -18,7 +18,7 @@ def browser_system(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 
     Uses the trained model in ``models/charcnn`` when it exists, else the tiny one.
     """
-    from reviewpulse.settings import DEFAULT_MODEL_DIR
+    from kernel.settings import DEFAULT_MODEL_DIR
 
     root = request.config.pluginmanager.get_plugin(str(Path(__file__).resolve().parents[2] / "conftest.py"))
     model_dir = DEFAULT_MODEL_DIR if (DEFAULT_MODEL_DIR / "model.json").exists() else tiny_model_dir

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reviewpulse.settings import DEFAULT_MODEL_DIR
+from kernel.settings import DEFAULT_MODEL_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from bench.memory import process_tree, tree_memory_mib
+from reviewpulse.bench.memory import process_tree, tree_memory_mib
 
 
 def test_the_tree_holds_the_children_and_their_memory_counts() -> None:

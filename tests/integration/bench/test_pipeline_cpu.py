@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from bench.pipeline import CpuShares, cpu_seconds
+from reviewpulse.bench.pipeline import CpuShares, cpu_seconds
 
 BUSY = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\ntime.sleep(30)"
 

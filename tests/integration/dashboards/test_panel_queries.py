@@ -1,6 +1,6 @@
 """Every dashboard panel's SQL, expanded as Grafana would, runs on real ClickHouse (chDB).
 
-Scored reviews are loaded through ``stream.storage`` into the migrated tables of the shared
+Scored reviews are loaded through ``stream.storage.clickhouse`` into the migrated tables of the shared
 ``storage`` fixture, inside a time window of their own (a day in 2003), so the panels'
 figures can be checked exactly even though other tests share the database.
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from bench.grafana_macros import ALL, QueryContext, expand
 from dashboards import queries
-from reviewpulse.events import DeadLetter, ScoredReview
-from stream.registry import MODEL_COLUMNS
+from kernel.events import DeadLetter, ScoredReview
+from reviewpulse.bench.grafana_macros import ALL, QueryContext, expand
+from stream.registry.store import MODEL_COLUMNS
 
 RUN = uuid.uuid4().hex[:10]
 BRAND, OTHER_BRAND, SOURCE = f"dash-brand-{RUN}", f"dash-other-{RUN}", f"dash-source-{RUN}"
@@ -51,7 +51,7 @@ def loaded(storage: Any) -> Any:
                DeadLetter(raw="{}", error="not json: Expecting value", topic=f"t-{RUN}", ts=START),
                DeadLetter(raw='{"rating": 9}', error="validation: rating <= 5", topic=f"t-{RUN}", ts=START)]
     storage.insert_dead_letters(letters)
-    # a registered model and its promotion (stream/registry.py tables) for the learning-loop row
+    # a registered model and its promotion (stream/registry/store.py tables) for the learning-loop row
     version = f"dash-model-{RUN}"
     metrics = json.dumps({"macro_f1": 0.61, "per_source": {}})
     holdout = json.dumps({"macro_f1": 0.74, "active": {"version": "base", "macro_f1": 0.52}})

@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from inference.artefact import read_card, save_untrained
-from inference.data import star_to_class
-from inference.precision import precision_gate
 from inference.scorer import Scorer
+from inference.training.data import star_to_class
+from inference.training.precision_gate import precision_gate
+from kernel.settings import DEFAULT_MODEL_DIR, PROJECT_ROOT
 from reviewpulse.cli import app
-from reviewpulse.settings import DEFAULT_MODEL_DIR, PROJECT_ROOT
 
 TRAINING_FILE = PROJECT_ROOT.parent / "shared" / "data" / "reviews_train.csv"
 

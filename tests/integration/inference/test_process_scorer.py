@@ -13,8 +13,8 @@ import pytest
 from inference.artefact import ArtefactError, save_untrained
 from inference.process_scorer import ProcessScorer
 from inference.scorer import Scorer
-from reviewpulse.settings import Settings
-from stream.hotswap import ModelSlot, scorer_loader
+from kernel.settings import Settings
+from stream.registry.hotswap import ModelSlot, scorer_loader
 
 pytestmark = pytest.mark.timeout(180)
 

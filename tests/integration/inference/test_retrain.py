@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.data import star_to_class
-from inference.gates import FIXED_SET_FILE, EvalSet, GateRules, fixed_validation_set, judge, measure
-from inference.retrain import LabelledRow, RetrainError, RetrainOptions, build_candidate
 from inference.scorer import Scorer
+from inference.training.candidates import LabelledRow, RetrainError, RetrainOptions, build_candidate
+from inference.training.data import star_to_class
+from inference.training.gates import FIXED_SET_FILE, EvalSet, GateRules, fixed_validation_set, judge, measure
 from tests.retrain_data import labelled, small_model, write_corpus
 
 FAST = RetrainOptions(epochs=6, min_rows=50, word_buckets=1 << 12, word_dim=16, progress=False)

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from inference.artefact import load_artefact, read_card
-from inference.checkpoint import load_checkpoint
-from inference.data import read_labelled_csv
-from inference.evaluate import evaluate
-from inference.train import TrainOptions, resume, train
+from inference.training.checkpoint import load_checkpoint
+from inference.training.data import read_labelled_csv
+from inference.training.evaluate import evaluate
+from inference.training.train import TrainOptions, resume, train
 from tests.integration.inference.conftest import labelled_rows
 
 
@@ -108,7 +108,7 @@ def test_model_json_holds_no_absolute_paths_and_records_skipped_rows(tmp_path, t
 
 @pytest.mark.slow
 def test_leave_one_domain_out_holds_the_domain_out_of_training(tmp_path, tiny_csv):
-    from inference.domains import leave_one_domain_out
+    from inference.training.domains import leave_one_domain_out
 
     options = TrainOptions(data=str(tiny_csv), epochs=1, batch_size=25, max_length=256, output=str(tmp_path))
     result = leave_one_domain_out(options, ["alpha"], sample_rows=10)
@@ -120,7 +120,7 @@ def test_leave_one_domain_out_holds_the_domain_out_of_training(tmp_path, tiny_cs
 
 
 def test_validation_comparison_rebuilds_the_models_own_split(tmp_path, tiny_csv):
-    from inference.domains import validation_comparison
+    from inference.training.domains import validation_comparison
 
     directory = train(TrainOptions(data=str(tiny_csv), epochs=1, batch_size=25, max_length=256,
                                    validation_split=0.2, output=str(tmp_path)))

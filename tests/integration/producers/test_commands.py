@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reviewpulse.settings import Settings
+from kernel.settings import Settings
 from tests.conftest import REPO, REVIEWPULSE
 from tests.crawl_site import cli_env
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kernel.events import stable_id
 from producers.demo_site import Catalogue
-from reviewpulse.events import stable_id
 from tests.crawl_site import cli_env, consume_brands, consume_reviews, run_cli, unique_topics
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from kernel.settings import Settings
 from producers.companies import write_companies_csv
 from producers.demo_site import Catalogue, DemoSiteServer, SiteSpec, pages
-from reviewpulse.settings import Settings
 from tests.crawl_site import cli_env, company_rows, run_cli
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewpulse.settings import Settings
+from kernel.settings import Settings
 from tests.conftest import REPO, REVIEWPULSE
 from tests.crawl_site import cli_env
 

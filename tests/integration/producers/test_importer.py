@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stream.migrations import MIGRATIONS
+from stream.storage.migrations import MIGRATIONS
 from tests.conftest import REPO, REVIEWPULSE, system_env
 
 
@@ -39,8 +39,8 @@ def test_follow_scored_waits_past_other_events_and_duplicates_and_reports_the_pu
 
     from kafka import KafkaProducer
 
+    from kernel.settings import Settings
     from producers.importer import follow_scored, scored_end_offsets
-    from reviewpulse.settings import Settings
 
     settings = Settings()
     start = scored_end_offsets(own_broker, settings)
@@ -68,9 +68,9 @@ def test_an_import_packs_reviews_into_arrays_on_the_partition_of_their_brand_in_
     """Many reviews per message, each brand on the partition the key picks, order kept; a huge one alone."""
     from kafka import KafkaConsumer, TopicPartition
 
+    from kernel.settings import Settings
     from producers.importer import ImportOptions, import_file
     from producers.packing import BYTES_PER_MESSAGE, REVIEWS_PER_MESSAGE, partition_of
-    from reviewpulse.settings import Settings
 
     settings = Settings()
     rows = [{"text": f"review number {n}", "brand": f"brand-{n % 7}"} for n in range(500)]
@@ -102,8 +102,8 @@ def test_an_import_packs_reviews_into_arrays_on_the_partition_of_their_brand_in_
 def test_follow_scored_reads_arrays_and_skips_what_is_not_an_event(own_broker: str) -> None:
     from kafka import KafkaProducer
 
+    from kernel.settings import Settings
     from producers.importer import follow_scored, scored_end_offsets
-    from reviewpulse.settings import Settings
 
     settings = Settings()
     start = scored_end_offsets(own_broker, settings)

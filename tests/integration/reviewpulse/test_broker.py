@@ -9,9 +9,9 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
+from kernel.settings import Settings
+from kernel.topics import ensure_topics, topic_partitions
 from reviewpulse.broker import EmbeddedBroker, broker_answers
-from reviewpulse.settings import Settings
-from reviewpulse.topics import ensure_topics, topic_partitions
 
 
 def test_topics_exist_with_configured_partitions(broker: str) -> None:

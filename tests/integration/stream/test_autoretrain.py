@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reviewpulse.events import Kind, ScoredReview
-from reviewpulse.settings import Settings
-from stream.autoretrain import STATE_FILE, AutoRetrainer
+from kernel.events import Kind, ScoredReview
+from kernel.settings import Settings
+from stream.learning.automatic import STATE_FILE, AutoRetrainer
 
 
 def reviews(count: int, rating: int | None) -> list[ScoredReview]:

@@ -1,4 +1,4 @@
-"""The drafts process's loop (``stream.drafts_worker.serve_drafts``) against a real tansu broker.
+"""The drafts process's loop (``stream.worker.drafts.serve_drafts``) against a real tansu broker.
 
 The model is ``tests.fakes.FakeScorer`` (the loop, not the char-CNN, is under test); Kafka
 is real: the drafts are published and the answers read over TCP.
@@ -15,10 +15,10 @@ from contextlib import contextmanager
 import pytest
 from kafka import KafkaProducer
 
-from reviewpulse.events import Kind, ReviewEvent
-from reviewpulse.settings import Settings
-from reviewpulse.topics import ensure_topics
-from stream.drafts_worker import serve_drafts
+from kernel.events import Kind, ReviewEvent
+from kernel.settings import Settings
+from kernel.topics import ensure_topics
+from stream.worker.drafts import serve_drafts
 from tests.fakes import FakeScorer
 from tests.workers import read_until
 

@@ -28,8 +28,8 @@ def test_models_commands_without_a_running_system_and_the_registry_survives_rest
     assert [(m["version"], m["status"]) for m in listed] == [("tiny-untrained", "active")]
 
     path = artefact_copy(tiny_model_dir, data_dir / "models" / "cli-v2", "cli-v2")
-    register = ("from reviewpulse.settings import get_settings; from stream.registry import ModelRecord; "
-                "from stream.registry_client import registry_client\n"
+    register = ("from kernel.settings import get_settings; from stream.registry.store import ModelRecord; "
+                "from reviewpulse.system_client import registry_client\n"
                 "with registry_client(get_settings()) as c:\n"
                 f"    c.register(ModelRecord(version='cli-v2', path={str(path)!r}, parent_version='tiny-untrained', "
                 "metrics={'gates': {'passed': False, 'reasons': ['hold-out: no better']}}))")

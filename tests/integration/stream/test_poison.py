@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from reviewpulse.settings import Settings
+from kernel.settings import Settings
 from tests.workers import read_until, start_worker, stop, stored_stats
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewpulse.settings import Settings
-from stream.registry import ControlNotPublished, ModelRecord, Registry
+from kernel.settings import Settings
+from stream.registry.store import ControlNotPublished, ModelRecord, Registry
 from tests.model_artefacts import artefact_copy
 
 

@@ -7,10 +7,10 @@ import json
 import uuid
 from pathlib import Path
 
-from reviewpulse.settings import Settings
-from stream.batches import BatchHandler, Incoming
-from stream.hotswap import ModelSlot, scorer_loader
-from stream.shadow import agreement
+from kernel.settings import Settings
+from stream.registry.hotswap import ModelSlot, scorer_loader
+from stream.storage.shadow import agreement
+from stream.worker.batches import BatchHandler, Incoming
 from tests.model_artefacts import artefact_copy
 
 

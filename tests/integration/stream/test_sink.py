@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from kafka import KafkaProducer
 
-from reviewpulse.events import ScoredReview
-from reviewpulse.settings import Settings
-from stream.batches import BatchHandler, Incoming
-from stream.sink import insert_isolating
+from kernel.events import ScoredReview
+from kernel.settings import Settings
+from stream.worker.batches import BatchHandler, Incoming
+from stream.worker.sink import insert_isolating
 from tests.workers import read_until
 
 

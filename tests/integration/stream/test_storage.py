@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from reviewpulse.events import Brand, DeadLetter, ScoredReview
-from stream.migrations import MIGRATIONS, migrate
-from stream.queries import ReviewFilter, count_brands, list_reviews, random_brand, stats
+from kernel.events import Brand, DeadLetter, ScoredReview
+from stream.storage.migrations import MIGRATIONS, migrate
+from stream.storage.queries import ReviewFilter, count_brands, list_reviews, random_brand, stats
 
 
 def scored(brand: str, text: str, label: str = "good", rating: int | None = 5, minutes_ago: int = 0,

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from bench.memory import process_tree
+from kernel.events import Brand
+from kernel.settings import Settings
 from producers.importer import ImportOptions, import_file, scored_end_offsets, wait_for_scored
-from reviewpulse.events import Brand
-from reviewpulse.settings import Settings
+from reviewpulse.bench.memory import process_tree
 from tests.workers import start_worker, stop, stored_stats
 
 pytestmark = pytest.mark.slow
@@ -142,8 +142,8 @@ def test_worker_consumer_fetch_wait_is_short() -> None:
     """Faust hard-codes a 1.5 s fetch wait, which tansu turns into latency; ours is the setting."""
     import asyncio
 
-    from reviewpulse.settings import Settings
-    from stream.worker import faust_app
+    from kernel.settings import Settings
+    from stream.worker.app import faust_app
 
     async def build(drafts: bool) -> int:
         settings = Settings(consumer_fetch_wait_ms=17, reviews_fetch_wait_ms=230)
@@ -161,7 +161,7 @@ def test_a_stalled_agent_is_paused_before_its_buffer_blocks_the_others() -> None
     fit in the rest, or delivering it would block every topic (drafts stuck behind reviews)."""
     from mode.utils.queues import FlowControlQueue
 
-    from stream.worker import faust_app
+    from stream.worker.app import faust_app
 
     conf = faust_app(Settings(), "127.0.0.1:9").conf
     pause_at = conf.stream_buffer_maxsize / FlowControlQueue.pressure_high_ratio

@@ -3,9 +3,9 @@
 ``make_client`` gives each app a ``web.bus.MemoryBus`` (``client.app.state.bus``) on the
 test's ``MemoryBroker``, and one :class:`MemoryWorker` (``client.worker``) stands in for
 the Faust worker:
-the worker's own ``stream.batches.BatchHandler`` with the tiny (untrained, real) char-CNN,
+the worker's own ``stream.worker.batches.BatchHandler`` with the tiny (untrained, real) char-CNN,
 subscribed to ``reviews.drafts`` and ``reviews.raw`` and answering on ``reviews.scored`` —
-the worker's contract with no broker. Its storage is ``stream.memory_storage.MemoryStorage``;
+the worker's contract with no broker. Its storage is ``stream.storage.memory.MemoryStorage``;
 the app's own queries run on the session chDB. ``scoring_loop.score(text)`` is what that
 model answers. The Kafka implementation of the bus has its own tests (``test_kafka_bus.py``),
 and the browser tests (``tests/e2e/web``) run the whole system against ``reviewpulse run``.
@@ -24,9 +24,9 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from reviewpulse.settings import Settings
-from stream.batches import BatchHandler, Incoming
-from stream.memory_storage import MemoryStorage
+from kernel.settings import Settings
+from stream.storage.memory import MemoryStorage
+from stream.worker.batches import BatchHandler, Incoming
 from web.bus import MemoryBroker, MemoryBus
 from web.passwords import hash_password
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from reviewpulse.events import Kind, ReviewEvent
-from reviewpulse.settings import Settings
+from kernel.events import Kind, ReviewEvent
+from kernel.settings import Settings
 from web.bus import EventBus, MemoryBus
 from web.kafka_bus import KafkaBus
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reviewpulse.events import Kind, ScoredReview
+from kernel.events import Kind, ScoredReview
 
 ADMIN_PASSWORD = "correct horse battery staple"  # conftest.ADMIN_HASH is its hash
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reviewpulse.events import Kind, ScoredReview
+from kernel.events import Kind, ScoredReview
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -143,7 +143,7 @@ def test_reviews_rejects_bad_parameters(client: Any, params: dict[str, str], fie
 def test_random_brand_and_exclude(client: Any, storage: Any) -> None:
     # Other rooms' tests share this chDB, so the catalogue may not be what is there (seeding
     # on a fresh data dir is checked in test_web_browser.py); two brands make exclusion testable.
-    from reviewpulse.events import Brand
+    from kernel.events import Brand
 
     storage.insert_brands([Brand(name="Exclusion Test One"), Brand(name="Exclusion Test Two")])
     first = client.get("/api/brands/random").json()
@@ -180,9 +180,9 @@ def test_security_headers(client: Any) -> None:
 def test_readyz_reports_a_lost_broker(storage: Any, tmp_path: Any) -> None:
     from starlette.testclient import TestClient
 
+    from kernel.settings import Settings
+    from kernel.topics import ensure_topics
     from reviewpulse.broker import EmbeddedBroker
-    from reviewpulse.settings import Settings
-    from reviewpulse.topics import ensure_topics
     from reviewpulse.webserve import web_app
 
     broker = EmbeddedBroker(tmp_path / "broker")

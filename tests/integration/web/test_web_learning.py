@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from reviewpulse.events import Kind, ScoredReview
-from stream.labelled import labelled_rows
+from kernel.events import Kind, ScoredReview
+from stream.storage.labelled import labelled_rows
 from tests.integration.web.test_web_admin import login
 
 TOKEN = "learning-test-token"

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from reviewpulse.events import Kind, ReviewEvent, ScoredReview
-from reviewpulse.settings import Settings
+from kernel.events import Kind, ReviewEvent, ScoredReview
+from kernel.settings import Settings
 
 TOPICS = Settings()
 UNREAD_DRAFTS = "drafts.nobody-reads"

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from stream.registry import ModelRecord
+from stream.registry.store import ModelRecord
 from tests.integration.web.test_web_admin import login
 from tests.model_artefacts import artefact_copy
 
@@ -65,7 +65,7 @@ def test_an_admin_session_may_use_the_registry_and_bad_records_answer_400(make_c
 def test_the_admin_table_shows_which_model_scored_each_review(client: Any, storage: Any) -> None:
     from datetime import UTC, datetime
 
-    from reviewpulse.events import Kind, ScoredReview
+    from kernel.events import Kind, ScoredReview
 
     brand, now = f"Models-{uuid.uuid4().hex[:8]}", datetime.now(UTC)
     storage.insert_reviews([

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from reviewpulse.events import Kind, ScoredReview
+from kernel.events import Kind, ScoredReview
 from tests.integration.web.test_web_admin import login
 from tests.integration.web.test_web_websocket import receive_until
 from web.client_meta import KEY_FILE

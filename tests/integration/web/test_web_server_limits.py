@@ -97,8 +97,8 @@ def test_a_client_that_stops_reading_is_closed(broker: str, storage: Any, tmp_pa
 def test_a_live_viewer_that_stops_reading_is_closed(broker: str, storage: Any, tmp_path: Path) -> None:
     from kafka import KafkaProducer
 
-    from reviewpulse.events import Kind, ScoredReview
-    from reviewpulse.settings import Settings
+    from kernel.events import Kind, ScoredReview
+    from kernel.settings import Settings
 
     with serving(broker, storage, tmp_path, SMALL_BUFFER_BYTES, ws_send_timeout_s=0.5) as address:
         raw = socket.socket()

@@ -22,15 +22,3 @@ def test_every_benchmark_is_a_bench_subcommand() -> None:
     assert result.exit_code == 0, result.output
     for name in ("scorer", "pipeline", "memory", "crawl", "dashboards", "typing"):
         assert name in result.output
-
-
-def test_no_room_and_no_kernel_module_imports_the_benchmarks() -> None:
-    """bench/ sits outside the product: it may use every room, nothing in the product imports it.
-
-    (``reviewpulse.cli`` registers ``bench.commands`` by name, like every room's commands.)
-    """
-    from tests.unit.test_architecture import REPO, ROOMS, imports
-
-    for package in (*ROOMS, "reviewpulse"):
-        for path in sorted((REPO / package).rglob("*.py")):
-            assert not [name for name in imports(path) if name.split(".")[0] == "bench"], path

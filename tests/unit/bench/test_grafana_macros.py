@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench.grafana_macros import ALL, MacroError, QueryContext, expand
+from reviewpulse.bench.grafana_macros import ALL, MacroError, QueryContext, expand
 
 FROM = datetime(2014, 11, 12, 11, 45, 26, 123000, tzinfo=UTC)  # 1415792726.123
 TO = datetime(2015, 11, 12, 11, 45, 26, 456000, tzinfo=UTC)  # 1447328726.456

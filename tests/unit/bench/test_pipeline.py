@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.pipeline import bench_model_dir
-from reviewpulse.settings import Settings
+from kernel.settings import Settings
+from reviewpulse.bench.pipeline import bench_model_dir
 
 
 def test_untrained_artefact_stands_in_when_no_model_exists(tmp_path: Path) -> None:

@@ -2,12 +2,12 @@
 
 import pytest
 
-from bench.scorer import format_table, run_scorer_bench
-from bench.texts import synthetic_reviews
 from inference import precision
 from inference.artefact import save_untrained
-from inference.precision import record_precision_gate
-from inference.quantized import int8_is_native
+from inference.hardware import int8_is_native
+from inference.training.precision_gate import record_precision_gate
+from reviewpulse.bench.scorer import format_table, run_scorer_bench
+from reviewpulse.bench.texts import synthetic_reviews
 
 
 def test_bench_on_a_users_file(tmp_path, texts_csv):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.texts import BenchDataError, sample_texts, synthetic_reviews
+from reviewpulse.bench.texts import BenchDataError, sample_texts, synthetic_reviews
 
 
 def test_texts_are_deterministic_with_a_realistic_median_length() -> None:

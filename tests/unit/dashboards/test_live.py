@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from dashboards.live import LivePusher, encode_line, live_enabled
-from reviewpulse.events import ScoredReview
-from reviewpulse.settings import Settings
+from kernel.events import ScoredReview
+from kernel.settings import Settings
 
 TOKEN = "glsa_live"
 

@@ -16,7 +16,7 @@ import pytest
 import typer
 import yaml
 
-from reviewpulse.settings import Settings
+from kernel.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
 COMPOSE_SCHEMA = REPO.parent / "shared" / "schemas" / "compose-spec.json"
@@ -65,7 +65,7 @@ def test_reviewpulse_services_only_receive_settings_the_code_reads(
     assert set(reviewpulse_services) >= {"worker", "web", "migrate", "retrain", "crawler", "demo-site"}
     for name, service in reviewpulse_services.items():
         unknown = set(service.get("environment", {})) - known
-        assert not unknown, f"service {name} sets {sorted(unknown)}, which reviewpulse.settings.Settings never reads"
+        assert not unknown, f"service {name} sets {sorted(unknown)}, which kernel.settings.Settings never reads"
         assert "env_file" not in service, f"service {name}: pass settings explicitly, not through env_file"
 
 

@@ -1,8 +1,8 @@
 """docker-compose.yml and the learning loop: one place for registered models, the retrain service.
 
 ``reviewpulse retrain`` writes a candidate to ``DATA_DIR/models/<version>/`` and records that
-absolute path in the registry (``stream.retraining``: ``artefact_dir(settings, version).resolve()``);
-a promote tells every worker that path and the worker loads it as it is (``stream.hotswap``). The
+absolute path in the registry (``stream.learning.retraining``: ``artefact_dir(settings, version).resolve()``);
+a promote tells every worker that path and the worker loads it as it is (``stream.registry.hotswap``). The
 shipped model is registered as ``MODEL_DIR`` resolved. So every container that writes or reads
 registered models must see the same files at the same paths: the same DATA_DIR, one named volume
 at DATA_DIR/models (read-only where nothing is written), the same MODEL_DIR and ./models mount.
@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from reviewpulse.settings import Settings
-from stream.autoretrain import AutoRetrainer
-from stream.registry import artefact_dir
+from kernel.settings import Settings
+from stream.learning.automatic import AutoRetrainer
+from stream.registry.store import artefact_dir
 
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = (REPO / "deploy" / "Dockerfile").read_text()
@@ -114,10 +114,10 @@ def test_the_worker_writes_nothing_but_tmp(model_services: dict[str, dict[str, A
 
 def test_the_web_can_keep_the_automatic_retrainers_files(
         compose: dict[str, Any], model_services: dict[str, dict[str, Any]]) -> None:
-    """stream/autoretrain.py writes retrain.log and retrain-state.json into DATA_DIR; the root is read-only."""
+    """stream/learning/automatic.py writes retrain.log and retrain-state.json into DATA_DIR; the root is read-only."""
     web = model_services["web"]
     settings = Settings(data_dir=Path(web["environment"]["DATA_DIR"]))
-    state_dir = str(PurePosixPath(AutoRetrainer(settings, storage=None).state_path.parent))
+    state_dir = str(PurePosixPath(AutoRetrainer(settings, storage=None, spawn=None).state_path.parent))
     assert state_dir in mounts(web), f"web: {state_dir} is on the read-only root"
     source, read_only = mounts(web)[state_dir]
     assert source in compose["volumes"] and not read_only, f"web: {state_dir} on a writable named volume"

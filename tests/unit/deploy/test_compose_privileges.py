@@ -100,10 +100,10 @@ def test_no_user_may_manage_access(compose: dict[str, Any], users: dict[str, ET.
 
 
 def inserted_tables() -> dict[str, str]:
-    """Storage method -> table, from stream/storage.py (``def insert_x`` ... ``client.insert("table"``)."""
-    source = (REPO / "stream" / "storage.py").read_text()
+    """Storage method -> table, from stream/storage/clickhouse.py (``def insert_x`` ... ``client.insert("table"``)."""
+    source = (REPO / "stream" / "storage" / "clickhouse.py").read_text()
     methods = re.findall(r"def (insert_\w+)\(.*?self\.client\.insert\(\s*\"(\w+)\"", source, flags=re.DOTALL)
-    assert methods, "stream/storage.py: no inserts found"
+    assert methods, "stream/storage/clickhouse.py: no inserts found"
     return dict(methods)
 
 
@@ -112,22 +112,22 @@ def called_inserts(room: str) -> set[str]:
             if re.search(rf"\.{method}\b", path.read_text())}
 
 
-STREAM_IMPORT = re.compile(r"^\s*(?:from|import)\s+stream\.(\w+)", re.MULTILINE)
+PROJECT_IMPORT = re.compile(r"^\s*(?:from|import)\s+((?:stream|reviewpulse)(?:\.\w+)+)", re.MULTILINE)
 SQL_WRITE = re.compile(r"\b(?:INSERT INTO|ALTER TABLE|DELETE FROM)\s+(\w+)|client\.insert\(\s*\"(\w+)\"")
 SQL_READ = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)")
 #: The storage layer: its insert_* methods are counted where they are called (called_inserts);
 #: migrations run as the owner, except the startup check (STARTUP_CHECK_GRANTS).
-STORAGE_LAYER = {"storage", "migrations"}
+STORAGE_LAYER = {REPO / "stream" / "storage" / "clickhouse.py", REPO / "stream" / "storage" / "migrations.py"}
 
 
 def stream_modules(*starts: Path) -> set[Path]:
-    """The stream/ modules ``starts`` import, directly or through each other (storage layer aside)."""
+    """The stream/ (and root) modules ``starts`` import, directly or through each other (storage layer aside)."""
     found: set[Path] = set()
     todo = list(starts)
     while todo:
-        for name in STREAM_IMPORT.findall(todo.pop().read_text()):
-            module = REPO / "stream" / f"{name}.py"
-            if name not in STORAGE_LAYER and module not in found:
+        for name in PROJECT_IMPORT.findall(todo.pop().read_text()):
+            module = REPO.joinpath(*name.split(".")).with_suffix(".py")
+            if module.is_file() and module not in STORAGE_LAYER and module not in found:
                 found.add(module)
                 todo.append(module)
     return found
@@ -152,10 +152,10 @@ def web_writes() -> set[str]:
 
 def learning_loop_tables() -> tuple[set[str], set[str]]:
     """(written, read) by ``reviewpulse retrain`` and ``reviewpulse models`` against a server."""
-    written, read = sql_tables(stream_modules(REPO / "stream" / "retrain_commands.py",
-                                              REPO / "stream" / "models_commands.py"))
-    assert {"models", "model_promotions"} <= written, "stream/registry.py: registry inserts not found"
-    assert {"reviews", "review_labels"} <= read, "stream/labelled.py: labelled-row queries not found"
+    written, read = sql_tables(stream_modules(REPO / "reviewpulse" / "commands" / "retrain.py",
+                                              REPO / "reviewpulse" / "commands" / "models.py"))
+    assert {"models", "model_promotions"} <= written, "stream/registry/store.py: registry inserts not found"
+    assert {"reviews", "review_labels"} <= read, "stream/storage/labelled.py: labelled-row queries not found"
     return written, read
 
 
@@ -167,7 +167,7 @@ def test_worker_is_insert_only_and_may_insert_what_it_writes(users: dict[str, ET
     worker = grants(users["reviewpulse_worker"])
     inserts = {g.split(" ON reviewpulse.")[1] for g in worker if g.startswith("INSERT ON reviewpulse.")}
     assert called_inserts("stream") <= inserts
-    # ...and reads the model registry: which model is active (stream/hotswap.py).
+    # ...and reads the model registry: which model is active (stream/registry/hotswap.py).
     registry_reads = {"SELECT ON reviewpulse.models", "SELECT ON reviewpulse.model_promotions"}
     assert worker - STARTUP_CHECK_GRANTS == {f"INSERT ON reviewpulse.{table}" for table in inserts} | registry_reads
     assert "SELECT ON reviewpulse.*" not in worker
@@ -176,14 +176,14 @@ def test_worker_is_insert_only_and_may_insert_what_it_writes(users: dict[str, ET
 def test_web_reads_and_inserts_exactly_what_its_code_writes(users: dict[str, ET.Element]) -> None:
     web = grants(users["reviewpulse_web"])
     assert called_inserts("web") == {"brands"}
-    # the admin label queue (stream/label_queue.py) and /api/models (stream/registry.py)
+    # the admin label queue (stream/storage/label_queue.py) and /api/models (stream/registry/store.py)
     assert {"review_labels", "models", "model_promotions"} <= web_writes()
     assert web - STARTUP_CHECK_GRANTS == {"SELECT ON reviewpulse.*"} | {f"INSERT ON reviewpulse.{t}"
                                                                         for t in web_writes()}
 
 
 def test_the_automatic_retrainer_may_do_what_retrain_does_with_the_web_user(users: dict[str, ET.Element]) -> None:
-    """stream/autoretrain.py runs `reviewpulse retrain` inside the web container, with its CLICKHOUSE_URL."""
+    """stream/learning/automatic.py runs `reviewpulse retrain` inside the web container, with its CLICKHOUSE_URL."""
     written, _ = learning_loop_tables()
     assert written <= table_grants(users["reviewpulse_web"], "INSERT")
 
@@ -197,12 +197,12 @@ def test_retrain_user_holds_exactly_what_retrain_and_models_commands_use(users: 
 
 
 def test_granted_tables_are_tables_the_migrations_create(users: dict[str, ET.Element]) -> None:
-    migrations = (REPO / "stream" / "migrations.py").read_text()
+    migrations = (REPO / "stream" / "storage" / "migrations.py").read_text()
     created = set(re.findall(r"CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS (\w+)", migrations))
     for name, user in users.items():
         for grant in grants(user):
             table = grant.split(" ON reviewpulse.")[-1]
-            assert table == "*" or table in created, f"{name}: {grant} names no table of stream/migrations.py"
+            assert table == "*" or table in created, f"{name}: {grant} names no table of stream/storage/migrations.py"
 
 
 def test_every_container_is_hardened(compose: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[3]
-ROOMS = ("reviewpulse", "inference", "stream", "web", "producers", "dashboards", "bench")
+ROOMS = ("kernel", "reviewpulse", "inference", "stream", "web", "producers", "dashboards")
 #: Imports that need a package the imported module does not declare as required.
 IMPLIED = {"starlette.templating": "jinja2", "starlette.middleware.sessions": "itsdangerous"}
 #: request.form() in Starlette needs python-multipart; checked by name because nothing imports it.

@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from inference.artefact import load_artefact, save_artefact, save_untrained
-from inference.calibration import calibration_report, fit_class_bias, predicted_shares
 from inference.scorer import Scorer
+from inference.training.calibration import calibration_report, fit_class_bias, predicted_shares
 
 
 def skewed_log_probs(seed=0, rows=3000):

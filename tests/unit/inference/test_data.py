@@ -2,7 +2,7 @@
 
 import pytest
 
-from inference.data import DataError, read_labelled_csv, split_rows, star_to_class
+from inference.training.data import DataError, read_labelled_csv, split_rows, star_to_class
 
 
 def write(tmp_path, content: bytes, name="reviews.csv"):

@@ -5,14 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from bench.texts import TYPED_REVIEWS, synthetic_reviews
 from inference import hardware, precision
 from inference.artefact import ModelCard, read_card, save_artefact, save_untrained
 from inference.encoding import DEFAULT_ALPHABET
-from inference.precision import precision_gate, record_precision_gate, resolve_precision
-from inference.quantized import int8_is_native
+from inference.hardware import int8_is_native
+from inference.precision import resolve_precision
 from inference.scorer import Scorer
-from reviewpulse.settings import DEFAULT_MODEL_DIR, get_settings
+from inference.training.precision_gate import precision_gate, record_precision_gate
+from kernel.settings import DEFAULT_MODEL_DIR, get_settings
+from reviewpulse.bench.texts import TYPED_REVIEWS, synthetic_reviews
 
 needs_int8 = pytest.mark.skipif(not int8_is_native("cpu"), reason="this torch build has no x86 quantized engine")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from inference.data import star_to_class
-from inference.gates import GateRules, judge
-from inference.retrain import LabelledRow, RetrainOptions, _mix_weights, clean_rows
+from inference.training.candidates import LabelledRow, RetrainOptions, _mix_weights, clean_rows
+from inference.training.data import star_to_class
+from inference.training.gates import GateRules, judge
 
 
 def test_clean_rows_counts_what_it_skips() -> None:
@@ -51,7 +51,7 @@ def test_in_domain_rows_weigh_a_share_of_the_replay() -> None:
 def test_the_in_domain_share_lets_a_few_site_rows_outvote_the_replay(tmp_path) -> None:
     """Replay says "sick" is bad 400 times, the site says good 20 times: unweighted the replay decides."""
     from inference.artefact import load_artefact, save_untrained
-    from inference.stacking import StackOptions, fit_head
+    from inference.training.stacking import StackOptions, fit_head
     from inference.words import ngram_bags
 
     model, card, alphabet = load_artefact(save_untrained(tmp_path / "base"))
@@ -94,7 +94,7 @@ def test_a_domain_fall_counts_only_when_the_paired_bootstrap_is_sure_of_it() -> 
 
 
 def test_chance_worse_tells_a_real_fall_from_noise() -> None:
-    from inference.gates import EvalSet, chance_worse
+    from inference.training.gates import EvalSet, chance_worse
 
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 3, 600)

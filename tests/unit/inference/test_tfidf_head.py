@@ -9,7 +9,8 @@ from inference.artefact import ModelCard, load_artefact, save_artefact, save_unt
 from inference.encoding import Alphabet
 from inference.model import CharCNN
 from inference.scorer import Scorer
-from inference.stacking import (
+from inference.tfidf_head import TfidfHead, tfidf_weights
+from inference.training.stacking import (
     StackOptions,
     document_idf,
     fit_head,
@@ -19,7 +20,6 @@ from inference.stacking import (
     tfidf_matrix,
     with_head,
 )
-from inference.tfidf_head import TfidfHead, tfidf_weights
 from inference.words import ngram_bags, ngram_ids
 
 TEXTS = ["Not good, not good at all.", "", "great great great staff", "!!!", "good value, great staff " * 50]

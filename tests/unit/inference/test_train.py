@@ -4,8 +4,8 @@
 import pytest
 import torch
 
-from inference import checkpoint as checkpoint_module
-from inference.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from inference.training import checkpoint as checkpoint_module
+from inference.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 
 def test_a_kill_while_writing_leaves_the_previous_checkpoint_usable(tmp_path, monkeypatch):

@@ -9,13 +9,13 @@ import pytest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
+from kernel.settings import Settings
 from producers.companies import DiscoveredCompany, write_companies_csv
 from producers.crawl import crawl_settings
 from producers.crawler.reviews_crawler.spiders.reviews import ReviewsSpider
 from producers.discovery import DiscoveryError, discover
 from producers.scope import RobotsRules, Scope, allowed_hosts, refusal
 from producers.site_profile import load_profile
-from reviewpulse.settings import Settings
 
 SITE = "http://demo.test:8001"
 COMPANY_PAGE = """<html><body><h1 class='company-name'>Acme</h1>

@@ -6,13 +6,13 @@ import pytest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
+from kernel.events import stable_id
 from producers.crawl import crawl_settings
 from producers.crawler.reviews_crawler.items import ReviewItem
 from producers.crawler.reviews_crawler.pipelines import review_event
 from producers.crawler.reviews_crawler.spiders.reviews import ReviewsSpider
 from producers.demo_site import Catalogue, pages
 from producers.demo_site.catalogue import Company
-from reviewpulse.events import stable_id
 
 SITE = "http://demo.test"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewpulse.runfile import resolve_bootstrap
-from reviewpulse.settings import Settings
+from kernel.runfile import resolve_bootstrap
+from kernel.settings import Settings
 
 
 def test_resolve_bootstrap_prefers_setting_then_run_file(tmp_path: Path) -> None:

@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-from reviewpulse.logs import HANDLER_NAME, setup_logging, uvicorn_logging
-from reviewpulse.settings import Settings
+from kernel.logs import HANDLER_NAME, setup_logging, uvicorn_logging
+from kernel.settings import Settings
 
 #: Loggers of every library whose output reaches a ReviewPulse process's log.
 LIBRARY_LOGGERS = ("faust.worker", "mode.services", "uvicorn.error", "uvicorn.access", "scrapy.core.engine",
-                   "aiokafka.consumer", "stream.worker", "web.app")
+                   "aiokafka.consumer", "stream.worker.app", "web.app")
 
 
 def emit_from_every_library() -> None:
@@ -27,10 +27,10 @@ def test_every_logger_writes_one_json_object_per_line(capsys: pytest.CaptureFixt
     try:
         raise RuntimeError("boom")
     except RuntimeError:
-        logging.getLogger("stream.worker").exception("batch failed", extra={"batch_rows": 3})
+        logging.getLogger("stream.worker.app").exception("batch failed", extra={"batch_rows": 3})
     lines = capsys.readouterr().err.splitlines()
     entries = [json.loads(line) for line in lines]
-    assert [e["logger"] for e in entries] == [*LIBRARY_LOGGERS, "stream.worker"]
+    assert [e["logger"] for e in entries] == [*LIBRARY_LOGGERS, "stream.worker.app"]
     assert entries[0]["msg"] == "hello from faust.worker\nsecond line" and entries[0]["level"] == "INFO"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", entries[0]["ts"])
     assert "RuntimeError: boom" in entries[-1]["exc"] and entries[-1]["batch_rows"] == 3

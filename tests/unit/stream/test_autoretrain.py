@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reviewpulse.settings import Settings
-from stream.autoretrain import retrain_argv
+from kernel.settings import Settings
+from stream.learning.automatic import retrain_argv
 
 
 def test_auto_promote_only_through_the_gates(tmp_path: Path) -> None:
-    off = retrain_argv(Settings(data_dir=tmp_path))
+    off = retrain_argv(Settings(data_dir=tmp_path), ["reviewpulse"])
     assert off[-1] == "--no-promote" and "retrain" in off and "--force" not in off
-    on = retrain_argv(Settings(data_dir=tmp_path, auto_promote=True))
+    on = retrain_argv(Settings(data_dir=tmp_path, auto_promote=True), ["reviewpulse"])
     assert "--no-promote" not in on and "--force" not in on

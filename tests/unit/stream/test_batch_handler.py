@@ -1,6 +1,6 @@
-"""The worker's batch logic (``stream.batches.BatchHandler``) with no broker and no ClickHouse.
+"""The worker's batch logic (``stream.worker.batches.BatchHandler``) with no broker and no ClickHouse.
 
-A fake scorer, ``stream.memory_storage.MemoryStorage`` and a fake producer stand in; the
+A fake scorer, ``stream.storage.memory.MemoryStorage`` and a fake producer stand in; the
 handler is the real one. What a scored event means ("stored") rests on these.
 """
 
@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import pytest
 
-from reviewpulse.events import Brand, Kind, ReviewEvent, encode_many
-from reviewpulse.settings import Settings
-from stream.batches import BatchHandler, Incoming
-from stream.memory_storage import MemoryStorage
+from kernel.events import Brand, Kind, ReviewEvent, encode_many
+from kernel.settings import Settings
+from stream.storage.memory import MemoryStorage
+from stream.worker.batches import BatchHandler, Incoming
 from tests.fakes import FakeProducer, FakeScorer
 
 SETTINGS = Settings(retry_max_delay_s=0.05)

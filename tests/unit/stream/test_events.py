@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from reviewpulse.events import Brand, DeadLetter, ReviewEvent, ScoredReview
-from stream.processing import parse
+from kernel.events import Brand, DeadLetter, ReviewEvent, ScoredReview
+from stream.worker.processing import parse
 
 
 def review(**fields: object) -> dict:

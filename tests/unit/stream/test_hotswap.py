@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from reviewpulse.settings import Settings
-from stream.control import decode, encode
-from stream.hotswap import ModelSlot, _apply, scorer_loader
+from kernel.settings import Settings
+from stream.registry.control import decode, encode
+from stream.registry.hotswap import ModelSlot, _apply, scorer_loader
 from tests.model_artefacts import artefact_copy, corrupt_weights
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stream.models_commands import gate_refusal
-from stream.registry import ModelRecord
+from reviewpulse.commands.models import gate_refusal
+from stream.registry.store import ModelRecord
 
 
 def record(version: str, **metrics: object) -> ModelRecord:

@@ -1,4 +1,4 @@
-"""The reviews agent's overlap (``stream.overlap.store_behind``) with the real ``BatchHandler``.
+"""The reviews agent's overlap (``stream.worker.overlap.store_behind``) with the real ``BatchHandler``.
 
 Batch N+1 is scored while batch N is stored, yet every batch is inserted before its
 events are published and acknowledged only after them. A journal shared by the storage,
@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from reviewpulse.events import Kind, ReviewEvent
-from reviewpulse.settings import Settings
-from stream.batches import BatchHandler, Incoming, ScoredBatch
-from stream.memory_storage import MemoryStorage
-from stream.overlap import store_behind
+from kernel.events import Kind, ReviewEvent
+from kernel.settings import Settings
+from stream.storage.memory import MemoryStorage
+from stream.worker.batches import BatchHandler, Incoming, ScoredBatch
+from stream.worker.overlap import store_behind
 from tests.fakes import FakeProducer, FakeScorer, FakeVerdict
 
 SETTINGS = Settings(retry_max_delay_s=0.05)
@@ -299,7 +299,7 @@ async def arriving(items: list[int], taken: list[int], gaps: asyncio.Event | Non
 
 
 def test_items_that_arrive_while_the_caller_works_are_joined_in_order_up_to_the_limit() -> None:
-    from stream.overlap import gather_ready
+    from stream.worker.overlap import gather_ready
 
     async def main() -> list[list[int]]:
         got = []
@@ -314,7 +314,7 @@ def test_items_that_arrive_while_the_caller_works_are_joined_in_order_up_to_the_
 
 
 def test_items_count_by_their_weight_so_messages_holding_many_reviews_fill_a_batch_sooner() -> None:
-    from stream.overlap import gather_ready
+    from stream.worker.overlap import gather_ready
 
     async def main() -> list[list[int]]:
         got = []
@@ -331,7 +331,7 @@ def test_items_count_by_their_weight_so_messages_holding_many_reviews_fill_a_bat
 
 def test_a_lone_item_goes_out_at_once_without_a_window() -> None:
     """No waiting for company: one review on a quiet stream is scored as soon as it is taken."""
-    from stream.overlap import gather_ready
+    from stream.worker.overlap import gather_ready
 
     async def main() -> list[int]:
         more = asyncio.Event()
@@ -351,7 +351,7 @@ async def trickling(items: list[int], gap_s: float) -> AsyncIterator[int]:
 
 
 def test_on_a_quiet_stream_the_first_item_opens_a_window_for_those_that_follow_it() -> None:
-    from stream.overlap import gather_ready
+    from stream.worker.overlap import gather_ready
 
     async def main() -> list[list[int]]:
         batches = gather_ready(trickling([1, 2, 3, 4], 0.01), limit=8, window_s=0.5)
@@ -362,7 +362,7 @@ def test_on_a_quiet_stream_the_first_item_opens_a_window_for_those_that_follow_i
 
 
 def test_the_window_closes_when_the_limit_is_reached_and_later_items_form_the_next_batch() -> None:
-    from stream.overlap import gather_ready
+    from stream.worker.overlap import gather_ready
 
     async def main() -> list[list[int]]:
         got = []
@@ -377,7 +377,7 @@ def test_the_window_closes_when_the_limit_is_reached_and_later_items_form_the_ne
 
 
 def test_the_window_ends_with_the_source() -> None:
-    from stream.overlap import gather_ready
+    from stream.worker.overlap import gather_ready
 
     async def main() -> list[list[int]]:
         return [joined async for joined in gather_ready(trickling([1, 2], 0.0), limit=8, window_s=10 * DEADLOCK_GUARD_S)]
@@ -386,7 +386,7 @@ def test_the_window_ends_with_the_source() -> None:
 
 
 def test_taking_pauses_while_the_limit_waits_so_memory_stays_bounded() -> None:
-    from stream.overlap import gather_ready
+    from stream.worker.overlap import gather_ready
 
     async def main() -> tuple[list[int], int]:
         taken: list[int] = []
@@ -403,7 +403,7 @@ def test_taking_pauses_while_the_limit_waits_so_memory_stays_bounded() -> None:
 
 
 def test_an_error_of_the_source_reaches_the_caller_after_the_items_before_it() -> None:
-    from stream.overlap import gather_ready
+    from stream.worker.overlap import gather_ready
 
     async def main() -> list[list[int]]:
         got = []

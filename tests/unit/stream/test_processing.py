@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reviewpulse.events import DeadLetter, ReviewEvent, ScoredReview
-from stream.processing import (
+from kernel.events import DeadLetter, ReviewEvent, ScoredReview
+from stream.worker.processing import (
     DEAD_LETTER_RAW_BYTES,
     DraftSessions,
     latest_drafts,

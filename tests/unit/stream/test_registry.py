@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reviewpulse.settings import Settings
-from stream.registry import artefact_dir
+from kernel.settings import Settings
+from stream.registry.store import artefact_dir
 
 
 def test_artefacts_live_under_the_data_dir(tmp_path) -> None:

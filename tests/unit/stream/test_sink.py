@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, DataError
 
-from stream.sink import is_permanent
+from stream.worker.sink import is_permanent
 
 
 @pytest.mark.parametrize(("error", "permanent"), [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream.queries import decode_cursor
+from stream.storage.queries import decode_cursor
 
 
 def test_bad_cursor_says_what_to_pass() -> None:

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from reviewpulse.events import Kind, ReviewEvent
-from reviewpulse.settings import Settings
+from kernel.events import Kind, ReviewEvent
+from kernel.settings import Settings
 from web.bus import BrokerUnavailable, MemoryBus
 
 TOPIC = Settings().topic_scored

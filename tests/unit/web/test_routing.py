@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reviewpulse.events import Kind, ScoredReview, encode_many
+from kernel.events import Kind, ScoredReview, encode_many
 from web.live import LiveHub
 from web.metrics import WebMetrics
 from web.replies import Replies

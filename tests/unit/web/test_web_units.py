@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from starlette.datastructures import QueryParams
 
-from reviewpulse.events import Kind, ScoredReview
+from kernel.events import Kind, ScoredReview
 from web.brands import avatar_colour, initials, load_catalogue
 from web.client_meta import client_meta, ip_hash
 from web.filters import BadInput, parse_filter, parse_page
@@ -146,7 +146,7 @@ def test_an_event_the_schema_refuses_answers_422_not_500() -> None:
     from pydantic import ValidationError
     from starlette.requests import Request
 
-    from reviewpulse.events import Kind, ReviewEvent
+    from kernel.events import Kind, ReviewEvent
     from web.app import EXCEPTION_HANDLERS
 
     try:

@@ -1,0 +1,132 @@
+"""``reviewpulse bench scorer | pipeline | memory | crawl | dashboards | typing``: every benchmark's command.
+
+Figures are ratios against a baseline measured in the same run; each benchmark module
+returns a dict and :mod:`reviewpulse.bench.report` prints it. Heavy imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kernel.settings import get_settings
+from reviewpulse.commands.common import (
+    JsonFlag,
+    Opt,
+    command_settings,
+    fail,
+    quiet_kafka_clients,
+    require_bootstrap,
+    require_web_url,
+)
+
+bench_app = typer.Typer(help="Benchmarks: figures as ratios against a baseline measured in the same run.")
+
+
+@bench_app.command("scorer")
+def scorer_command(
+    model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
+    data: Annotated[Path | None, Opt(help="CSV of your texts, e.g. the training CSV (default: generated texts)")] = None,
+    text_column: Annotated[str, Opt(help="column of --data holding the text")] = "text",
+    sample: Annotated[int, Opt(min=1, help="texts drawn (seeded) from --data")] = 3000,
+    subset: Annotated[int, Opt(min=1, help="texts of the sample the slow paths (per-request, bf16) score")] = 300,
+    repeats: Annotated[int, Opt(min=1, help="passes per configuration; the median is reported")] = 3,
+    seed: int = 7,
+    threads: Annotated[int, Opt(min=0, help="torch threads (0 = torch's default, all cores)")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Reviews/s of score(texts) on real-length texts, fp32 and bf16, vs the per-request path, same run."""
+    from reviewpulse.bench.report import emit
+    from reviewpulse.bench.scorer import format_table, run_scorer_bench
+    from reviewpulse.bench.texts import BenchDataError
+
+    try:
+        result = run_scorer_bench(model or command_settings().model_dir, data, text_column, sample, subset, repeats,
+                                  seed, threads, progress=not as_json)
+    except BenchDataError as error:
+        fail(str(error))
+    emit(result, as_json, format_table)
+
+
+@bench_app.command("pipeline")
+def pipeline_command(
+    reviews: Annotated[int, Opt(help="reviews to push through the pipeline")] = 5000,
+    as_json: JsonFlag = False,
+) -> None:
+    """End-to-end reviews/s (import -> rows in ClickHouse, embedded stack) vs the scorer alone."""
+    from reviewpulse.bench.pipeline import bench_pipeline
+    from reviewpulse.bench.report import emit
+
+    emit(bench_pipeline(command_settings(), reviews), as_json)
+
+
+@bench_app.command("memory")
+def memory_command(
+    reviews: Annotated[int, Opt(min=1, help="reviews bulk-imported while memory is sampled")] = 20_000,
+    as_json: JsonFlag = False,
+) -> None:
+    """RSS of `reviewpulse run` (its process tree: run + broker) at idle and during a bulk import."""
+    from reviewpulse.bench.memory import bench_memory
+    from reviewpulse.bench.report import emit
+
+    emit(bench_memory(reviews), as_json)
+
+
+@bench_app.command("crawl")
+def crawl_command(as_json: JsonFlag = False) -> None:
+    """Crawl speed (items/s, pages/s) on the local site, politeness off, and Kafka publish throughput."""
+    from reviewpulse.bench.crawl import run_bench
+    from reviewpulse.bench.report import emit
+
+    quiet_kafka_clients(get_settings())
+    emit(run_bench(), as_json)
+
+
+@bench_app.command("dashboards")
+def dashboards_command(
+    reviews: Annotated[int, Opt(help="scored reviews loaded over one day")] = 100_000,
+    repeats: Annotated[int, Opt(help="timings per query; the median is reported")] = 5,
+) -> None:
+    """Panel query times on a day of reviews, disk per review, per-minute view vs raw table (JSON)."""
+    from reviewpulse.bench.dashboards import run_bench
+    from reviewpulse.bench.report import emit
+    from reviewpulse.bench.texts import BenchDataError
+
+    try:
+        figures = run_bench(command_settings(), reviews, repeats)
+    except BenchDataError as error:
+        fail(str(error))
+    emit(figures, as_json=True, indent=2)
+
+
+@bench_app.command("typing")
+def typing_command(
+    url: Annotated[str | None, Opt(help="web base URL (default: the running `reviewpulse run`)")] = None,
+    sessions: Annotated[int, Opt(min=1, help="concurrent websocket sessions")] = 20,
+    rate: Annotated[float, Opt(min=0.1, help="drafts per second per session")] = 4.0,
+    duration: Annotated[float, Opt(min=1.0, help="seconds of typing")] = 30.0,
+    during_import: Annotated[int, Opt(min=0, help="import this many generated reviews first and type while "
+                                              "the worker scores them (0 = no import)")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Draft -> score latency through Kafka and the worker, as people typing would see it."""
+    import asyncio
+
+    from reviewpulse.bench.report import emit
+    from reviewpulse.bench.typing_latency import format_summary, run_typing_bench, typing_during_import
+
+    settings = command_settings()
+    base_url = require_web_url(settings, url)
+    if during_import:
+        bootstrap = require_bootstrap(settings)
+        result = asyncio.run(typing_during_import(base_url, bootstrap, settings, during_import, sessions, rate,
+                                                  duration))
+    else:
+        result = asyncio.run(run_typing_bench(base_url, sessions, rate, duration))
+    emit(result, as_json, format_summary)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")
