@@ -6,8 +6,7 @@ Events travel as JSON. ``ReviewEvent`` goes to ``reviews.raw`` (reviews) and
 on ``reviews.dead``.
 
 A message holds one event (a JSON object) or several (a JSON array of them: bulk
-imports, see ``encode_many``). The worker answers a message in kind: one scored event
-for an object, one array of scored events for an array. Dead letters stay one per event.
+imports); how they are framed is ``kernel.framing``'s.
 """
 
 from __future__ import annotations
@@ -37,21 +36,6 @@ MetaValue = Annotated[Line, Field(max_length=MAX_META_VALUE_CHARS)]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def encode_many(events: Sequence[bytes]) -> bytes:
-    """Several serialised events (``to_bytes``) as one message value: a JSON array of them.
-
-    Why: on two cores the broker, Faust and the clients spend about as much CPU per
-    Kafka message as the model spends per review, so bulk imports pack many reviews
-    into a message (``producers.importer``).
-    """
-    return b"[" + b",".join(events) + b"]"
-
-
-def holds_many(raw: bytes) -> bool:
-    """Whether a message value is an array of events (``encode_many``) rather than one event."""
-    return raw.lstrip()[:1] == b"["
 
 
 class Kind(StrEnum):

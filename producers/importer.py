@@ -12,7 +12,6 @@ ClickHouse insert succeeded.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -23,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kernel.events import Kind, ReviewEvent, stable_id
+from kernel.framing import events_of
 from kernel.settings import Settings
 from producers.kafka_publisher import KafkaPublisher, PublishError
 from producers.packing import BYTES_PER_MESSAGE, ReviewPacker
@@ -169,12 +169,7 @@ def import_file(path: Path, bootstrap: str, settings: Settings, options: ImportO
 
 def scored_ids(value: bytes | None) -> list[Any]:
     """The ids in one reviews.scored message (one event, or an array of them); none if it is unreadable."""
-    try:
-        decoded = json.loads(value or b"")
-    except ValueError:
-        return []
-    events = decoded if isinstance(decoded, list) else [decoded]
-    return [event.get("id") for event in events if isinstance(event, dict)]
+    return [event.get("id") for event in events_of(value) if isinstance(event, dict)]
 
 
 @dataclass

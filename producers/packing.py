@@ -3,7 +3,7 @@
 Why: on this project's 2-core box the broker, Faust and the Kafka clients spend about as
 much CPU per message as the model spends per review, so one message per review halves
 what an import could reach. ``ReviewPacker`` gathers reviews into arrays
-(``kernel.events.encode_many``) and sends each on the partition its reviews' key
+(``kernel.framing.encode_message``) and sends each on the partition its reviews' key
 hashes to, with the same murmur2 hash as the Kafka clients, so all reviews of a brand
 still go to one partition in file order. The worker answers an array with one array of
 scored events; dead letters stay one per review.
@@ -15,7 +15,8 @@ import functools
 
 from kafka.partitioner.default import murmur2
 
-from kernel.events import ReviewEvent, encode_many
+from kernel.events import ReviewEvent
+from kernel.framing import encode_message
 from producers.kafka_publisher import KafkaPublisher
 
 #: At most this many reviews in one message ...
@@ -70,5 +71,5 @@ class ReviewPacker:
         if not reviews:
             return
         key = reviews[0][0]
-        value = reviews[0][1] if len(reviews) == 1 else encode_many([v for _, v in reviews])
+        value = encode_message([v for _, v in reviews])
         self.publisher.send(self.topic, key, value, partition=partition, events=len(reviews))

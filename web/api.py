@@ -25,7 +25,7 @@ from web.bus import BrokerUnavailable
 from web.client_meta import client_meta
 from web.filters import BadInput, parse_filter, parse_page
 from web.http_limits import check_rate
-from web.messages import PredictBody, ReviewBody, field_errors
+from web.messages import PredictBody, ReviewBody, ScoreDetail, field_errors
 from web.privacy import public_review
 
 TRUE_VALUES = ("1", "true", "yes")
@@ -71,10 +71,8 @@ def _flag(request: Request, name: str) -> bool:
 
 
 def score_detail(event: ScoredReview) -> dict[str, Any]:
-    return {
-        "score": event.score, "probs": event.probs, "label": event.label,
-        "suggested_rating": event.suggested_rating, "model_version": event.model_version,
-    }
+    return ScoreDetail(score=event.score, probs=event.probs, label=event.label,
+                       suggested_rating=event.suggested_rating, model_version=event.model_version).model_dump()
 
 
 async def predict(request: Request) -> JSONResponse:

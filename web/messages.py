@@ -1,7 +1,8 @@
-"""The shapes clients send: websocket frames and REST bodies, validated with pydantic.
+"""The shapes clients send and get: websocket frames and REST bodies, validated with pydantic.
 
 Validation errors name the field, so both the websocket error frame and the REST 422
-answer can say exactly what to fix.
+answer can say exactly what to fix. ``/openapi.json`` is generated from these models
+(``web.openapi``), so the spec says what the handlers accept.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic.json_schema import JsonDict
 
 from kernel.events import MAX_TEXT_CHARS
 from web import json_body
@@ -71,10 +73,14 @@ class SubmitMessage(SubmitFields):
     _text_not_blank = field_validator("text")(_not_blank)
 
 
+#: What the schema says of a text the validators refuse when blank (pydantic's min_length would reword the error).
+NOT_BLANK: JsonDict = {"minLength": 1, "pattern": r"\S"}
+
+
 class ReviewBody(SubmitFields):
     """``POST /api/review``."""
 
-    review: str = Field(max_length=MAX_TEXT_CHARS)
+    review: str = Field(max_length=MAX_TEXT_CHARS, json_schema_extra=NOT_BLANK)
 
     _review_not_blank = field_validator("review")(_not_blank)
 
@@ -83,6 +89,38 @@ class PredictBody(_Strict):
     """``POST /api/predict``."""
 
     review: str = Field(max_length=MAX_TEXT_CHARS)
+
+
+class PromoteBody(_Strict):
+    """``POST /api/models/promote``."""
+
+    version: str = Field(description="a registered version (`reviewpulse models list`)")
+    by: str = Field("api", max_length=200)
+    note: str = Field("", max_length=2000)
+
+
+class RollbackBody(_Strict):
+    """``POST /api/models/rollback``."""
+
+    by: str = Field("api", max_length=200)
+    note: str = Field("", max_length=2000)
+
+
+class ScoreDetail(BaseModel):
+    """``/api/predict?detail=1``: what the model said of a text."""
+
+    score: float = Field(ge=0.0, le=1.0)
+    probs: list[float]
+    label: str
+    suggested_rating: Rating
+    model_version: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what is wrong and, for bad input, which field."""
+
+    error: str
+    field: str | None = None
 
 
 ClientMessage = Annotated[PingMessage | DraftMessage | SubmitMessage, Field(discriminator="type")]

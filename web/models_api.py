@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from stream.registry.store import ControlNotPublished, ModelRecord, Registry
 from web import json_body
 from web.api import error_response, require_json
+from web.messages import PromoteBody, RollbackBody
 
 
 def authorised(request: Request) -> bool:
@@ -110,19 +111,17 @@ async def promote_model(request: Request) -> JSONResponse:
     if not authorised(request):
         return unauthorised()
     try:
-        body = await _body(request)
+        body = PromoteBody.model_validate(await _body(request))
     except ValueError as error:
         return error_response(400, str(error))
-    version, by, note = str(body.get("version", "")), str(body.get("by") or "api"), str(body.get("note", ""))
-    return await _answer(request, lambda r: lambda: r.promote(version, by, note).to_dict())
+    return await _answer(request, lambda r: lambda: r.promote(body.version, body.by or "api", body.note).to_dict())
 
 
 async def rollback_model(request: Request) -> JSONResponse:
     if not authorised(request):
         return unauthorised()
     try:
-        body = await _body(request)
+        body = RollbackBody.model_validate(await _body(request))
     except ValueError as error:
         return error_response(400, str(error))
-    by, note = str(body.get("by") or "api"), str(body.get("note", ""))
-    return await _answer(request, lambda r: lambda: r.rollback(by, note).to_dict())
+    return await _answer(request, lambda r: lambda: r.rollback(body.by or "api", body.note).to_dict())

@@ -1,138 +1,216 @@
-"""The OpenAPI 3.1 description served at ``/openapi.json`` (hand-written: it is the contract)."""
+"""The OpenAPI 3.1 description served at ``/openapi.json``, built from what the handlers use.
+
+Request and response bodies are the pydantic models the handlers validate with and
+answer in (``web.messages``, ``stream.registry.store.ModelRecord``), so a changed field
+or limit changes the spec with it; the body and rate limits come from the settings the
+app runs with. ``tests/unit/web/test_openapi.py`` checks that every route the app
+serves is described here, and nothing else. The websockets (``/ws``, ``/ws/live``) are
+described in ``web/README.md``: OpenAPI has no words for them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_FILTERS = [
-    {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
-    for name, schema, text in [
-        ("brand", {"type": "string"}, "exact brand name"),
-        ("label", {"enum": ["bad", "average", "good"]}, "the model's label"),
-        ("source", {"type": "string"}, "web, api, a crawler or import source"),
-        ("disagreement", {"type": "boolean"}, "stars given and the model's label differs from them"),
-        ("since", {"type": "string", "format": "date-time"}, "ts >= since (ISO date or datetime, UTC)"),
-        ("until", {"type": "string", "format": "date-time"}, "ts < until (a bare date includes that day)"),
-        ("q", {"type": "string"}, "case-insensitive text search"),
-        ("limit", {"type": "integer", "minimum": 1, "default": 50}, "rows per page"),
-        ("offset", {"type": "integer", "minimum": 0, "default": 0}, "rows to skip"),
-        ("cursor", {"type": "string"}, "next_cursor of the previous page (beats offset)"),
-    ]
-]
+from kernel.settings import Settings
+from stream.registry.store import ModelRecord
+from web.messages import ErrorBody, PredictBody, PromoteBody, ReviewBody, RollbackBody, ScoreDetail
+
+REF = "#/components/schemas/{model}"
+MODELS: list[type[BaseModel]] = [PredictBody, ReviewBody, PromoteBody, RollbackBody, ScoreDetail, ErrorBody]
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-SPEC: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {"title": "ReviewPulse", "version": "1", "description": "Live sentiment for customer reviews."},
-    "paths": {
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+def _body(name: str, max_bytes: int) -> dict[str, Any]:
+    return {"required": True, "description": f"JSON, at most {max_bytes:,} bytes (HTTP_MAX_BODY_BYTES)",
+            "content": {"application/json": {"schema": ref(name)}}}
+
+
+def _filters() -> list[dict[str, Any]]:
+    return [
+        _query("brand", {"type": "string"}, "exact brand name"),
+        _query("label", {"enum": ["bad", "average", "good"]}, "the model's label"),
+        _query("source", {"type": "string"}, "web, api, a crawler or import source"),
+        _query("disagreement", {"type": "boolean"}, "stars given and the model's label differs from them"),
+        _query("since", {"type": "string", "format": "date-time"}, "ts >= since (ISO date or datetime, UTC)"),
+        _query("until", {"type": "string", "format": "date-time"}, "ts < until (a bare date includes that day)"),
+        _query("q", {"type": "string"}, "case-insensitive text search"),
+        _query("limit", {"type": "integer", "minimum": 1, "default": 50}, "rows per page"),
+        _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "rows to skip"),
+        _query("cursor", {"type": "string"}, "next_cursor of the previous page (beats offset)"),
+    ]
+
+
+def _api_paths(settings: Settings) -> dict[str, Any]:
+    error = ref("ErrorBody")
+    max_bytes = settings.http_max_body_bytes
+    limited = {
+        "413": _json(error, f"request body over {max_bytes:,} bytes (HTTP_MAX_BODY_BYTES)"),
+        "429": _json(error, f"over this client's rate ({settings.api_requests_per_s}/s, API_REQUESTS_PER_S); "
+                            "see Retry-After"),
+    }
+    bad_input = _json(error, "invalid input; `field` names it")
+    return {
         "/api/predict": {"post": {
             "summary": "Score a text (through Kafka and the scoring worker)",
-            "parameters": [{"name": "detail", "in": "query", "schema": {"type": "boolean"},
-                            "description": "return probabilities, label and suggested rating"}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["review"], "properties": {"review": {"type": "string"}}}}}},
+            "parameters": [_query("detail", {"type": "boolean"}, "return probabilities, label and suggested rating")],
+            "requestBody": _body("PredictBody", max_bytes),
             "responses": {
-                "200": _json({"oneOf": [{"type": "number"}, {"$ref": "#/components/schemas/Score"}]},
+                "200": _json({"oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, ref("ScoreDetail")]},
                              "score 0..1 (or the detail object)"),
-                "422": _json(_ERROR, "invalid body; `field` names the field"),
-                "503": _json(_ERROR, "no scoring worker answered in time, or Kafka is unavailable"),
+                "422": bad_input, **limited,
+                "503": _json(error, "no scoring worker answered in time, or Kafka is unavailable"),
             },
         }},
         "/api/review": {"post": {
             "summary": "Submit a review",
-            "parameters": [{"name": "wait", "in": "query", "schema": {"type": "boolean"},
-                            "description": "answer once the review is stored"}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["review"], "properties": {
-                    "review": {"type": "string"}, "rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                    "suggested_rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                    "sentiment_score": {"type": "number", "minimum": 0, "maximum": 1},
-                    "brand": {"type": "string"}}}}}},
+            "parameters": [_query("wait", {"type": "boolean"}, "answer once the review is stored")],
+            "requestBody": _body("ReviewBody", max_bytes),
             "responses": {
-                "201": _json({"type": "object"}, "stored (with ?wait=1): id and score"),
+                "201": _json({"type": "object"}, "stored (with ?wait=1): id, stored and the score detail"),
                 "202": _json({"type": "object", "properties": {"id": {"type": "string"}}}, "accepted"),
-                "422": _json(_ERROR, "invalid body; `field` names the field"),
-                "503": _json(_ERROR, "Kafka is unavailable"),
+                "415": _json(error, "the body must be application/json"),
+                "422": bad_input, **limited, "503": _json(error, "Kafka is unavailable"),
             },
         }},
         "/api/reviews": {"get": {
-            "summary": "Stored reviews, newest first",
-            "parameters": _FILTERS,
+            "summary": "Stored reviews, newest first (public columns only)",
+            "parameters": _filters(),
             "responses": {
                 "200": _json({"type": "object", "properties": {
                     "rows": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"},
                     "next_cursor": {"type": ["string", "null"]}}}, "one page"),
-                "422": _json(_ERROR, "invalid parameter; `field` names it"),
+                "422": bad_input, **limited, "503": _json(error, "the query went over a ClickHouse limit"),
             },
         }},
         "/api/brands/random": {"get": {
             "summary": "A random brand",
-            "parameters": [{"name": "exclude", "in": "query", "schema": {"type": "string"}}],
-            "responses": {"200": _json({"type": "object"}, "brand card"), "404": _json(_ERROR, "no brands")},
+            "parameters": [_query("exclude", {"type": "string"}, "a brand not to pick")],
+            "responses": {"200": _json({"type": "object"}, "brand card"), "404": _json(error, "no brands")},
         }},
-        "/api/stats": {"get": {
-            "summary": "Exact counts", "responses": {"200": _json({"type": "object"}, "ok")}}},
+        "/api/stats": {"get": {"summary": "Exact counts", "responses": {"200": _json({"type": "object"}, "ok")}}},
+    }
+
+
+def _registry_paths(settings: Settings) -> dict[str, Any]:
+    """The model registry and training rows (web/models_api.py): bearer REGISTRY_TOKEN (run.json) or an admin session."""
+    error = ref("ErrorBody")
+    record = ref("ModelRecord")
+    token = {"401": _json(error, "no registry token (run.json's registry_token) and no admin session")}
+    max_bytes = settings.http_max_body_bytes
+    return {
+        "/api/models": {
+            "get": {"summary": "Registered models, the active one, the promotion history",
+                    "responses": {"200": _json({"type": "object", "properties": {
+                        "models": {"type": "array", "items": record}, "active": record,
+                        "history": {"type": "array", "items": {"type": "object"}}}}, "models, active, history"),
+                        **token}},
+            "post": {"summary": "Register a candidate", "requestBody": _body("ModelRecord", max_bytes),
+                     "responses": {"201": _json(record, "registered"),
+                                   "400": _json(error, "not a model artefact or a bad record"), **token}},
+        },
+        "/api/models/{version}": {"get": {
+            "summary": "One model",
+            "parameters": [{"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json(record, "the record"), "404": _json(error, "unknown"), **token}}},
+        "/api/models/promote": {"post": {
+            "summary": "Make a version active; every worker switches between two batches",
+            "requestBody": _body("PromoteBody", max_bytes),
+            "responses": {"200": _json(record, "now active"), "400": _json(error, "not a promote body"),
+                          "404": _json(error, "unknown; lists the known ones"), **token,
+                          "503": _json(error, "the switch could not be published to models.control")}}},
+        "/api/models/rollback": {"post": {
+            "summary": "Back to the model active before the current one",
+            "requestBody": _body("RollbackBody", max_bytes),
+            "responses": {"200": _json(record, "now active"), "400": _json(error, "nothing to roll back to"),
+                          **token}}},
+        "/api/training/rows": {"get": {
+            "summary": "Labelled reviews for `reviewpulse retrain` while `reviewpulse run` holds the database",
+            "parameters": [
+                _query("source", {"type": "array", "items": {"type": "string"}}, "only these sources (repeatable)"),
+                _query("since", {"type": "string", "format": "date-time"}, "stored since (ISO date or datetime, UTC)"),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": settings.retrain_max_rows},
+                       "rows at most (RETRAIN_MAX_ROWS)"),
+            ],
+            "responses": {"200": _json({"type": "object", "properties": {"rows": {"type": "array", "items": {
+                "type": "object", "properties": {"text": {"type": "string"}, "rating": {"type": ["integer", "null"]},
+                                                 "source": {"type": "string"}, "weight": {"type": "number"},
+                                                 "admin": {"type": "boolean"}}}}}}, "the rows"),
+                          "422": _json(error, "invalid parameter; `field` names it"), **token}}},
+    }
+
+
+def _page_paths() -> dict[str, Any]:
+    """The HTML pages and the service endpoints (not JSON APIs, listed so the spec names every route)."""
+    def page(summary: str, description: str = "the page") -> dict[str, Any]:
+        return {"summary": summary, "responses": {"200": _html(description)}}
+
+    form = {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}
+    return {
+        "/": {"get": page("Write a review of a random brand and watch its score move")},
+        "/live": {"get": page("Every stored review as it arrives")},
+        "/admin": {"get": page("Stored reviews with filters (admin session; else a redirect to the login)")},
+        "/admin/login": {"get": page("The admin login form"),
+                         "post": {"summary": "Log in", "requestBody": form,
+                                  "responses": {"303": {"description": "logged in: to /admin"},
+                                                "401": _html("wrong password"), "429": _html("too many tries"),
+                                                "503": _html("no ADMIN_PASSWORD_HASH: the admin is off")}}},
+        "/admin/logout": {"post": {"summary": "Log out", "responses": {"303": {"description": "to /admin/login"}}}},
+        "/admin/reviews.csv": {"get": {"summary": "The filtered reviews as CSV (admin session)", "parameters":
+                                       _filters(), "responses": {"200": {
+                                           "description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}}},
+        "/admin/labels": {"get": page("The label queue (admin session)"),
+                          "post": {"summary": "Set a review's label", "requestBody": form,
+                                   "responses": {"303": {"description": "back to the queue"},
+                                                 "404": {"description": "no such review"},
+                                                 "422": {"description": "not a label"}}}},
+        "/admin/models": {"get": page("Model quality, registry and promotion history (admin session)")},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
         "/readyz": {"get": {"summary": "Broker and storage reachable", "responses": {
             "200": {"description": "ready"}, "503": {"description": "not ready"}}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
-    },
-    "components": {"schemas": {
-        "Error": {"type": "object", "required": ["error"],
-                  "properties": {"error": {"type": "string"}, "field": {"type": "string"}}},
-        "Score": {"type": "object", "properties": {
-            "score": {"type": "number"}, "probs": {"type": "array", "items": {"type": "number"}},
-            "label": {"type": "string"}, "suggested_rating": {"type": "integer"},
-            "model_version": {"type": "string"}}},
-    }},
-}
+        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
+            "description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/openapi.json": {"get": {"summary": "This description", "responses": {"200": _json({"type": "object"}, "it")}}},
+    }
 
 
-_LIMITED = {
-    "413": _json(_ERROR, "request body over HTTP_MAX_BODY_BYTES"),
-    "429": _json(_ERROR, "over this client's rate (API_REQUESTS_PER_S); see Retry-After"),
-}
-for _path in ("/api/predict", "/api/review", "/api/reviews"):
-    for _operation in SPEC["paths"][_path].values():
-        _operation["responses"].update(_LIMITED)
-SPEC["paths"]["/api/review"]["post"]["responses"]["415"] = _json(_ERROR, "the body must be application/json")
-SPEC["paths"]["/api/reviews"]["get"]["responses"]["503"] = _json(_ERROR, "the query went over a ClickHouse limit")
-
-# The model registry (web/models_api.py): bearer REGISTRY_TOKEN (run.json) or an admin session.
-_TOKEN = {"401": _json(_ERROR, "no registry token (run.json's registry_token) and no admin session")}
-_RECORD = {"type": "object", "description": "a stream.registry.store.ModelRecord"}
-SPEC["paths"].update({
-    "/api/models": {
-        "get": {"summary": "Registered models, the active one, the promotion history",
-                "responses": {"200": _json({"type": "object"}, "models, active, history"), **_TOKEN}},
-        "post": {"summary": "Register a candidate", "requestBody": {"content": {"application/json": {
-                 "schema": _RECORD}}}, "responses": {"201": _json(_RECORD, "registered"),
-                 "400": _json(_ERROR, "not a model artefact or a bad record"), **_TOKEN}},
-    },
-    "/api/models/{version}": {"get": {
-        "summary": "One model", "parameters": [{"name": "version", "in": "path", "required": True,
-                                                "schema": {"type": "string"}}],
-        "responses": {"200": _json(_RECORD, "the record"), "404": _json(_ERROR, "unknown"), **_TOKEN}}},
-    "/api/models/promote": {"post": {
-        "summary": "Make a version active; every worker switches between two batches",
-        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
-            "version": {"type": "string"}, "by": {"type": "string"}, "note": {"type": "string"}}}}}},
-        "responses": {"200": _json(_RECORD, "now active"), "404": _json(_ERROR, "unknown; lists the known ones"),
-                      **_TOKEN}}},
-    "/api/models/rollback": {"post": {
-        "summary": "Back to the model active before the current one",
-        "responses": {"200": _json(_RECORD, "now active"), "400": _json(_ERROR, "nothing to roll back to"),
-                      **_TOKEN}}},
-})
+def build_spec(settings: Settings) -> dict[str, Any]:
+    """The whole OpenAPI document for an app running with ``settings``."""
+    _, definitions = models_json_schema([(model, "validation") for model in MODELS], ref_template=REF)
+    schemas = dict(definitions.get("$defs", {}))
+    schemas["ModelRecord"] = TypeAdapter(ModelRecord).json_schema(ref_template=REF)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ReviewPulse", "version": "1", "description": "Live sentiment for customer reviews. "
+                 "Errors are JSON {\"error\", \"field\"}. The websockets /ws and /ws/live are described in "
+                 "web/README.md."},
+        "paths": {**_api_paths(settings), **_registry_paths(settings), **_page_paths()},
+        "components": {"schemas": schemas},
+    }
 
 
 async def openapi_json(request: Request) -> JSONResponse:
-    return JSONResponse(SPEC)
+    state = request.app.state
+    if getattr(state, "openapi", None) is None:
+        state.openapi = build_spec(state.settings)
+    return JSONResponse(state.openapi)

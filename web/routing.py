@@ -13,13 +13,13 @@ on the event loop that also serves the people typing).
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from kernel.events import Kind, ScoredReview, holds_many
+from kernel.events import Kind, ScoredReview
+from kernel.framing import events_of, holds_many
 from web.live import LiveHub
 from web.metrics import WebMetrics
 from web.replies import Replies
@@ -52,11 +52,7 @@ class ScoredRouter:
         if not holds_many(raw):
             self._deliver(functools.partial(ScoredReview.model_validate_json, raw))
             return
-        try:
-            items = json.loads(raw)
-        except (ValueError, RecursionError):
-            items = [None]  # counted and ignored as one malformed event
-        for item in items:
+        for item in events_of(raw) or [None]:  # an unreadable array counts as one malformed event
             if self._takes(item):
                 self._deliver(functools.partial(ScoredReview.model_validate, item))
             else:

@@ -38,7 +38,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any
 
 from inference.protocol import Scorer
-from kernel.events import holds_many
+from kernel.framing import holds_many
 from kernel.settings import Settings
 from stream.registry.hotswap import ModelSlot, follow_control, scorer_loader
 from stream.storage.clickhouse import Storage

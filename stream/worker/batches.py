@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,14 +37,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from inference.protocol import Scorer
-from kernel.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview, encode_many, holds_many
+from kernel.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
+from kernel.framing import encode_array, events_of, holds_many, item_bytes
 from kernel.settings import Settings
 from stream.registry.hotswap import ModelSlot, scorer_loader
 from stream.storage.clickhouse import WorkerStorage
 from stream.worker.processing import (
     DraftSessions,
     dead_letter,
-    item_bytes,
     latest_drafts,
     parse,
     parse_array,
@@ -96,7 +95,7 @@ class Incoming:
         """
         if self.index is None:
             return self.value or b""
-        return item_bytes(json.loads(self.value or b"[]")[self.index])
+        return item_bytes(events_of(self.value)[self.index])
 
 
 def scored_messages(topic: str, scored: Sequence[ScoredReview], origin: dict[str, Incoming],
@@ -118,7 +117,7 @@ def scored_messages(topic: str, scored: Sequence[ScoredReview], origin: dict[str
             messages.append((topic, review.key, json_of(review)))
         else:
             arrays.setdefault((came.topic, came.partition, came.offset), []).append(review)
-    messages += [(topic, reviews[0].key, encode_many([json_of(r) for r in reviews])) for reviews in arrays.values()]
+    messages += [(topic, reviews[0].key, encode_array([json_of(r) for r in reviews])) for reviews in arrays.values()]
     return messages
 
 

@@ -8,7 +8,6 @@ else ``parse_items`` and ``parse_item``, one verdict per event); ``latest_drafts
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from inference.protocol import Scorer
 from kernel.events import DeadLetter, Kind, ReviewEvent, ScoredReview, utc_now
+from kernel.framing import FramingError, decode_items, item_bytes
 
 #: Dead letters keep at most this much of the raw message (the reason says it was cut).
 DEAD_LETTER_RAW_BYTES = 64_000
@@ -89,24 +89,9 @@ def parse_items(raw: bytes, topic: str, partition: int = 0, offset: int = -1,
         return dead_letter(raw, f"message of {len(raw)} bytes exceeds MAX_TEXT_BYTES={max_bytes}",
                            topic, partition, offset)
     try:
-        items = json.loads(raw)
-    except UnicodeDecodeError as error:
-        return dead_letter(raw, f"not UTF-8: {error}", topic, partition, offset)
-    except ValueError as error:
-        return dead_letter(raw, f"not JSON: {error}", topic, partition, offset)
-    except RecursionError:
-        return dead_letter(raw, "not JSON: nested too deeply", topic, partition, offset)
-    if not isinstance(items, list) or not items:
-        return dead_letter(raw, "not an event: a JSON object or a non-empty array of them", topic, partition, offset)
-    return items
-
-
-def item_bytes(item: Any) -> bytes:
-    """One item of an array message as JSON: what its dead letter keeps (escaped where UTF-8 cannot hold it)."""
-    try:
-        return json.dumps(item, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        return json.dumps(item).encode("ascii")
+        return decode_items(raw)
+    except FramingError as error:
+        return dead_letter(raw, str(error), topic, partition, offset)
 
 
 def parse_item(item: Any, index: int, topic: str, partition: int = 0, offset: int = -1) -> ReviewEvent | DeadLetter:

@@ -100,7 +100,7 @@ def test_deep_json_over_the_websocket_gets_an_error_and_the_socket_lives(client:
     with client.websocket_connect("/ws") as socket:
         receive_until(socket, "hello")
         socket.send_text("[" * 5000)
-        assert receive_until(socket, "error")["error"] == "message is not JSON (nested deeper than 32 levels)"
+        assert receive_until(socket, "error")["error"] == "message is not JSON (nested more than 200 levels deep)"
         socket.send_json({"type": "ping"})
         assert receive_until(socket, "pong") == {"type": "pong"}
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from kernel.events import Brand, Kind, ReviewEvent, encode_many
+from kernel.events import Brand, Kind, ReviewEvent
+from kernel.framing import encode_array
 from kernel.settings import Settings
 from stream.storage.memory import MemoryStorage
 from stream.worker.batches import BatchHandler, Incoming
@@ -146,7 +147,7 @@ def test_a_brand_outage_is_retried(times: int) -> None:
 
 def array_message(values: Sequence[bytes], offset: int) -> Incoming:
     """A bulk import's message: several events in one JSON array."""
-    return Incoming(encode_many(values), SETTINGS.topic_raw, 2, offset)
+    return Incoming(encode_array(values), SETTINGS.topic_raw, 2, offset)
 
 
 def test_an_array_message_is_answered_with_one_array_and_a_bad_event_in_it_is_dead_lettered_alone() -> None:

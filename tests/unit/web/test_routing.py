@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from kernel.events import Kind, ScoredReview, encode_many
+from kernel.events import Kind, ScoredReview
+from kernel.framing import encode_array
 from web.live import LiveHub
 from web.metrics import WebMetrics
 from web.replies import Replies
@@ -38,7 +39,7 @@ def test_each_event_of_an_array_is_routed_and_a_malformed_one_among_them_is_skip
     to_session: list[ScoredReview] = []
     router.add_session("s1", to_session.append)
     first, second = scored("great"), scored("mine", session_id="s1")
-    router.route(encode_many([first.to_bytes(), b'{"id": "no verdict"}', second.to_bytes()]))
+    router.route(encode_array([first.to_bytes(), b'{"id": "no verdict"}', second.to_bytes()]))
     router.route(scored("one alone").to_bytes())
     assert [event.text for event in seen] == ["great", "mine", "one alone"]
     assert [event.id for event in to_session] == [second.id]
@@ -68,7 +69,7 @@ def test_with_no_viewer_and_no_observer_only_the_items_a_session_or_a_request_wa
 
     async def main() -> ScoredReview:
         waiter = replies.expect(submitted.id)
-        router.route(encode_many([bulk.to_bytes(), mine.to_bytes(), submitted.to_bytes()]))
+        router.route(encode_array([bulk.to_bytes(), mine.to_bytes(), submitted.to_bytes()]))
         return await asyncio.wait_for(waiter, 5)
 
     assert asyncio.run(main()).id == submitted.id
@@ -81,5 +82,5 @@ def test_a_live_viewer_gets_every_stored_event_of_an_array() -> None:
     live = LiveHub(10)
     router = ScoredRouter(WebMetrics(), live, Replies())
     viewer = live.join()
-    router.route(encode_many([scored("one").to_bytes(), scored("two").to_bytes()]))
+    router.route(encode_array([scored("one").to_bytes(), scored("two").to_bytes()]))
     assert len(viewer) == 2

@@ -131,13 +131,17 @@ def test_connection_caps() -> None:
     assert caps.acquire("c") is None and caps.total == 3
 
 
-def test_json_depth_ignores_brackets_in_strings() -> None:
+def test_json_depth_is_bounded_and_brackets_in_strings_do_not_count() -> None:
     from web.json_body import JsonError, loads
 
-    assert loads('{"review": "' + "[" * 100 + '"}') == {"review": "[" * 100}
+    assert loads('{"review": "' + "[" * 100_000 + '"}') == {"review": "[" * 100_000}
     assert loads('{"a": "\\\\", "b": [[1]]}') == {"a": "\\", "b": [[1]]}
-    with pytest.raises(JsonError, match="nested deeper than 3 levels"):
-        loads("[[[[1]]]]", max_depth=3)
+    with pytest.raises(JsonError, match="nested more than 200 levels deep"):
+        loads("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(JsonError, match="not UTF-8"):
+        loads(b'{"review": "\xff"}')
+    with pytest.raises(JsonError, match="trailing comma"):
+        loads('{"a": 1,}')
 
 
 def test_an_event_the_schema_refuses_answers_422_not_500() -> None:
