@@ -5,7 +5,7 @@ threads) waits at a barrier after each operator for its slowest thread, and any 
 work on the machine (the worker's event loop, ClickHouse, the broker) makes one thread
 late. Independent passes on single-threaded lanes have no barrier. Measured on the
 2-core box (3,000 reviews, takes of 512 in slices of 64): one pass at a time on 2
-threads 454-523 reviews/s, two lanes of 1 thread 660-756 (README "Benchmarks").
+threads 454-523 reviews/s, two lanes of 1 thread 660-756 (docs/benchmarks.md).
 
 torch keeps its thread count per OS thread once a thread has used it (OpenMP), so each
 lane sets 1 for itself at start, and the count of the thread that built the lanes is

@@ -10,7 +10,7 @@ with (the gate itself: ``inference.training.precision_gate``). ``auto`` then pic
 (:mod:`inference.hardware`; emulated bf16 is many times slower than fp32), else fp32.
 int8 comes first because it was the fastest wherever both were measured: on an AVX-512
 CPU with native bf16 and VNNI, int8 scored real reviews 2.3x as fast as fp32 and bf16
-1.6x (each against fp32 on the same texts; README, Benchmarks); on a GPU only bf16 applies.
+1.6x (each against fp32 on the same texts; docs/benchmarks.md); on a GPU only bf16 applies.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ With torch, Faust, pydantic and the apps loaded, a process tracks ~230,000 objec
 a full collection scans them all: 130-165 ms in a quiet process here, 100-290 ms in
 ``reviewpulse run`` during a bulk import, where it came 14 times in 30 s. Whichever
 thread triggers it holds the GIL meanwhile, so the event loop serving people typing
-stops for that long (README "Benchmarks"). ``gc.freeze()`` moves every object alive now
+stops for that long (docs/benchmarks.md). ``gc.freeze()`` moves every object alive now
 to a permanent generation that collections never scan; those objects are still freed by
 reference counting, and whatever is made later is collected as before. Only a frozen
 object caught in a reference cycle is never freed: at worst the start-up model after a

@@ -5,7 +5,7 @@ event bus it is given (``web.bus``: Kafka in production, in memory in tests). Th
 never loads the model: scores arrive from the worker on ``reviews.scored`` and are routed
 by ``web.routing.ScoredRouter``. Every query it runs
 goes through :class:`web.query_limits.LimitedStorage`; the limits on requests and
-websockets are listed in the README's "Reliability and security" section.
+websockets are listed in docs/reliability-and-security.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Leave-one-domain-out tells how the model does on a site it has never seen.
 Users point ReviewPulse at review sites the model was not trained on, so options
 are judged per held-out domain: train without one source, score a seeded sample
 of that source's rows, and train the TF-IDF baseline on exactly the same rows for
-comparison. ``reviewpulse lodo`` prints the table the README quotes.
+comparison. ``reviewpulse lodo`` prints the table docs/model.md quotes.
 """
 
 from __future__ import annotations

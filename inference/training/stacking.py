@@ -48,7 +48,7 @@ class StackOptions:
     stack_c: float = 10.0
     #: The stacking layer: "scaled" (a weight for each part and a bias per class, :func:`_scaled_stack`)
     #: or "full" (any 6 -> 3 linear map). Full, fitted on 400-800 telecom rows: -0.025 and -0.057 macro-F1
-    #: in-domain, and other domains of the fixed set moved by up to -0.12 (scaled: -0.01). README, Figures.
+    #: in-domain, and other domains of the fixed set moved by up to -0.12 (scaled: -0.01). docs/learning-loop.md, Figures.
     stack_layer: str = "scaled"
     #: Class balance of the stacking rows: each weighs ``(1 / its class's count) ** stack_balance``;
     #: 1 = fully balanced, 0 = as sampled. Half-way scored best in all six figures (a rare middle class).

@@ -56,7 +56,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ]),
     # Personal columns (who sent a review; meta holds the user agent, IP hash and a crawled
     # reviewer's name) are emptied 180 days after the review was stored; text and scores stay.
-    # Another retention: ALTER TABLE reviews MODIFY COLUMN ... TTL (see README, Reliability).
+    # Another retention: ALTER TABLE reviews MODIFY COLUMN ... TTL (see docs/reliability-and-security.md).
     (3, "personal columns expire after 180 days", [
         """ALTER TABLE reviews
             MODIFY COLUMN session_id String TTL toDateTime(scored_at) + INTERVAL 180 DAY,

@@ -6,7 +6,7 @@ drafts agent: during a 20,000-review import on 2 cores, a draft waited in the wo
 p95 0.43 s / p99 0.6 s between its publish and its agent (one Faust consumer, one fetch
 at a time, shared with the review backlog), and its scoring shared one GIL and one event
 loop with the reviews' batches. In a process of its own the same draft reaches its
-scorer within p99 0.05 s (README "Benchmarks").
+scorer within p99 0.05 s (docs/benchmarks.md).
 
 The process is small: an aiokafka consumer in a group of its own (``WORKER_ID-drafts``,
 offsets committed after a batch's scores are published: at-least-once), an aiokafka
