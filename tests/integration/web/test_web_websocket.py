@@ -66,7 +66,7 @@ def test_older_seq_is_dropped_after_a_newer_score(client: Any) -> None:
 
 
 @pytest.mark.parametrize(("frame", "error"), [
-    ("not json", "message is not JSON (Expecting value: line 1 column 1 (char 0))"),
+    ("not json", "message is not JSON (expected ident at line 1 column 2)"),
     ("[1, 2]", "message must be a JSON object"),
     ('{"type": "shout"}', "unknown message type 'shout'"),
     ('{"type": "draft", "text": "hi", "seq": -1}', "seq: Input should be greater than or equal to 0"),
