@@ -88,7 +88,7 @@ def run_faust(
     """Run the Faust app (plus services) until SIGINT/SIGTERM; returns after a clean stop.
 
     ``on_ready`` runs once the worker consumes; a stop not finished STOP_GRACE_S after
-    the signal calls ``on_force_exit`` and ends the process (``compat.SignalSafeWorker``).
+    the signal calls ``on_force_exit`` and ends the process (``stream.worker.faust_patches.SignalSafeWorker``).
     """
     worker = SignalSafeWorker(
         app, *services, log_level=log_level, setup_logging=ensure_logging, on_ready=on_ready,

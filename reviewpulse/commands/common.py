@@ -1,8 +1,8 @@
 """What every command module shares: the error exit, common options, which system a command talks to.
 
-The broker and web server a command
-talks to come from the settings, else the ``run.json`` of a running ``reviewpulse run``
-(:mod:`kernel.runfile`); storage is chosen by ``stream.storage.clickhouse.open_storage``.
+The broker and web server a command talks to come from the settings, else the ``run.json``
+of a running ``reviewpulse run`` (:mod:`kernel.runfile`); whether a command reads the
+running system or the database is :mod:`reviewpulse.system_client`'s choice.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CLI commands of the producers room: ``demo-site``, ``discover``, ``crawl``, ``import``.
+"""``reviewpulse demo-site``, ``discover`` and ``crawl``: find a site's companies and crawl their reviews.
 
 Heavy imports (selenium, scrapy, kafka) happen inside the commands.
 """

@@ -1,4 +1,4 @@
-"""The composition root's commands: ``reviewpulse run``, ``worker`` and ``web`` build the parts and start them.
+"""``reviewpulse run``, ``worker``, ``web`` and ``drafts-worker``: build the parts and start them.
 
 Heavy imports (faust, uvicorn, chdb, torch) happen inside the commands.
 """

@@ -1,4 +1,4 @@
-"""``reviewpulse hash-password`` (``reviewpulse web`` is the composition root's: it builds the app)."""
+"""``reviewpulse hash-password``: the admin password's hash for ADMIN_PASSWORD_HASH (``web`` is in ``system``)."""
 
 from __future__ import annotations
 
