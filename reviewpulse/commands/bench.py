@@ -1,4 +1,4 @@
-"""``reviewpulse bench scorer | pipeline | memory | crawl | dashboards | typing``: every benchmark's command.
+"""``reviewpulse bench scorer | pipeline | memory | crawl | dashboards | typing | train``: every benchmark's command.
 
 Figures are ratios against a baseline measured in the same run; each benchmark module
 returns a dict and :mod:`reviewpulse.bench.report` prints it. Heavy imports happen inside the commands.
@@ -46,6 +46,31 @@ def scorer_command(
         result = run_scorer_bench(model or command_settings().model_dir, data, text_column, sample, subset, repeats,
                                   seed, threads, progress=not as_json)
     except BenchDataError as error:
+        fail(str(error))
+    emit(result, as_json, format_table)
+
+
+@bench_app.command("train")
+def train_command(
+    data: Annotated[Path, Opt(help="labelled CSV to train on (e.g. ../shared/data/reviews_train.csv)")],
+    rows: Annotated[int, Opt(min=10, help="rows read from --data (seeded draws from them)")] = 3000,
+    steps: Annotated[int, Opt(min=1, help="training steps timed per repeat")] = 20,
+    repeats: Annotated[int, Opt(min=1, help="timed repeats per configuration, alternated; the median is reported")] = 3,
+    batch_size: Annotated[int, Opt(min=1, help="rows per step (the recipe: 128)")] = 128,
+    word_buckets: Annotated[int, Opt(min=0, help="word branch buckets (the recipe: 262,144; 0 = the paper's char-CNN)")] = 262_144,
+    threads: Annotated[int, Opt(min=0, help="torch threads (0 = torch's default, all cores)")] = 0,
+    seed: int = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Training rows/s of the shipped recipe (autocast as it trains, and fp32), FLOPs per row, share of the CPU's peak."""
+    from inference.training.data import DataError
+    from reviewpulse.bench.report import emit
+    from reviewpulse.bench.train import format_table, run_train_bench
+
+    try:
+        result = run_train_bench(data, rows, steps, repeats, seed, threads,
+                                 {"batch_size": batch_size, "word_buckets": word_buckets}, progress=not as_json)
+    except DataError as error:
         fail(str(error))
     emit(result, as_json, format_table)
 
