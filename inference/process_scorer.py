@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from inference.verdicts import Sentiment, verdicts
+from kernel.children import exit_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +193,14 @@ class _Child:
 
 
 def serve(connection: Connection, directory: str, threads: int) -> None:
-    """The child: load the model, say so, then answer calls until the parent closes the socket."""
+    """The child: load the model, say so, then answer calls until the parent closes the socket or dies.
+
+    A parent killed outright (``kill -9`` of ``reviewpulse run``) leaves calls queued here
+    that nobody will read: the child then ends at once instead of scoring them first.
+    """
     from inference.scorer import Scorer
 
+    exit_with_parent()
     try:
         scorer = Scorer.load(directory, device="cpu", threads=threads)
     except Exception as error:  # noqa: BLE001 - handed to the parent, raised there
@@ -215,7 +221,8 @@ def serve(connection: Connection, directory: str, threads: int) -> None:
         while True:
             try:
                 call_id, texts = connection.recv()
-            except (EOFError, OSError):
+            except (EOFError, OSError):  # the parent closed the socket: what is queued has no reader
+                pool.shutdown(wait=False, cancel_futures=True)
                 return
             pool.submit(answer, call_id, texts)
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kernel.fields import HttpUrl, Identifier, Line, Stars, Text, UtcTimestamp
 
@@ -77,6 +77,13 @@ class ReviewEvent(BaseModel):
     meta: dict[MetaKey, MetaValue] = Field(default_factory=dict, max_length=MAX_META_ENTRIES)
     #: Only for request-reply (``/api/predict``): the web process that waits for the answer.
     reply_to: Identifier | None = Field(None, max_length=128)
+
+    @model_validator(mode="after")
+    def _reviews_have_words(self) -> ReviewEvent:
+        """A review, scraped or imported, needs text (control characters removed); a draft may be empty."""
+        if self.kind is not Kind.draft and not self.text.strip():
+            raise ValueError(f"text is empty: a {self.kind} needs words (NUL and control characters do not count)")
+        return self
 
     @property
     def key(self) -> bytes:

@@ -37,12 +37,14 @@ def write_private(path: Path, text: str) -> None:
 
 
 def resolve_bootstrap(settings: Settings) -> str | None:
-    """KAFKA_BOOTSTRAP, else the broker of a running ``reviewpulse run`` (run.json), else None."""
+    """KAFKA_BOOTSTRAP, else the broker of a running ``reviewpulse run`` (run.json, its pid alive), else None."""
     if settings.kafka_bootstrap:
         return settings.kafka_bootstrap
     running = read_run_file(settings)
     broker = running.get("broker") if running else None
-    return str(broker) if broker else None
+    if not broker or running_pid(settings) is None:  # a run.json left behind by a killed run names a dead broker
+        return None
+    return str(broker)
 
 
 def running_pid(settings: Settings) -> int | None:

@@ -108,6 +108,14 @@ class Settings(BaseSettings):
         "127.0.0.1,::1", description="addresses whose X-Forwarded-For is believed (uvicorn forwarded_allow_ips)"
     )
     http_max_body_bytes: int = Field(1_048_576, ge=1, description="larger request bodies answer 413")
+    http_max_connections: int = Field(
+        4096, ge=1, description="open connections per web process, websockets included (kept below `ulimit -n`)"
+    )
+    http_max_connections_per_ip: int = Field(
+        128, ge=1, description="open connections per client address (a trusted proxy's: the total only)"
+    )
+    http_header_timeout_s: float = Field(10.0, gt=0, description="request line and headers must arrive within this")
+    http_body_idle_timeout_s: float = Field(15.0, gt=0, description="a request body that stops this long is cut")
     api_requests_per_s: float = Field(5.0, gt=0, description="per client and endpoint: predict, review, reviews")
     api_burst: int = Field(20, ge=1, description="requests a client may make at once before the rate applies")
     api_max_offset: int = Field(10_000, ge=0, description="largest `offset`; deeper pages use `cursor`")

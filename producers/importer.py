@@ -16,12 +16,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from kernel.events import Kind, ReviewEvent, stable_id
+from kernel.fields import clean_text
 from kernel.framing import events_of
 from kernel.settings import Settings
 from producers.kafka_publisher import KafkaPublisher, PublishError
@@ -42,6 +44,8 @@ class ImportOptions:
     rating_column: str | None = "rating"
     brand_column: str | None = "brand"
     source: str = "import"
+    #: The review's own date (ISO 8601 date or datetime); None: the time of the import.
+    date_column: str | None = None
 
 
 @dataclass
@@ -77,11 +81,16 @@ def check_columns(path: Path, options: ImportOptions) -> ImportOptions:
         raise ImportFileError(
             f"{path}: no column {options.text_column!r} (columns: {', '.join(columns)}); pass --text-column"
         )
+    if options.date_column and options.date_column not in columns:
+        raise ImportFileError(
+            f"{path}: no column {options.date_column!r} (columns: {', '.join(columns)}); fix --date-column"
+        )
     return ImportOptions(
         options.text_column,
         options.rating_column if options.rating_column in columns else None,
         options.brand_column if options.brand_column in columns else None,
         options.source,
+        options.date_column,
     )
 
 
@@ -97,22 +106,36 @@ def parse_rating(value: Any) -> int | None:
     return int(number)
 
 
+def parse_review_date(value: Any, column: str) -> datetime:
+    """An ISO 8601 date (midnight UTC) or datetime (UTC when it names no offset); RowError naming the column."""
+    if not isinstance(value, str) or not value.strip():
+        raise RowError(f"empty or missing {column!r}")
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        raise RowError(f"{column!r} is not an ISO 8601 date or datetime (e.g. 2026-03-01 or "
+                       "2026-03-01T14:30:00+01:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def to_event(row: dict[str, Any], options: ImportOptions, copies: Counter[str]) -> ReviewEvent:
     """The review in ``row``; ``copies`` counts identical reviews so each keeps its own stable id."""
     text = row.get(options.text_column)
-    if not isinstance(text, str) or not text.strip():
-        raise RowError(f"empty or missing {options.text_column!r}")
+    if not isinstance(text, str) or not clean_text(text).strip():
+        raise RowError(f"empty or missing {options.text_column!r}")  # NUL and control characters do not count
     brand = row.get(options.brand_column) if options.brand_column else ""
     if isinstance(brand, dict | list):
         raise RowError(f"{options.brand_column!r} is not text")
     brand = str(brand or "")
     rating = parse_rating(row.get(options.rating_column)) if options.rating_column else None
+    dated = {"ts": parse_review_date(row.get(options.date_column), options.date_column)} if options.date_column else {}
     natural = stable_id(options.source, brand, text)
     copies[natural] += 1
     try:
         return ReviewEvent(
             id=stable_id(options.source, brand, text, str(copies[natural])), kind=Kind.imported,
-            text=text, brand=brand, rating=rating, source=options.source,
+            text=text, brand=brand, rating=rating, source=options.source, **dated,
         )
     except ValidationError as error:
         raise RowError("; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in error.errors())) from None

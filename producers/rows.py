@@ -29,6 +29,8 @@ class RowError(ValueError):
 #: (line number in the file where the row starts, the row or why it cannot be read)
 Row = tuple[int, dict[str, Any] | RowError]
 NOT_UTF8 = "not UTF-8; re-save the file as UTF-8"
+#: UTF-8, with the byte-order mark a spreadsheet may write first skipped (it is not part of the first column's name).
+ENCODING = "utf-8-sig"
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
@@ -98,14 +100,14 @@ def read_rows(path: Path) -> Iterator[Row]:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise ImportFileError(f"{path}: unknown file type {suffix!r}; use .csv or .jsonl (one JSON object a line)")
-    with open(path, encoding="utf-8", newline="", errors="surrogateescape") as handle:
+    with open(path, encoding=ENCODING, newline="", errors="surrogateescape") as handle:
         yield from (_csv_rows(handle) if suffix == ".csv" else _jsonl_rows(handle))
 
 
 def csv_columns(path: Path) -> list[str] | None:
     if path.suffix.lower() != ".csv":
         return None
-    with open(path, encoding="utf-8", newline="", errors="surrogateescape") as handle:
+    with open(path, encoding=ENCODING, newline="", errors="surrogateescape") as handle:
         try:
             columns = next(csv.reader(handle), [])
         except csv.Error as error:

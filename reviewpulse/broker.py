@@ -9,15 +9,14 @@ with its parent: on ``stop()``, at interpreter exit, and (Linux) through
 from __future__ import annotations
 
 import atexit
-import ctypes
 import logging
-import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import TracebackType
+
+from kernel.children import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +32,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def die_with_parent() -> None:
-    """`preexec_fn` of a child that must not outlive this process: SIGTERM when the parent dies (Linux)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def broker_answers(bootstrap: str, timeout_s: float = 2.0) -> bool:
@@ -92,7 +84,7 @@ class EmbeddedBroker:
         with open(self.log_path, "ab") as log_file:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv
                 command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                preexec_fn=die_with_parent, start_new_session=True,
+                preexec_fn=die_with_parent(), start_new_session=True,
             )
         atexit.register(self.stop)
         self.bootstrap = f"{self.host}:{port}"

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+from kernel.children import die_with_parent
 from kernel.settings import Settings
-from reviewpulse.broker import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class DraftsChild:
                 return None
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv
                 [sys.executable, "-m", "reviewpulse", "drafts-worker"], env=self.env, stdout=subprocess.PIPE,
-                stdin=subprocess.DEVNULL, text=True, preexec_fn=die_with_parent,
+                stdin=subprocess.DEVNULL, text=True, preexec_fn=die_with_parent(signal.SIGTERM),
             )
             self.starts += 1
             return self.process

@@ -147,6 +147,7 @@ def run_drafts_worker(settings: Settings, bootstrap: str) -> None:
 def run_system(settings: Settings, host: str, port: int) -> None:
     """``reviewpulse run``: broker (embedded unless KAFKA_BOOTSTRAP), migrations, worker, web server."""
     check_data_dir_free(settings)
+    settings.run_file.unlink(missing_ok=True)  # a killed run's: no command may use its addresses meanwhile
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     broker = EmbeddedBroker(settings.data_dir) if settings.embedded_broker else None
     storage = None

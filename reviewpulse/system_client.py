@@ -199,14 +199,16 @@ def read_labelled_rows(settings: Settings, sources: list[str] | None = None, sin
 
 
 def stats_from_web(settings: Settings) -> dict[str, Any] | None:
-    """``/api/stats`` of the system in run.json; None when there is none or it does not answer."""
+    """``/api/stats`` of the system in run.json (with its token: dead-letter reasons too); None when none answers."""
     import httpx
 
-    web = (read_run_file(settings) or {}).get("web")
+    info = read_run_file(settings) or {}
+    web, token = info.get("web"), str(info.get("registry_token") or settings.registry_token.get_secret_value())
     if not web:
         return None
     try:
-        response = httpx.get(f"{web}/api/stats", timeout=10)
+        response = httpx.get(f"{web}/api/stats", timeout=10,
+                             headers={"Authorization": f"Bearer {token}"} if token else {})
         response.raise_for_status()
         return dict(response.json())
     except (httpx.HTTPError, ValueError):

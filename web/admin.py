@@ -3,7 +3,8 @@
 The password hash comes from ``ADMIN_PASSWORD_HASH`` (``reviewpulse hash-password``);
 an empty one disables the admin. Sessions are signed cookies (``SESSION_SECRET``),
 ``Secure`` unless ``SECURE_COOKIES=false``, holding a fingerprint of the password hash
-so a new password ends every session. Failed logins are limited per client address
+(a new password ends every session) and a random session id (a logout ends that session
+on every replica: ``stream.storage.admin_sessions``). Failed logins are limited per client address
 and for all clients together (behind a proxy many people share one address). The
 pbkdf2 check (~0.2 s of CPU) runs on a worker thread, one at a time, so it neither
 stalls the event loop (every websocket) nor lets a burst of guesses run in parallel.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import secrets
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
@@ -21,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from stream.storage.admin_sessions import end_session, session_ended
 from stream.storage.queries import LIST_COLUMNS, ReviewFilter, list_reviews
 from web.filters import LABELS, BadInput, PageRequest, filter_query, parse_filter, parse_page
 from web.passwords import verify_password
@@ -32,11 +35,16 @@ CSV_COLUMNS = [column.strip() for column in LIST_COLUMNS.split(",")]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def logged_in(request: Request) -> bool:
-    """A session from a login with the current password (see ``passwords.session_fingerprint``)."""
-    current = request.app.state.admin_fingerprint
-    stored = request.session.get("admin")
-    return bool(current) and isinstance(stored, str) and hmac.compare_digest(stored, current)
+async def logged_in(request: Request) -> bool:
+    """A session from a login with the current password (``passwords.session_fingerprint``), not logged out."""
+    state = request.app.state
+    current = state.admin_fingerprint
+    stored, session_id = request.session.get("admin"), request.session.get("sid")
+    if not (current and isinstance(stored, str) and hmac.compare_digest(stored, current)):
+        return False
+    if not isinstance(session_id, str) or session_id in state.ended_sessions:
+        return False
+    return not await state.storage.run(session_ended, state.storage, session_id)
 
 
 def login_redirect(request: Request) -> RedirectResponse:
@@ -101,17 +109,24 @@ async def login(request: Request) -> Response:
     state.login_failures.reset(ip)
     request.session.clear()
     request.session["admin"] = state.admin_fingerprint
+    request.session["sid"] = secrets.token_urlsafe(18)
     return RedirectResponse(target, status_code=303)
 
 
 async def logout(request: Request) -> Response:
+    """Ends the session for every replica (``stream.storage.admin_sessions``), not only in this browser."""
+    session_id = request.session.get("sid")
     request.session.clear()
+    if isinstance(session_id, str):
+        state = request.app.state
+        state.ended_sessions.add(session_id)
+        await state.storage.run(end_session, state.storage, session_id)
     return RedirectResponse("/admin/login", status_code=303)
 
 
 async def admin_page(request: Request) -> Response:
     """``GET /admin``: the filter form and one page of reviews (offset pagination)."""
-    if not logged_in(request):
+    if not await logged_in(request):
         return login_redirect(request)
     state = request.app.state
     error = None
@@ -143,7 +158,7 @@ def _csv_cell(value: object) -> object:
 
 async def export_csv(request: Request) -> Response:
     """``GET /admin/reviews.csv``: every review matching the current filter, newest first."""
-    if not logged_in(request):
+    if not await logged_in(request):
         return login_redirect(request)
     state = request.app.state
     flt = parse_filter(request.query_params)

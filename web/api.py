@@ -18,17 +18,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from kernel.events import Kind, ReviewEvent, ScoredReview, new_id
+from stream.storage.dead_letters import dead_letter_reasons
 from stream.storage.queries import list_reviews, stats
 from web import json_body
+from web.access import authorised
 from web.brands import random_brand_card
 from web.bus import BrokerUnavailable
 from web.client_meta import client_meta
-from web.filters import BadInput, parse_filter, parse_page
+from web.filters import BadInput, parse_filter, parse_flag, parse_page
 from web.http_limits import check_rate
 from web.messages import PredictBody, ReviewBody, ScoreDetail, field_errors
 from web.privacy import public_review
 
-TRUE_VALUES = ("1", "true", "yes")
 BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
@@ -67,7 +68,7 @@ async def _body(request: Request, model: type[BodyT]) -> BodyT:
 
 
 def _flag(request: Request, name: str) -> bool:
-    return request.query_params.get(name, "").lower() in TRUE_VALUES
+    return parse_flag(request.query_params, name)
 
 
 def score_detail(event: ScoredReview) -> dict[str, Any]:
@@ -161,9 +162,16 @@ async def random_brand(request: Request) -> JSONResponse:
 
 
 async def stats_endpoint(request: Request) -> JSONResponse:
-    """``GET /api/stats`` = ``stream.storage.queries.stats`` (used by ``reviewpulse stats`` under ``run``)."""
+    """``GET /api/stats`` = ``stream.storage.queries.stats`` (used by ``reviewpulse stats`` under ``run``).
+
+    With the registry token or an admin session it also gives the dead letters' reasons,
+    grouped (``dead_letter_reasons``): operational detail, not for the public.
+    """
     storage = request.app.state.storage
-    return JSONResponse(await storage.run(stats, storage))
+    figures = await storage.run(stats, storage)
+    if await authorised(request):
+        figures["dead_letter_reasons"] = await storage.run(dead_letter_reasons, storage)
+    return JSONResponse(figures)
 
 
 async def healthz(request: Request) -> JSONResponse:

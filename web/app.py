@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -31,10 +31,11 @@ from starlette.templating import Jinja2Templates
 from kernel.events import ScoredReview
 from kernel.settings import Settings
 from stream.registry.store import Registry
-from web import admin, api, labels, models_api, pages, quality, training_api
+from web import admin, api, dead_letters, labels, models_api, pages, quality, training_api
 from web.brands import seed_brands
 from web.bus import EventBus
 from web.client_meta import ip_hash_key
+from web.connection_guard import limit_accept_error_logs
 from web.filters import BadInput
 from web.headers import SecurityHeadersMiddleware
 from web.http_limits import BodyLimitMiddleware, TooManyRequests, rate_limiters
@@ -52,6 +53,15 @@ from web.ws_guard import ConnectionCaps
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 SESSION_MAX_AGE_S = 8 * 3600
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _by_method(path: str, get: Endpoint, post: Endpoint) -> Route:
+    """One route for a path with a GET and a POST, so a 405 for another method lists both in ``Allow``."""
+    async def endpoint(request: Request) -> Response:
+        return await (post if request.method == "POST" else get)(request)
+
+    return Route(path, endpoint, methods=["GET", "POST"])
 
 
 def _routes() -> list[Route | WebSocketRoute | Mount]:
@@ -59,21 +69,19 @@ def _routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/", pages.review_page),
         Route("/live", pages.live_page),
         Route("/admin", admin.admin_page),
-        Route("/admin/login", admin.login_page, methods=["GET"]),
-        Route("/admin/login", admin.login, methods=["POST"]),
+        _by_method("/admin/login", get=admin.login_page, post=admin.login),
         Route("/admin/logout", admin.logout, methods=["POST"]),
         Route("/admin/reviews.csv", admin.export_csv),
-        Route("/admin/labels", labels.label_queue_page, methods=["GET"]),
-        Route("/admin/labels", labels.set_label_action, methods=["POST"]),
+        _by_method("/admin/labels", get=labels.label_queue_page, post=labels.set_label_action),
         Route("/admin/models", quality.model_quality_page),
+        Route("/admin/dead-letters", dead_letters.dead_letters_page),
         Route("/api/training/rows", training_api.training_rows),
         Route("/api/predict", api.predict, methods=["POST"]),
         Route("/api/review", api.submit_review, methods=["POST"]),
         Route("/api/reviews", api.reviews),
         Route("/api/brands/random", api.random_brand),
         Route("/api/stats", api.stats_endpoint),
-        Route("/api/models", models_api.list_models, methods=["GET"]),
-        Route("/api/models", models_api.register_model, methods=["POST"]),
+        _by_method("/api/models", get=models_api.list_models, post=models_api.register_model),
         Route("/api/models/promote", models_api.promote_model, methods=["POST"]),
         Route("/api/models/rollback", models_api.rollback_model, methods=["POST"]),
         Route("/api/models/{version}", models_api.get_model, methods=["GET"]),
@@ -114,8 +122,16 @@ async def _invalid_event(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "the review is not valid", "fields": errors}, status_code=422)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """A client that went away in the middle of its request: one INFO line, not an ERROR traceback (nobody to answer)."""
+    client = request.client.host if request.client else "?"
+    log.info("client %s went away during %s %s", client, request.method, request.url.path)
+    return Response(status_code=499)
+
+
 EXCEPTION_HANDLERS = {
     BadInput: _bad_input, TooManyRequests: _too_many, QueryOverLimit: _over_limit, ValidationError: _invalid_event,
+    ClientDisconnect: _client_gone,
 }
 
 
@@ -152,6 +168,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        limit_accept_error_logs(asyncio.get_running_loop())
         await seed_brands(raw_storage)  # start-up, not a client's query: no web limits
         try:
             await bus.start()
@@ -193,6 +210,8 @@ def create_app(
         settings.admin_login_global_attempts, settings.admin_login_window_s
     )
     app.state.login_lock = asyncio.Lock()
+    #: Sessions this process ended, refused at once (the table tells the other replicas).
+    app.state.ended_sessions = set()
     app.state.admin_fingerprint = session_fingerprint(password_hash, session_secret) if password_hash else ""
     app.state.rate_limiters = rate_limiters(settings.api_requests_per_s, settings.api_burst)
     app.state.ws_caps = ConnectionCaps(settings.ws_max_connections, settings.ws_max_connections_per_ip)

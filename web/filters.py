@@ -17,6 +17,17 @@ from stream.storage.queries import ReviewFilter, decode_cursor
 
 LABELS = ("bad", "average", "good")
 TRUE_VALUES = ("1", "true", "yes", "on")
+FALSE_VALUES = ("", "0", "false", "no", "off")
+
+
+def parse_flag(params: QueryParams, field: str) -> bool:
+    """A yes/no parameter (absent or empty: no); anything else is a 422 naming it, not a silent no."""
+    value = params.get(field, "").strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise BadInput(field, "must be true or false")
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2299, 12, 31, tzinfo=UTC)
 
@@ -67,7 +78,7 @@ def parse_filter(params: QueryParams) -> ReviewFilter:
         brand=params.get("brand") or None,
         label=label,
         source=params.get("source") or None,
-        disagreement=params.get("disagreement", "").lower() in TRUE_VALUES,
+        disagreement=parse_flag(params, "disagreement"),
         since=since,
         until=until,
         search=params.get("q") or params.get("search") or None,

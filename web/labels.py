@@ -32,7 +32,7 @@ def _active_version(request: Request) -> str | None:
 
 
 async def label_queue_page(request: Request) -> Response:
-    if not logged_in(request):
+    if not await logged_in(request):
         return login_redirect(request)
     state = request.app.state
     storage = state.storage
@@ -53,7 +53,7 @@ async def label_queue_page(request: Request) -> Response:
 
 async def set_label_action(request: Request) -> Response:
     """``POST /admin/labels`` (form: id, label) -> back to the queue."""
-    if not logged_in(request):
+    if not await logged_in(request):
         return login_redirect(request)
     form = await request.form()
     review_id, label = str(form.get("id") or ""), str(form.get("label") or "")

@@ -74,7 +74,7 @@ class SubmitMessage(SubmitFields):
 
 
 #: What the schema says of a text the validators refuse when blank (pydantic's min_length would reword the error).
-NOT_BLANK: JsonDict = {"minLength": 1, "pattern": r"\S"}
+NOT_BLANK: JsonDict = {"minLength": 1, "pattern": r"[^\s\x00-\x1f\x7f-\x9f]"}
 
 
 class ReviewBody(SubmitFields):

@@ -15,27 +15,21 @@ machine can use it — or an admin session (``/admin`` login). POSTs take only
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from clickhouse_connect.driver.exceptions import DatabaseError
+from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from stream.registry.store import ControlNotPublished, ModelRecord, Registry
 from web import json_body
+from web.access import authorised, unauthorised
 from web.api import error_response, require_json
 from web.messages import PromoteBody, RollbackBody
 
-
-def authorised(request: Request) -> bool:
-    from web.admin import logged_in
-
-    token = request.app.state.settings.registry_token.get_secret_value()
-    sent = request.headers.get("authorization", "")
-    if token and sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].encode(), token.encode()):
-        return True
-    return "session" in request.scope and logged_in(request)
+#: A ModelRecord's fields and their types, checked before the record is built (and what the spec shows).
+RECORD = TypeAdapter(ModelRecord)
 
 
 def registry_for(request: Request) -> Registry:
@@ -55,13 +49,9 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def unauthorised() -> JSONResponse:
-    return error_response(401, "the registry needs `Authorization: Bearer <registry_token from run.json>` "
-                               "or an admin session")
-
 
 async def _answer(request: Request, call: Any, *args: Any, status: int = 200) -> JSONResponse:
-    if not authorised(request):
+    if not await authorised(request):
         return unauthorised()
     registry = registry_for(request)
     try:
@@ -98,17 +88,19 @@ async def get_model(request: Request) -> JSONResponse:
 
 
 async def register_model(request: Request) -> JSONResponse:
-    if not authorised(request):
+    if not await authorised(request):
         return unauthorised()
     try:
-        record = ModelRecord.from_dict(await _body(request))
+        body = await _body(request)
+        RECORD.validate_python(body)  # the types /openapi.json gives; ValidationError is a ValueError
+        record = ModelRecord.from_dict(body)
     except (TypeError, ValueError) as error:
         return error_response(400, f"not a model record: {error}")
     return await _answer(request, lambda r: lambda: (r.register(record), record.to_dict())[1], status=201)
 
 
 async def promote_model(request: Request) -> JSONResponse:
-    if not authorised(request):
+    if not await authorised(request):
         return unauthorised()
     try:
         body = PromoteBody.model_validate(await _body(request))
@@ -118,7 +110,7 @@ async def promote_model(request: Request) -> JSONResponse:
 
 
 async def rollback_model(request: Request) -> JSONResponse:
-    if not authorised(request):
+    if not await authorised(request):
         return unauthorised()
     try:
         body = RollbackBody.model_validate(await _body(request))

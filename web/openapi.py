@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from kernel.settings import Settings
-from stream.registry.store import ModelRecord
+from stream.storage.labelled import LABEL_STARS
 from web.messages import ErrorBody, PredictBody, PromoteBody, ReviewBody, RollbackBody, ScoreDetail
+from web.models_api import RECORD
 
 REF = "#/components/schemas/{model}"
 MODELS: list[type[BaseModel]] = [PredictBody, ReviewBody, PromoteBody, RollbackBody, ScoreDetail, ErrorBody]
@@ -46,17 +47,32 @@ def _body(name: str, max_bytes: int) -> dict[str, Any]:
             "content": {"application/json": {"schema": ref(name)}}}
 
 
+#: Years ClickHouse's DateTime64 holds (1900..2299); the server refuses others with 422.
+YEAR = r"(19|2[0-2])[0-9][0-9]"
+#: A date or datetime (UTC when naive) in those years; empty means "not set", as an HTML form sends it.
+DATE = {"anyOf": [{"type": "string", "format": "date", "pattern": f"^{YEAR}-"},
+                  {"type": "string", "format": "date-time", "pattern": f"^{YEAR}-"},
+                  {"type": "string", "maxLength": 0}]}
+
+
 def _filters() -> list[dict[str, Any]]:
     return [
         _query("brand", {"type": "string"}, "exact brand name"),
-        _query("label", {"enum": ["bad", "average", "good"]}, "the model's label"),
+        _query("label", {"enum": ["", "bad", "average", "good"]}, "the model's label (empty: any)"),
         _query("source", {"type": "string"}, "web, api, a crawler or import source"),
         _query("disagreement", {"type": "boolean"}, "stars given and the model's label differs from them"),
-        _query("since", {"type": "string", "format": "date-time"}, "ts >= since (ISO date or datetime, UTC)"),
-        _query("until", {"type": "string", "format": "date-time"}, "ts < until (a bare date includes that day)"),
+        _query("since", DATE, "ts >= since (ISO date or datetime, UTC)"),
+        _query("until", DATE, "ts < until (a bare date includes that day)"),
         _query("q", {"type": "string"}, "case-insensitive text search"),
-        _query("limit", {"type": "integer", "minimum": 1, "default": 50}, "rows per page"),
-        _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "rows to skip"),
+    ]
+
+
+def _page(settings: Settings) -> list[dict[str, Any]]:
+    return [
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": settings.api_max_page_rows, "default": 50},
+               "rows per page (API_MAX_PAGE_ROWS)"),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": settings.api_max_offset, "default": 0},
+               "rows to skip (API_MAX_OFFSET; deeper pages: cursor)"),
         _query("cursor", {"type": "string"}, "next_cursor of the previous page (beats offset)"),
     ]
 
@@ -95,7 +111,7 @@ def _api_paths(settings: Settings) -> dict[str, Any]:
         }},
         "/api/reviews": {"get": {
             "summary": "Stored reviews, newest first (public columns only)",
-            "parameters": _filters(),
+            "parameters": [*_filters(), *_page(settings)],
             "responses": {
                 "200": _json({"type": "object", "properties": {
                     "rows": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"},
@@ -148,7 +164,7 @@ def _registry_paths(settings: Settings) -> dict[str, Any]:
             "summary": "Labelled reviews for `reviewpulse retrain` while `reviewpulse run` holds the database",
             "parameters": [
                 _query("source", {"type": "array", "items": {"type": "string"}}, "only these sources (repeatable)"),
-                _query("since", {"type": "string", "format": "date-time"}, "stored since (ISO date or datetime, UTC)"),
+                _query("since", DATE, "stored since (ISO date or datetime, UTC)"),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": settings.retrain_max_rows},
                        "rows at most (RETRAIN_MAX_ROWS)"),
             ],
@@ -160,31 +176,40 @@ def _registry_paths(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _page_paths() -> dict[str, Any]:
+def _page_paths(settings: Settings) -> dict[str, Any]:
     """The HTML pages and the service endpoints (not JSON APIs, listed so the spec names every route)."""
-    def page(summary: str, description: str = "the page") -> dict[str, Any]:
-        return {"summary": summary, "responses": {"200": _html(description)}}
+    login = {"303": {"description": "not logged in: to /admin/login"}}
 
-    form = {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}
+    def page(summary: str, description: str = "the page", admin: bool = True) -> dict[str, Any]:
+        return {"summary": summary, "responses": {"200": _html(description), **(login if admin else {})}}
+
+    def form(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+        schema = {"type": "object", "properties": properties, "required": required}
+        return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}
+
+    login_form = form({"password": {"type": "string"}, "next": {"type": "string"}}, ["password"])
+    label_form = form({"id": {"type": "string", "minLength": 1, "maxLength": 128},
+                       "label": {"enum": list(LABEL_STARS)}}, ["id", "label"])
     return {
-        "/": {"get": page("Write a review of a random brand and watch its score move")},
-        "/live": {"get": page("Every stored review as it arrives")},
+        "/": {"get": page("Write a review of a random brand and watch its score move", admin=False)},
+        "/live": {"get": page("Every stored review as it arrives", admin=False)},
         "/admin": {"get": page("Stored reviews with filters (admin session; else a redirect to the login)")},
-        "/admin/login": {"get": page("The admin login form"),
-                         "post": {"summary": "Log in", "requestBody": form,
+        "/admin/login": {"get": page("The admin login form", admin=False),
+                         "post": {"summary": "Log in", "requestBody": login_form,
                                   "responses": {"303": {"description": "logged in: to /admin"},
                                                 "401": _html("wrong password"), "429": _html("too many tries"),
                                                 "503": _html("no ADMIN_PASSWORD_HASH: the admin is off")}}},
         "/admin/logout": {"post": {"summary": "Log out", "responses": {"303": {"description": "to /admin/login"}}}},
         "/admin/reviews.csv": {"get": {"summary": "The filtered reviews as CSV (admin session)", "parameters":
-                                       _filters(), "responses": {"200": {
+                                       _filters(), "responses": {**login, "422": {"description": "an invalid filter, named"}, "200": {
                                            "description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}}},
         "/admin/labels": {"get": page("The label queue (admin session)"),
-                          "post": {"summary": "Set a review's label", "requestBody": form,
+                          "post": {"summary": "Set a review's label", "requestBody": label_form,
                                    "responses": {"303": {"description": "back to the queue"},
                                                  "404": {"description": "no such review"},
                                                  "422": {"description": "not a label"}}}},
         "/admin/models": {"get": page("Model quality, registry and promotion history (admin session)")},
+        "/admin/dead-letters": {"get": page("What the worker refused and why, with the raw messages (admin session)")},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
         "/readyz": {"get": {"summary": "Broker and storage reachable", "responses": {
             "200": {"description": "ready"}, "503": {"description": "not ready"}}}},
@@ -198,13 +223,13 @@ def build_spec(settings: Settings) -> dict[str, Any]:
     """The whole OpenAPI document for an app running with ``settings``."""
     _, definitions = models_json_schema([(model, "validation") for model in MODELS], ref_template=REF)
     schemas = dict(definitions.get("$defs", {}))
-    schemas["ModelRecord"] = TypeAdapter(ModelRecord).json_schema(ref_template=REF)
+    schemas["ModelRecord"] = RECORD.json_schema(ref_template=REF)
     return {
         "openapi": "3.1.0",
         "info": {"title": "ReviewPulse", "version": "1", "description": "Live sentiment for customer reviews. "
                  "Errors are JSON {\"error\", \"field\"}. The websockets /ws and /ws/live are described in "
                  "web/README.md."},
-        "paths": {**_api_paths(settings), **_registry_paths(settings), **_page_paths()},
+        "paths": {**_api_paths(settings), **_registry_paths(settings), **_page_paths(settings)},
         "components": {"schemas": schemas},
     }
 

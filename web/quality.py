@@ -16,7 +16,7 @@ from web.admin import logged_in, login_redirect
 
 
 async def model_quality_page(request: Request) -> Response:
-    if not logged_in(request):
+    if not await logged_in(request):
         return login_redirect(request)
     state = request.app.state
     storage = state.storage

@@ -12,13 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from stream.storage.labelled import labelled_rows
+from web.access import authorised, unauthorised
 from web.api import error_response
 from web.filters import BadInput, parse_datetime
-from web.models_api import authorised, unauthorised
 
 
 async def training_rows(request: Request) -> JSONResponse:
-    if not authorised(request):
+    if not await authorised(request):
         return unauthorised()
     settings = request.app.state.settings
     params = request.query_params

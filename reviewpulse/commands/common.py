@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from kernel.runfile import read_run_file, resolve_bootstrap
+from kernel.runfile import read_run_file, resolve_bootstrap, running_pid
 from kernel.settings import Settings, get_settings
 
 #: argv prefix running ``reviewpulse`` in a child with this interpreter (same imports as this process): for
@@ -49,7 +49,10 @@ def command_settings(data_dir: Path | None = None) -> Settings:
 
 def no_broker(settings: Settings, also: str = "") -> str:
     """The one "no Kafka broker" message, with both fixes (``also``: a command's own, e.g. ``--bootstrap``)."""
-    return (f"no Kafka broker: set KAFKA_BOOTSTRAP=host:port, or start `reviewpulse run` "
+    stale = read_run_file(settings) if running_pid(settings) is None else None
+    gone = (f"; {settings.run_file} is from a `reviewpulse run` (pid {stale.get('pid')}) that is no longer running"
+            if stale else "")
+    return (f"no Kafka broker{gone}: set KAFKA_BOOTSTRAP=host:port, or start `reviewpulse run` "
             f"(it writes {settings.run_file} once it prints \"ReviewPulse is running\"){also}")
 
 
@@ -58,6 +61,23 @@ def require_bootstrap(settings: Settings, override: str | None = None, also: str
     bootstrap = override or resolve_bootstrap(settings)
     if not bootstrap:
         fail(no_broker(settings, also))
+    return bootstrap
+
+
+def require_live_broker(settings: Settings, override: str | None = None, also: str = "",
+                        timeout_s: float = 5.0) -> str:
+    """:func:`require_bootstrap`, then exits with the fix unless the broker answers within ``timeout_s``.
+
+    For commands that publish at once (``import``): without it a dead broker surfaced as a
+    Kafka timeout traceback half a minute later.
+    """
+    from reviewpulse.broker import broker_answers
+
+    bootstrap = require_bootstrap(settings, override, also)
+    if not broker_answers(bootstrap, timeout_s):
+        fail(f"the Kafka broker at {bootstrap} does not answer (waited {timeout_s:g} s): is `reviewpulse run` "
+             "(or your Kafka) running? " + ("KAFKA_BOOTSTRAP is set to it" if settings.kafka_bootstrap else
+                                            f"{settings.run_file} names it"))
     return bootstrap
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reviewpulse.commands.common import DataDir, JsonFlag, Opt, command_settings, fail, require_bootstrap
+from reviewpulse.commands.common import DataDir, JsonFlag, Opt, command_settings, fail, require_live_broker
 
 
 def import_command(
@@ -16,6 +16,8 @@ def import_command(
     text_column: Annotated[str, Opt(help="column (key) holding the review text")] = "text",
     rating_column: Annotated[str, Opt(help="column with 1-5 stars; ignored when absent")] = "rating",
     brand_column: Annotated[str, Opt(help="column with the brand; ignored when absent")] = "brand",
+    date_column: Annotated[str | None, Opt(help="column with each review's own date (ISO 8601 date or datetime; "
+                                                "UTC unless it names an offset); default: the import's time")] = None,
     source: Annotated[str, Opt(help="source name stored with each review (part of its id)")] = "import",
     wait: Annotated[bool, Opt(help="block until every review is scored and stored")] = False,
     wait_timeout: Annotated[float, Opt(help="seconds --wait gives up after")] = 600.0,
@@ -34,8 +36,8 @@ def import_command(
     )
 
     settings = command_settings(data_dir)
-    bootstrap = require_bootstrap(settings)
-    options = ImportOptions(text_column, rating_column, brand_column, source)
+    bootstrap = require_live_broker(settings)
+    options = ImportOptions(text_column, rating_column, brand_column, source, date_column)
     start = scored_end_offsets(bootstrap, settings) if wait else {}
     try:
         summary = import_file(file, bootstrap, settings, options, progress=progress)

@@ -33,6 +33,7 @@ def migrate_command(data_dir: DataDir = None) -> None:
 def read_stats(settings: Settings) -> dict[str, Any]:
     """The running system's figures if there is one, else straight from ClickHouse."""
     from reviewpulse.system_client import open_local_storage, stats_from_web
+    from stream.storage.dead_letters import dead_letter_reasons
     from stream.storage.queries import stats
 
     figures = stats_from_web(settings)
@@ -40,7 +41,7 @@ def read_stats(settings: Settings) -> dict[str, Any]:
         return figures
     storage = open_local_storage(settings)
     try:
-        return stats(storage)
+        return {**stats(storage), "dead_letter_reasons": dead_letter_reasons(storage)}
     finally:
         storage.close()
 
@@ -48,7 +49,7 @@ def read_stats(settings: Settings) -> dict[str, Any]:
 def stats_command(
     data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
-    """Counts per source and label, scored in the last minute, dead letters."""
+    """Counts per source and label, scored in the last minute, dead letters and their reasons."""
     try:
         figures = read_stats(command_settings(data_dir))
     except RuntimeError as error:
@@ -62,6 +63,10 @@ def stats_command(
         typer.echo(title.replace("_", " ") + ":")
         for name, count in figures[title].items():
             typer.echo(f"  {name or '(none)'}: {count}")
+    if figures.get("dead_letter_reasons"):
+        typer.echo("dead letters by reason (newest first; numbers as N; all of them: /admin/dead-letters):")
+        for group in figures["dead_letter_reasons"]:
+            typer.echo(f"  {group['count']:>6} x {group['reason'][:160]}   (latest {group['latest'][:19]})")
 
 
 def register(app: typer.Typer) -> None:

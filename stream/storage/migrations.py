@@ -92,6 +92,13 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             model_version LowCardinality(String), labelled_at DateTime64(3, 'UTC')
         ) ENGINE = ReplacingMergeTree(labelled_at) ORDER BY id""",
     ]),
+    # Admin sessions ended by a logout (stream/storage/admin_sessions.py): the cookie is refused after it.
+    (6, "admin logouts", [
+        """CREATE TABLE IF NOT EXISTS admin_logouts (
+            session_id String, ended_at DateTime64(3, 'UTC')
+        ) ENGINE = ReplacingMergeTree(ended_at) ORDER BY session_id
+        TTL toDateTime(ended_at) + INTERVAL 30 DAY""",
+    ]),
 ]
 
 

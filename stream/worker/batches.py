@@ -156,7 +156,10 @@ class BatchHandler:
         """
         loop = asyncio.get_running_loop()
         events, dead, origin = await loop.run_in_executor(self.scorer_pool, self._parse, messages)
-        scored = await self._score(latest_drafts(events, self.drafts), dead, origin)
+        reviews = self._only(events, dead, origin, lambda event: event.kind is not Kind.draft,
+                             lambda event: f"a draft on {self.settings.topic_raw} is not scored; "
+                                           f"publish drafts to {self.settings.topic_drafts}")
+        scored = await self._score(reviews, dead, origin)
         encoded = await loop.run_in_executor(self.scorer_pool, lambda: {s.id: s.to_bytes() for s in scored})
         return ScoredBatch(scored, dead, origin, encoded)
 
@@ -166,10 +169,9 @@ class BatchHandler:
         Returns only when both are done; a ``reviews.scored`` event is never sent for a
         review that is not stored.
         """
-        scored, dead, origin = batch.scored, batch.dead, batch.origin
-        reviews = [s for s in scored if s.kind is not Kind.draft]
+        reviews, dead, origin = batch.scored, batch.dead, batch.origin
         rejected, letters = await self._retry("ClickHouse insert", lambda: self._store(reviews, dead, origin))
-        published = [s for s in scored if s.id not in rejected]
+        published = [s for s in reviews if s.id not in rejected]
         await self._retry("publish", lambda: self._publish(published, letters, origin, batch.encoded))
         self.scored_count += len(published)
         if self.shadow is not None and reviews:
@@ -178,18 +180,25 @@ class BatchHandler:
 
     async def handle_drafts(self, messages: Sequence[Incoming]) -> None:
         events, dead, origin = self._parse(messages)
-        drafts = []
-        for event in events:
-            if event.kind is Kind.draft:
-                drafts.append(event)
-            else:
-                dead.append(self._letter(origin[event.id], f"a {event.kind} on the drafts topic is not stored; "
-                                         f"publish reviews to {self.settings.topic_raw}"))
+        drafts = self._only(events, dead, origin, lambda event: event.kind is Kind.draft,
+                            lambda event: f"a {event.kind} on the drafts topic is not stored; "
+                                          f"publish reviews to {self.settings.topic_raw}")
         scored = await self._score(latest_drafts(drafts, self.drafts), dead, origin, self.draft_pool)
         await self._retry("publish", lambda: self._publish(scored, dead))
         self.scored_count += len(scored)
         if dead:
             self._in_background(lambda: self._store_letters(dead))
+
+    def _only(self, events: list[ReviewEvent], dead: list[DeadLetter], origin: dict[str, Incoming],
+              belongs: Callable[[ReviewEvent], bool], elsewhere: Callable[[ReviewEvent], str]) -> list[ReviewEvent]:
+        """The events that belong on this path; every other one becomes a dead letter saying where it goes."""
+        kept = []
+        for event in events:
+            if belongs(event):
+                kept.append(event)
+            else:
+                dead.append(self._letter(origin[event.id], elsewhere(event)))
+        return kept
 
     async def handle_brands(self, messages: Sequence[Incoming]) -> None:
         brands, dead, origin = [], [], {}

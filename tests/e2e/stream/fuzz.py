@@ -4,7 +4,8 @@ Every case knows its expected outcome: ``valid`` ones must be stored exactly onc
 rest must become dead letters with a reason. The kinds cover what the schema has to
 refuse (malformed JSON, wrong types, extreme dates and numbers, huge texts, invalid
 UTF-8, deep nesting, control characters in ids, non-http URLs) and what it must accept
-(empty and long texts, any Unicode, control characters it strips, any time zone).
+(one-word and long texts, any Unicode, control characters it strips, any time zone; an empty
+text is refused).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Case:
 def _text(rng: random.Random) -> str:
     roll = rng.random()
     if roll < 0.05:
-        return ""
+        return rng.choice(WORDS)  # one word: the shortest review there is (an empty one is refused)
     if roll < 0.06:
         return "long " * rng.randint(2_000, 19_000)  # up to 95,000 characters: still allowed
     if roll < 0.13:
@@ -58,6 +59,7 @@ def valid_event(rng: random.Random, number: int) -> dict:
 
 INVALID_FIELDS: list[tuple[str, object]] = [
     ("text", 5), ("text", None), ("text", ["a"]), ("text", {"a": "b"}), ("text", "x" * 100_001),
+    ("text", ""), ("text", " \x00\x07 "),  # a review needs words: empty, or control characters only
     ("kind", "sonnet"), ("kind", 7), ("rating", "abc"), ("rating", [1]), ("rating", True), ("rating", 2.5),
     ("rating", 6), ("rating", 0), ("rating", 1e308), ("rating", -(10**40)), ("id", ""), ("id", 5),
     ("id", "nul\x00id"), ("meta", {"a": 1}), ("meta", []), ("meta", "x"), ("brand", 5), ("brand", "b" * 501),

@@ -90,11 +90,19 @@ def test_csv_export_follows_the_filter(client: Any, stored_brand: str) -> None:
     assert rows[0]["rating"] == "3"
 
 
-def test_logout_ends_the_session(client: Any) -> None:
+def test_logout_ends_the_session_on_the_server_for_every_replica(make_client: Any) -> None:
+    client, replica = make_client(), make_client()
     login(client)
-    assert client.get("/admin", follow_redirects=False).status_code == 200
+    cookie = client.cookies["reviewpulse_session"]
+    assert replica.get("/admin", cookies={"reviewpulse_session": cookie}, follow_redirects=False).status_code == 200
     client.post("/admin/logout", follow_redirects=False)
     assert client.get("/admin", follow_redirects=False).status_code == 303
+    for app in (client, replica):  # the old cookie, kept by someone, opens nothing any more
+        app.cookies.clear()
+        reused = app.get("/admin", cookies={"reviewpulse_session": cookie}, follow_redirects=False)
+        assert reused.status_code == 303, "a logged-out session still opens /admin"
+    login(client)
+    assert client.get("/admin", follow_redirects=False).status_code == 200, "a new login works"
 
 
 def test_login_is_rate_limited_per_ip(make_client: Any) -> None:

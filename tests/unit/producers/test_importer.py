@@ -108,3 +108,51 @@ def test_a_header_that_is_not_utf8_is_a_file_error(tmp_path: Path) -> None:
     path.write_bytes(b"t\xe9xt,rating\nx,1\n")
     with pytest.raises(ImportFileError, match="header line is not UTF-8"):
         check_columns(path, ImportOptions(text_column="t\xe9xt"))
+
+
+@pytest.mark.parametrize("name", ["bom.csv", "bom.jsonl"])
+def test_a_file_saved_with_a_byte_order_mark_imports_whole(tmp_path: Path, name: str) -> None:
+    from producers.rows import csv_columns, read_rows
+
+    path = tmp_path / name
+    body = "text,rating\nfirst review,5\nsecond,1\n" if name.endswith(".csv") else (
+        '{"text": "first review", "rating": 5}\n{"text": "second", "rating": 1}\n')
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    rows = [row for _, row in read_rows(path)]
+    assert [row["text"] for row in rows] == ["first review", "second"]  # type: ignore[index]
+    if name.endswith(".csv"):
+        assert csv_columns(path) == ["text", "rating"]
+
+
+def test_a_row_of_nul_bytes_is_refused_with_its_line_not_stored_empty(tmp_path: Path) -> None:
+    from producers.importer import ImportOptions, ImportSummary, events
+    from producers.rows import read_rows
+
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"text\nfine\n\x00\x00\x00\nalso fine\n")
+    summary = ImportSummary()
+    kept = list(events(read_rows(path), ImportOptions("text", None, None, "test"), summary))
+    assert [event.text for event in kept] == ["fine", "also fine"]
+    assert summary.rejected == {"empty or missing 'text'": 1}
+    assert [line for line, _ in summary.rejected_lines] == [3]
+
+
+def test_a_date_column_gives_each_review_its_own_date_and_a_bad_date_is_refused_with_its_line(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from producers.importer import ImportOptions, ImportSummary, check_columns, events
+    from producers.rows import read_rows
+
+    path = tmp_path / "dated.csv"
+    path.write_text("text,when\nplain date,2025-03-01\nwith offset,2025-03-01T10:00:00+02:00\nzulu,2025-03-01T10:00:00Z\n"
+                    "words,yesterday\nno date,\nancient,1960-01-01\n")
+    options = check_columns(path, ImportOptions("text", None, None, "test", "when"))
+    summary = ImportSummary()
+    kept = {event.text: event.ts for event in events(read_rows(path), options, summary)}
+    assert kept == {"plain date": datetime(2025, 3, 1, tzinfo=UTC), "with offset": datetime(2025, 3, 1, 8, tzinfo=UTC),
+                    "zulu": datetime(2025, 3, 1, 10, tzinfo=UTC)}
+    reasons = dict(summary.rejected_lines)
+    assert "not an ISO 8601 date" in reasons[5] and reasons[6] == "empty or missing 'when'"
+    assert reasons[7].startswith("ts:")  # outside the events' bounds (1970..2200)
+    with pytest.raises(ImportFileError, match="no column 'date'"):
+        check_columns(path, ImportOptions("text", None, None, "test", "date"))

@@ -197,3 +197,20 @@ def test_an_unreadable_array_is_one_dead_letter_and_its_neighbours_are_stored(va
     assert set(storage.reviews) == {event.id for event in batch}
     [letter] = storage.dead_letters
     assert letter.offset == 9 and letter.error.startswith(reason), letter.error
+
+
+def test_no_silent_drop_a_draft_on_the_reviews_topic_and_an_empty_text_in_an_array_are_dead_letters() -> None:
+    storage, producer = MemoryStorage(), FakeProducer()
+    good = reviews("kept")[0]
+    draft = ReviewEvent(kind=Kind.draft, text="typing", session_id="s1")
+    empty = b'{"kind": "review", "text": "", "source": "test"}'
+    nul_only = b'{"kind": "imported", "text": "\\u0000\\u0000", "source": "test"}'
+    incoming = [array_message([good.to_bytes(), empty, nul_only], 7), Incoming(draft.to_bytes(), SETTINGS.topic_raw, 2, 8)]
+    asyncio.run(handler_with(storage, producer).handle_reviews(incoming))
+    assert set(storage.reviews) == {good.id}
+    reasons = sorted(letter.error for letter in storage.dead_letters)
+    assert len(reasons) == 3, reasons
+    assert any(SETTINGS.topic_drafts in reason and "draft" in reason for reason in reasons)
+    assert sum("text is empty" in reason for reason in reasons) == 2
+    taken = 1 + 3  # every event the worker took: stored, or dead-lettered with a reason
+    assert len(storage.reviews) + len(storage.dead_letters) == taken

@@ -123,7 +123,8 @@ def test_score_builds_one_scored_review_per_event(tiny_model_dir) -> None:
     from inference.scorer import Scorer
 
     scorer = Scorer.load(tiny_model_dir, device="cpu")
-    events = [ReviewEvent(kind="imported", text=t, brand="b", rating=3) for t in ("great", "awful food", "")]
+    events = [ReviewEvent(kind="imported", text=t, brand="b", rating=3) for t in ("great", "awful food", "!")]
+    events.append(ReviewEvent(kind="draft", text="", brand="b", rating=3, session_id="s"))  # a cleared draft
     scored = score(scorer, events)
     assert [s.id for s in scored] == [e.id for e in events]
     for s in scored:
