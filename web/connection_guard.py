@@ -36,6 +36,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kernel.settings import Settings
 from kernel.versions import require_version
+from web.ws_guard import ConnectionCaps
 
 log = logging.getLogger(__name__)
 
@@ -85,37 +86,15 @@ class RateLimitedLog:
             self.logger.log(level, "%s%s", message, f" ({count} since the last such line)" if count > 1 else "")
 
 
-class ConnectionBudget:
-    """Open connections in all and per client address; not thread-safe (one event loop)."""
-
-    def __init__(self, max_total: int, max_per_ip: int, unbounded_ips: frozenset[str] = frozenset()) -> None:
-        self.max_total, self.max_per_ip, self.unbounded_ips = max_total, max_per_ip, unbounded_ips
-        self.total = 0
-        self.per_ip: dict[str, int] = {}
-
-    def admit(self, ip: str) -> str | None:
-        """None when the connection may stay (counted), else why not."""
-        if self.total >= self.max_total:
-            return "too many connections in all (HTTP_MAX_CONNECTIONS)"
-        if ip not in self.unbounded_ips and self.per_ip.get(ip, 0) >= self.max_per_ip:
-            return "too many connections from one address (HTTP_MAX_CONNECTIONS_PER_IP)"
-        self.total += 1
-        self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
-        return None
-
-    def release(self, ip: str) -> None:
-        self.total -= 1
-        left = self.per_ip.get(ip, 1) - 1
-        if left > 0:
-            self.per_ip[ip] = left
-        else:
-            self.per_ip.pop(ip, None)
+#: Why ``ConnectionCaps.acquire`` refused, in words an operator can act on.
+REFUSED = {"too_many_connections": "too many connections in all (HTTP_MAX_CONNECTIONS)",
+           "too_many_from_ip": "too many connections from one address (HTTP_MAX_CONNECTIONS_PER_IP)"}
 
 
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with the bounds of the module docstring; made by :func:`guarded_protocol`."""
 
-    budget: ConnectionBudget
+    budget: ConnectionCaps
     header_timeout_s: float
     body_idle_timeout_s: float
     events: RateLimitedLog
@@ -130,9 +109,9 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         peer = transport.get_extra_info("peername")
         self._ip = str(peer[0]) if peer else ""
-        refused = self.budget.admit(self._ip)
+        refused = self.budget.acquire(self._ip)
         if refused:
-            self.events(logging.WARNING, "refused", f"refused a connection from {self._ip}: {refused}")
+            self.events(logging.WARNING, "refused", f"refused a connection from {self._ip}: {REFUSED[refused]}")
             transport.write(OVER_CAPACITY)
             transport.close()
             return
@@ -233,7 +212,7 @@ def limit_accept_error_logs(loop: asyncio.AbstractEventLoop, events: RateLimited
 def guarded_protocol(settings: Settings) -> type[GuardedH11Protocol]:
     """A protocol class for one server: its own budget, the timeouts and caps from ``settings``."""
     require_version("uvicorn", "the connection guard (a subclass of uvicorn's H11Protocol)")
-    budget = ConnectionBudget(
+    budget = ConnectionCaps(
         effective_max_connections(settings.http_max_connections), settings.http_max_connections_per_ip,
         frozenset(ip.strip() for ip in settings.trusted_proxies.split(",") if ip.strip()),
     )

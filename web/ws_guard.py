@@ -44,11 +44,16 @@ def origin_allowed(origin: str | None, host: str | None, public_url: str) -> boo
 
 
 class ConnectionCaps:
-    """Open websockets per process and per client address (in memory, this process only)."""
+    """Open connections per process and per client address (in memory, this process only).
 
-    def __init__(self, max_total: int, max_per_ip: int) -> None:
+    The websockets' caps here, every socket's in ``web.connection_guard``; ``unbounded_ips``
+    (a trusted proxy's address) count toward the total only.
+    """
+
+    def __init__(self, max_total: int, max_per_ip: int, unbounded_ips: frozenset[str] = frozenset()) -> None:
         self.max_total = max_total
         self.max_per_ip = max_per_ip
+        self.unbounded_ips = unbounded_ips
         self.total = 0
         self._per_ip: dict[str, int] = {}
 
@@ -56,7 +61,7 @@ class ConnectionCaps:
         """None when the connection may open (then call :meth:`release`), else the reason it may not."""
         if self.total >= self.max_total:
             return "too_many_connections"
-        if self._per_ip.get(ip, 0) >= self.max_per_ip:
+        if ip not in self.unbounded_ips and self._per_ip.get(ip, 0) >= self.max_per_ip:
             return "too_many_from_ip"
         self.total += 1
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1

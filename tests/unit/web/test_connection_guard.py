@@ -8,20 +8,21 @@ import resource
 import pytest
 
 from web import connection_guard
-from web.connection_guard import ConnectionBudget, RateLimitedLog, effective_max_connections
+from web.connection_guard import REFUSED, RateLimitedLog, effective_max_connections
+from web.ws_guard import ConnectionCaps
 
 
 def test_the_budget_caps_each_address_and_the_total_and_frees_on_release() -> None:
-    budget = ConnectionBudget(max_total=4, max_per_ip=2, unbounded_ips=frozenset({"10.0.0.1"}))
-    assert [budget.admit("a"), budget.admit("a")] == [None, None]
-    assert "HTTP_MAX_CONNECTIONS_PER_IP" in str(budget.admit("a"))
-    assert budget.admit("10.0.0.1") is None and budget.admit("10.0.0.1") is None  # a proxy: the total only
-    assert "HTTP_MAX_CONNECTIONS)" in str(budget.admit("b"))
+    budget = ConnectionCaps(max_total=4, max_per_ip=2, unbounded_ips=frozenset({"10.0.0.1"}))
+    assert [budget.acquire("a"), budget.acquire("a")] == [None, None]
+    assert "HTTP_MAX_CONNECTIONS_PER_IP" in REFUSED[str(budget.acquire("a"))]
+    assert budget.acquire("10.0.0.1") is None and budget.acquire("10.0.0.1") is None  # a proxy: the total only
+    assert "HTTP_MAX_CONNECTIONS)" in REFUSED[str(budget.acquire("b"))]
     budget.release("a")
-    assert budget.admit("b") is None
+    assert budget.acquire("b") is None
     for ip in ("a", "b", "10.0.0.1", "10.0.0.1"):
         budget.release(ip)
-    assert budget.total == 0 and budget.per_ip == {}
+    assert budget.total == 0 and budget.acquire("a") is None
 
 
 def test_the_log_says_each_kind_once_per_window_with_a_count(caplog: pytest.LogCaptureFixture) -> None:
