@@ -16,13 +16,13 @@ from starlette.datastructures import QueryParams
 from stream.storage.queries import ReviewFilter, decode_cursor
 
 LABELS = ("bad", "average", "good")
-TRUE_VALUES = ("1", "true", "yes", "on")
-FALSE_VALUES = ("", "0", "false", "no", "off")
+TRUE_VALUES = ("1", "true")
+FALSE_VALUES = ("", "0", "false")
 
 
 def parse_flag(params: QueryParams, field: str) -> bool:
-    """A yes/no parameter (absent or empty: no); anything else is a 422 naming it, not a silent no."""
-    value = params.get(field, "").strip().lower()
+    """A yes/no parameter: 1 or true, 0, false or empty (absent: no); anything else is a 422 naming it."""
+    value = params.get(field, "")
     if value in TRUE_VALUES:
         return True
     if value in FALSE_VALUES:
@@ -86,8 +86,9 @@ def parse_filter(params: QueryParams) -> ReviewFilter:
 
 
 def parse_int(params: QueryParams, field: str, default: int, low: int, high: int) -> int:
+    """``field`` as a whole number in ``low..high`` (absent: ``default``; empty or anything else: a 422 naming it)."""
     raw = params.get(field)
-    if raw in (None, ""):
+    if raw is None:
         return default
     try:
         value = int(raw)

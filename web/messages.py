@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic.json_schema import JsonDict
 
 from kernel.events import MAX_TEXT_CHARS
+from kernel.fields import not_bool
 from web import json_body
 
-Rating = Annotated[int, Field(ge=1, le=5)]
+Rating = Annotated[int, Field(ge=1, le=5), BeforeValidator(not_bool)]
+#: The score the page showed (0..1); ``true`` is not one (pydantic would read it as 1.0).
+ClientScore = Annotated[float, Field(ge=0.0, le=1.0), BeforeValidator(not_bool)]
 
 
 class MessageError(ValueError):
@@ -47,7 +50,7 @@ class SubmitFields(_Strict):
 
     rating: Rating | None = None
     suggested_rating: Rating | None = None
-    sentiment_score: float | None = Field(None, ge=0.0, le=1.0)
+    sentiment_score: ClientScore | None = None
     brand: str = Field("", max_length=500)
 
     def extra_meta(self) -> dict[str, str]:

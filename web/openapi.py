@@ -55,12 +55,16 @@ DATE = {"anyOf": [{"type": "string", "format": "date", "pattern": f"^{YEAR}-"},
                   {"type": "string", "maxLength": 0}]}
 
 
+#: A yes/no query parameter as the server reads it (``web.filters.parse_flag``).
+FLAG = {"type": "string", "enum": ["", "0", "1", "false", "true"]}
+
+
 def _filters() -> list[dict[str, Any]]:
     return [
         _query("brand", {"type": "string"}, "exact brand name"),
         _query("label", {"enum": ["", "bad", "average", "good"]}, "the model's label (empty: any)"),
         _query("source", {"type": "string"}, "web, api, a crawler or import source"),
-        _query("disagreement", {"type": "boolean"}, "stars given and the model's label differs from them"),
+        _query("disagreement", FLAG, "stars given and the model's label differs from them"),
         _query("since", DATE, "ts >= since (ISO date or datetime, UTC)"),
         _query("until", DATE, "ts < until (a bare date includes that day)"),
         _query("q", {"type": "string"}, "case-insensitive text search"),
@@ -89,7 +93,7 @@ def _api_paths(settings: Settings) -> dict[str, Any]:
     return {
         "/api/predict": {"post": {
             "summary": "Score a text (through Kafka and the scoring worker)",
-            "parameters": [_query("detail", {"type": "boolean"}, "return probabilities, label and suggested rating")],
+            "parameters": [_query("detail", FLAG, "return probabilities, label and suggested rating")],
             "requestBody": _body("PredictBody", max_bytes),
             "responses": {
                 "200": _json({"oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, ref("ScoreDetail")]},
@@ -100,7 +104,7 @@ def _api_paths(settings: Settings) -> dict[str, Any]:
         }},
         "/api/review": {"post": {
             "summary": "Submit a review",
-            "parameters": [_query("wait", {"type": "boolean"}, "answer once the review is stored")],
+            "parameters": [_query("wait", FLAG, "answer once the review is stored")],
             "requestBody": _body("ReviewBody", max_bytes),
             "responses": {
                 "201": _json({"type": "object"}, "stored (with ?wait=1): id, stored and the score detail"),

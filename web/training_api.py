@@ -13,8 +13,7 @@ from starlette.responses import JSONResponse
 
 from stream.storage.labelled import labelled_rows
 from web.access import authorised, unauthorised
-from web.api import error_response
-from web.filters import BadInput, parse_datetime
+from web.filters import parse_datetime, parse_int
 
 
 async def training_rows(request: Request) -> JSONResponse:
@@ -23,12 +22,7 @@ async def training_rows(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     params = request.query_params
     since = parse_datetime("since", params["since"]) if params.get("since") else None
-    try:
-        limit = min(int(params.get("limit") or settings.retrain_max_rows), settings.retrain_max_rows)
-    except ValueError:
-        raise BadInput("limit", "must be a whole number") from None
-    if limit < 1:
-        return error_response(422, "limit must be at least 1", "limit")
+    limit = parse_int(params, "limit", settings.retrain_max_rows, 1, settings.retrain_max_rows)
     storage = request.app.state.storage
     rows = await storage.run(labelled_rows, storage, params.getlist("source") or None, since, limit,
                              settings.admin_label_weight)

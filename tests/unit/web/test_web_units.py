@@ -73,7 +73,7 @@ async def _slow_viewer() -> None:
 
 
 def test_parse_filter() -> None:
-    flt = parse_filter(QueryParams("brand=Acme&label=good&disagreement=on&since=2026-01-01&until=2026-01-31&q=slow"))
+    flt = parse_filter(QueryParams("brand=Acme&label=good&disagreement=1&since=2026-01-01&until=2026-01-31&q=slow"))
     assert (flt.brand, flt.label, flt.disagreement, flt.search) == ("Acme", "good", True, "slow")
     assert flt.since == datetime(2026, 1, 1, tzinfo=UTC)
     assert flt.until == datetime(2026, 2, 1, tzinfo=UTC)  # a bare "until" date includes that day
