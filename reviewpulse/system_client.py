@@ -202,10 +202,10 @@ def stats_from_web(settings: Settings) -> dict[str, Any] | None:
     """``/api/stats`` of the system in run.json (with its token: dead-letter reasons too); None when none answers."""
     import httpx
 
-    info = read_run_file(settings) or {}
-    web, token = info.get("web"), str(info.get("registry_token") or settings.registry_token.get_secret_value())
-    if not web:
+    running = running_web(settings)
+    if running is None:
         return None
+    web, token = running
     try:
         response = httpx.get(f"{web}/api/stats", timeout=10,
                              headers={"Authorization": f"Bearer {token}"} if token else {})

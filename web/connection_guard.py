@@ -139,13 +139,12 @@ class GuardedH11Protocol(H11Protocol):
         super().handle_websocket_upgrade(event)
         websocket = self.transport.get_protocol()
         closed = websocket.connection_lost
-        release, self._counted = self._release_once(), False
 
         def connection_lost(exc: Exception | None) -> None:
             try:
                 closed(exc)
             finally:
-                release()
+                self._release()
 
         websocket.connection_lost = connection_lost  # type: ignore[method-assign]
 
@@ -154,15 +153,6 @@ class GuardedH11Protocol(H11Protocol):
         if self._counted:
             self._counted = False
             self.budget.release(self._ip)
-
-    def _release_once(self) -> Callable[[], None]:
-        budget, ip, done = self.budget, self._ip, [False]
-
-        def release() -> None:
-            if not done[0]:
-                done[0] = True
-                budget.release(ip)
-        return release
 
     def _watch(self) -> None:
         """Arm the timer the connection's state calls for: headers, a flowing body, or none."""
