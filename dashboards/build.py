@@ -1,11 +1,13 @@
 """The ReviewPulse dashboards, built with grafana-foundation-sdk and rendered to JSON.
 
-Two dashboards in one folder: *Overview* (traffic, sentiment, latency, dead letters, the live
-panel) for operators, and *Model quality* (score distribution, brands, stars vs suggestion)
+Three dashboards in one folder: *Overview* (traffic, sentiment, latency, dead letters, the live
+panel) for operators; *Model quality* (score distribution, brands, stars vs suggestion)
 for analysts, with a *Learning loop* row (acceptance per model version, hold-out macro-F1 of
-each registered version, promotion history). Uids and panel ids are fixed here, so ``reviewpulse dashboards push`` and the
-provisioned files always update the same objects. ``reviewpulse dashboards render`` writes
-them to ``dashboards/json/`` (committed; Grafana's file provisioning reads that folder).
+each registered version, promotion history); and *Brand*, one brand's story by the reviews'
+own dates (the brands in Model quality link there). Uids and panel ids are fixed here, so
+``reviewpulse dashboards push`` and the provisioned files always update the same objects.
+``reviewpulse dashboards render`` writes them to ``dashboards/json/`` (committed; Grafana's file
+provisioning reads that folder).
 """
 
 from __future__ import annotations
@@ -18,15 +20,30 @@ from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DashboardLinkType, VariableRefresh
 
+from dashboards import brand_queries as bq
 from dashboards import queries as q
 from dashboards.live import LIVE_MEASUREMENT, LIVE_STREAM
-from dashboards.panels import CLICKHOUSE, bar_panel, live_panel, rate_panel, stat_panel, table_panel
+from dashboards.panels import (
+    BRAND_UID,
+    CLICKHOUSE,
+    bar_panel,
+    brand_link,
+    daily_panel,
+    decimals,
+    live_panel,
+    percent,
+    rate_panel,
+    stat_panel,
+    table_panel,
+)
 
 JSON_DIR = Path(__file__).resolve().parent / "json"
 FOLDER_UID = "reviewpulse"
 FOLDER_TITLE = "ReviewPulse"
 LIVE_CHANNEL = f"stream/{LIVE_STREAM}/{LIVE_MEASUREMENT}"
 TAGS = ["reviewpulse"]
+#: the Fightin' Words tables' figures (the counts stay whole numbers)
+WORD_FIGURES = "/^(z|log_odds)$/"
 
 
 def _brand_variable() -> dashboard.QueryVariable:
@@ -67,6 +84,10 @@ def overview() -> dashboard.Dashboard:
                                stacking="normal"))
         .with_panel(table_panel("Latest dead letters", q.RECENT_DEAD_LETTERS,
                                 "The raw input is kept in ClickHouse table dead_letters.", width=24))
+        .with_panel(table_panel("Reviews per language", q.LANGUAGES,
+                                "Detected per review; the model reads English, so reviews in other languages are "
+                                "stored unscored (not_scored). 'not detected': too short to tell, scored as English.",
+                                width=24))
     )
 
 
@@ -91,8 +112,9 @@ def model_quality() -> dashboard.Dashboard:
         .with_panel(bar_panel("Score distribution", q.SCORE_DISTRIBUTION,
                               "Reviews per score band (0 = bad, 1 = good).", x_field="score_range"))
         .with_panel(table_panel("Brands: average score next to average stars", q.BRAND_SCORES,
-                                "avg_score_as_stars = 1 + 4 x score, on the same scale as the stars.",
-                                width=16))
+                                "avg_score_as_stars = 1 + 4 x score, on the same scale as the stars. "
+                                "Click a brand for its Brand dashboard.",
+                                width=16).override_by_name("brand", brand_link()))
         .with_panel(table_panel("Model versions in use", q.MODEL_VERSIONS,
                                 "Which model scored the reviews in the time range.", width=8))
         .with_row(dashboard.Row("Learning loop"))
@@ -106,11 +128,57 @@ def model_quality() -> dashboard.Dashboard:
         .with_panel(table_panel("Promotion history", q.PROMOTIONS,
                                 "Every promote and rollback, newest first (forced ones say so in the note).",
                                 width=10))
+        .with_panel(table_panel("Shadow scoring: candidates beside the active model", q.SHADOW_AGREEMENT,
+                                "SHADOW_SCORING=true: reviews each candidate scored beside the active model, how "
+                                "often their labels agree, and on reviews with stars how often each model's "
+                                "label is the stars' class (1-2 bad, 3 average, 4-5 good).", width=24))
+    )
+
+
+def _single_brand_variables() -> list[dashboard.QueryVariable]:
+    """One brand (no All: every panel is about one), and its category from the ``brands`` table."""
+    brand = (dashboard.QueryVariable("brand").label("Brand").datasource(CLICKHOUSE).query(q.BRAND_VARIABLE_SQL)
+             .multi(False).include_all(False).refresh(VariableRefresh.ON_DASHBOARD_LOAD))
+    category = (dashboard.QueryVariable("category").label("Category").datasource(CLICKHOUSE)
+                .query(bq.CATEGORY_VARIABLE_SQL).multi(False).include_all(False)
+                .refresh(VariableRefresh.ON_DASHBOARD_LOAD))
+    return [brand, category]
+
+
+def brand() -> dashboard.Dashboard:
+    board = (_base(BRAND_UID, "ReviewPulse · Brand",
+                   "One brand's story by the reviews' own dates (ts): volume, mix against its category and "
+                   "its previous period, stars against labels, and what people complain about and praise.")
+             .time("now-30d", "now").refresh("5m").timezone("utc"))
+    for variable in _single_brand_variables():
+        board = board.with_variable(variable)
+    words = ("Fightin' Words (Monroe et al. 2008): terms of this brand's {0} reviews against its other reviews "
+             "in the range, log-odds with the whole store as prior, ranked by z (|z| > 1.96: unlikely by chance). "
+             "target_reviews / rest_reviews: reviews holding the term.")
+    return (
+        board
+        .with_panel(daily_panel("Reviews per day", bq.DAILY,
+                                "Reviews written each UTC day (ts), stacked by label; the line is the total, "
+                                "mean score (0 = bad, 1 = good) on the right axis.", total="reviews",
+                                right="mean_score"))
+        .with_panel(table_panel("Mix: brand, previous period, category", bq.COMPARISON,
+                                "Share of bad / average / good and mean score in the range, for the brand, for the "
+                                "brand in the period as long just before, and for every brand of its category.",
+                                width=14).override_by_regexp("/_share$/", percent()))
+        .with_panel(table_panel("People's stars vs predicted labels", bq.STARS_VS_LABELS,
+                                "Rated reviews in the range: the stars given (rows) against the model's label.",
+                                width=10))
+        .with_panel(table_panel("What people complain about", bq.COMPLAINTS, words.format("bad"))
+                    .override_by_regexp(WORD_FIGURES, decimals(2)))
+        .with_panel(table_panel("What people praise", bq.PRAISE, words.format("good"))
+                    .override_by_regexp(WORD_FIGURES, decimals(2)))
+        .with_panel(table_panel("Newest bad reviews", bq.NEWEST_BAD,
+                                "The brand's latest reviews the model labelled bad, with their scores.", width=24))
     )
 
 
 #: file name (without .json) -> builder; panel ids start at the offset, unique across dashboards
-DASHBOARDS = {"overview": (overview, 1), "model-quality": (model_quality, 101)}
+DASHBOARDS = {"overview": (overview, 1), "model-quality": (model_quality, 101), "brand": (brand, 201)}
 
 
 def build_all() -> dict[str, dict[str, Any]]:

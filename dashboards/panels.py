@@ -13,7 +13,7 @@ from typing import Any
 from grafana_foundation_sdk.builders import barchart, common, stat, table, timeseries
 from grafana_foundation_sdk.cog import builder, variants
 from grafana_foundation_sdk.models import common as common_models
-from grafana_foundation_sdk.models.dashboard import DataSourceRef
+from grafana_foundation_sdk.models.dashboard import DataSourceRef, DynamicConfigValue
 
 from dashboards.queries import PanelQuery
 
@@ -24,6 +24,10 @@ CLICKHOUSE = DataSourceRef(type_val=CLICKHOUSE_TYPE, uid=CLICKHOUSE_UID)
 GRAFANA = DataSourceRef(type_val="datasource", uid="grafana")
 #: the plugin's ``format`` values
 FORMATS = {"timeseries": 0, "table": 1}
+#: the Brand dashboard (``dashboards.build.brand``); brand tables elsewhere link to it
+BRAND_UID = "reviewpulse-brand"
+#: a data link's URL: the clicked brand, percent-encoded, and the dashboard's time range
+BRAND_URL = f"/d/{BRAND_UID}/reviewpulse-brand?var-brand=${{__value.raw:percentencode}}&${{__url_time_range}}"
 
 
 class ClickHouseQuery(variants.Dataquery):
@@ -115,4 +119,36 @@ def live_panel(title: str, channel: str, description: str, width: int = 24,
     """A time series fed by Grafana Live (``dashboards.live.LivePusher`` pushes to ``channel``)."""
     return (timeseries.Panel().title(title).description(description).datasource(GRAFANA)
             .with_target(QueryBuilder(LiveQuery(channel))).unit("short").min(0).fill_opacity(10)
+            .legend(_legend()).span(width).height(height))
+
+
+def brand_link() -> list[DynamicConfigValue]:
+    """Field properties that make each value of a brand column a link to that brand's dashboard."""
+    return [DynamicConfigValue(id_val="links", value=[{"title": "Open ${__value.raw} in the Brand dashboard",
+                                                        "url": BRAND_URL}])]
+
+
+def decimals(places: int) -> list[DynamicConfigValue]:
+    """Field properties: show ``places`` decimals."""
+    return [DynamicConfigValue(id_val="decimals", value=places)]
+
+
+def percent() -> list[DynamicConfigValue]:
+    """Field properties for a share between 0 and 1, shown as a percentage."""
+    return [DynamicConfigValue(id_val="unit", value="percentunit"), *decimals(1)]
+
+
+def daily_panel(title: str, query: PanelQuery, description: str, total: str, right: str,
+                width: int = 24, height: int = 8) -> timeseries.Panel:
+    """Bars per day stacked by label, the ``total`` column as a line over them, the ``right`` column (0-1) on the right axis."""
+    line_alone = [DynamicConfigValue(id_val="custom.drawStyle", value="line"),
+                  DynamicConfigValue(id_val="custom.stacking", value={"mode": "none", "group": "A"})]
+    return (timeseries.Panel().title(title).description(description).datasource(CLICKHOUSE)
+            .with_target(clickhouse(query)).unit("short").min(0).draw_style(common_models.GraphDrawStyle.BARS)
+            .fill_opacity(70).line_width(1)
+            .stacking(common.StackingConfig().mode(common_models.StackingMode.NORMAL))
+            .override_by_name(total, line_alone)
+            .override_by_name(right, [*line_alone, DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
+                                      DynamicConfigValue(id_val="min", value=0), DynamicConfigValue(id_val="max", value=1),
+                                      DynamicConfigValue(id_val="unit", value="none")])
             .legend(_legend()).span(width).height(height))

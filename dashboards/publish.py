@@ -1,11 +1,14 @@
-"""``reviewpulse dashboards push``: create or update the folder, data source and dashboards.
+"""``reviewpulse dashboards push``: create or update the folders, data source, dashboards and alert rules.
 
 Idempotent by design: every object has a fixed uid, each is read first and written only when
 what ReviewPulse would write differs from what Grafana holds (compared on the keys we set, so
 fields Grafana adds itself do not count as changes). A second push therefore changes nothing.
 The data source password cannot be read back from Grafana; it is sent when the data source is
 created or updated, or when ``rotate_password`` asks for it. A data source provisioned from a
-file is read-only in Grafana and is left as it is.
+file is read-only in Grafana and is left as it is, and so is an alert rule provisioned from a
+file (``dashboards/provisioning/alerting/``: its provenance is ``file``). Alert rules go to
+``/api/v1/provisioning/alert-rules`` by uid, into their own folder and group
+(``dashboards.alerts``); the group's evaluation interval is set once the rules are in it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from urllib.parse import unquote, urlsplit
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError
 
+from dashboards.alerts import ALERTS_FOLDER_TITLE, ALERTS_FOLDER_UID, INTERVAL_S, RULE_GROUP, api_rules
 from dashboards.build import FOLDER_TITLE, FOLDER_UID, build_all
 from dashboards.panels import CLICKHOUSE_TYPE, CLICKHOUSE_UID
+from kernel.settings import Settings
 
 DATASOURCE_NAME = "ReviewPulse ClickHouse"
 PUSH_MESSAGE = "reviewpulse dashboards push"
@@ -26,7 +31,7 @@ PUSH_MESSAGE = "reviewpulse dashboards push"
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # folder | datasource | dashboard
+    kind: str  # folder | datasource | dashboard | alert-rule | rule-group
     uid: str
     action: str  # created | updated | unchanged | skipped
 
@@ -80,15 +85,15 @@ def _get(call: Any, *args: Any) -> dict[str, Any] | None:
         raise
 
 
-def push_folder(api: GrafanaApi) -> Change:
-    existing = _get(api.folder.get_folder, FOLDER_UID)
+def push_folder(api: GrafanaApi, uid: str = FOLDER_UID, title: str = FOLDER_TITLE) -> Change:
+    existing = _get(api.folder.get_folder, uid)
     if existing is None:
-        api.folder.create_folder(FOLDER_TITLE, uid=FOLDER_UID)
-        return Change("folder", FOLDER_UID, "created")
-    if existing.get("title") != FOLDER_TITLE:
-        api.folder.update_folder(FOLDER_UID, title=FOLDER_TITLE, overwrite=True)
-        return Change("folder", FOLDER_UID, "updated")
-    return Change("folder", FOLDER_UID, "unchanged")
+        api.folder.create_folder(title, uid=uid)
+        return Change("folder", uid, "created")
+    if existing.get("title") != title:
+        api.folder.update_folder(uid, title=title, overwrite=True)
+        return Change("folder", uid, "updated")
+    return Change("folder", uid, "unchanged")
 
 
 def push_datasource(api: GrafanaApi, wanted: dict[str, Any], rotate_password: bool = False) -> Change:
@@ -117,8 +122,43 @@ def push_dashboard(api: GrafanaApi, dashboard_json: dict[str, Any]) -> Change:
     return Change("dashboard", uid, "created" if existing is None else "updated")
 
 
-def push(url: str, token: str, clickhouse_url: str = "", rotate_password: bool = False) -> list[Change]:
-    """Push folder, data source (when ``clickhouse_url`` is given) and every dashboard to Grafana."""
+def push_alert_rule(api: GrafanaApi, wanted: dict[str, Any]) -> Change:
+    uid = wanted["uid"]
+    existing = _get(api.alertingprovisioning.get_alertrule, uid)
+    if existing is None:
+        api.alertingprovisioning.create_alertrule(wanted)
+        return Change("alert-rule", uid, "created")
+    if existing.get("provenance") == "file":
+        return Change("alert-rule", uid, "skipped (provisioned from a file)")
+    if same(wanted, existing):
+        return Change("alert-rule", uid, "unchanged")
+    api.alertingprovisioning.update_alertrule(uid, wanted)
+    return Change("alert-rule", uid, "updated")
+
+
+def push_rule_group(api: GrafanaApi) -> Change:
+    """The alert group's evaluation interval (Grafana gives a group created by a rule its default)."""
+    existing = _get(api.alertingprovisioning.get_rule_group, ALERTS_FOLDER_UID, RULE_GROUP)
+    if existing is None or existing.get("interval") == INTERVAL_S:
+        return Change("rule-group", RULE_GROUP, "unchanged" if existing else "skipped (no rule in it)")
+    api.alertingprovisioning.update_rule_group(ALERTS_FOLDER_UID, RULE_GROUP, {**existing, "interval": INTERVAL_S})
+    return Change("rule-group", RULE_GROUP, "updated")
+
+
+def push_alerts(api: GrafanaApi, settings: Settings) -> list[Change]:
+    """The alerts folder, every rule of ``stream.storage.alerts`` (thresholds from ``settings``), their group."""
+    changes = [push_folder(api, ALERTS_FOLDER_UID, ALERTS_FOLDER_TITLE)]
+    changes.extend(push_alert_rule(api, rule) for rule in api_rules(settings))
+    changes.append(push_rule_group(api))
+    return changes
+
+
+def push(url: str, token: str, clickhouse_url: str = "", rotate_password: bool = False,
+         settings: Settings | None = None) -> list[Change]:
+    """Push folder, data source (when ``clickhouse_url`` is given), every dashboard and the alert rules to Grafana.
+
+    The rules carry the thresholds of ``settings`` (default: ``Settings()``, the environment's ``ALERT_*``).
+    """
     api = GrafanaApi.from_url(url, credential=token)
     changes = [push_folder(api)]
     if clickhouse_url:
@@ -126,4 +166,5 @@ def push(url: str, token: str, clickhouse_url: str = "", rotate_password: bool =
     else:
         changes.append(Change("datasource", CLICKHOUSE_UID, "skipped (no GRAFANA_CLICKHOUSE_URL)"))
     changes.extend(push_dashboard(api, dashboard_json) for dashboard_json in build_all().values())
+    changes.extend(push_alerts(api, settings or Settings()))
     return changes

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stream.storage.queries import SCORED
+from stream.storage.shadow_figures import AGREEMENT_COLUMNS, AGREEMENT_SQL
+
 
 @dataclass(frozen=True)
 class PanelQuery:
@@ -30,6 +33,7 @@ class PanelQuery:
 
 
 BRAND_FILTER = "$__conditionalAll(brand IN (${brand:singlequote}), $brand)"
+
 #: bucket of at least one minute (the per-minute view's grain), and its length in minutes
 BUCKET_S = "greatest($__interval_s, 60)"
 BUCKET = f"toStartOfInterval(minute, INTERVAL {BUCKET_S} second)"
@@ -47,14 +51,14 @@ ORDER BY time, source""", ("time", "source", "reviews_per_minute"))
 SENTIMENT_MIX = PanelQuery("sentiment_mix", f"""
 SELECT {BUCKET} AS time, label, sum(reviews) {PER_MINUTE} AS reviews_per_minute
 FROM reviews_per_minute
-WHERE $__timeFilter(minute)
+WHERE $__timeFilter(minute) AND {SCORED}
 GROUP BY time, label
 ORDER BY time, label""", ("time", "label", "reviews_per_minute"))
 
 TOTALS = PanelQuery("totals", f"""
-SELECT uniqExact(id) AS reviews, avg(score) AS mean_score,
-       countIf(rating IS NOT NULL AND suggested_rating = rating) / nullIf(countIf(rating IS NOT NULL), 0)
-           AS star_agreement
+SELECT uniqExact(id) AS reviews, avgIf(score, {SCORED}) AS mean_score,
+       countIf({SCORED} AND rating IS NOT NULL AND suggested_rating = rating)
+           / nullIf(countIf({SCORED} AND rating IS NOT NULL), 0) AS star_agreement
 FROM reviews FINAL
 WHERE $__timeFilter(scored_at) AND {BRAND_FILTER}""", ("reviews", "mean_score", "star_agreement"), "table")
 
@@ -63,17 +67,17 @@ SELECT concat(toString(bucket / 10), '-', toString((bucket + 1) / 10)) AS score_
 FROM (
     SELECT least(toUInt8(floor(round(toFloat64(score), 4) * 10)), 9) AS bucket, count() AS reviews
     FROM reviews FINAL
-    WHERE $__timeFilter(scored_at) AND {BRAND_FILTER}
+    WHERE $__timeFilter(scored_at) AND {BRAND_FILTER} AND {SCORED}
     GROUP BY bucket
 )
 ORDER BY bucket""", ("score_range", "reviews"), "table")
 
 BRAND_SCORES = PanelQuery("brand_scores", f"""
 SELECT brand, count() AS reviews,
-       round(avg(score), 3) AS avg_score,
-       round(1 + 4 * avg(score), 2) AS avg_score_as_stars,
+       round(avgIf(score, {SCORED}), 3) AS avg_score,
+       round(1 + 4 * avgIf(score, {SCORED}), 2) AS avg_score_as_stars,
        round(avg(rating), 2) AS avg_star_rating,
-       round(avg(suggested_rating), 2) AS avg_suggested_rating
+       round(avgIf(suggested_rating, {SCORED}), 2) AS avg_suggested_rating
 FROM reviews FINAL
 WHERE $__timeFilter(scored_at) AND brand != '' AND {BRAND_FILTER}
 GROUP BY brand
@@ -90,7 +94,7 @@ SELECT countIf(suggested_rating = rating) / nullIf(count(), 0) AS exact_stars,
            AS same_label,
        count() AS rated_reviews
 FROM reviews FINAL
-WHERE $__timeFilter(scored_at) AND rating IS NOT NULL AND {BRAND_FILTER}""",
+WHERE $__timeFilter(scored_at) AND rating IS NOT NULL AND {BRAND_FILTER} AND {SCORED}""",
     ("exact_stars", "within_one_star", "same_label", "rated_reviews"), "table")
 
 CONFUSION = PanelQuery("confusion", f"""
@@ -99,7 +103,7 @@ SELECT toString(assumeNotNull(rating)) AS user_stars,
        countIf(suggested_rating = 3) AS suggested_3, countIf(suggested_rating = 4) AS suggested_4,
        countIf(suggested_rating = 5) AS suggested_5, count() AS reviews
 FROM reviews FINAL
-WHERE $__timeFilter(scored_at) AND rating IS NOT NULL AND {BRAND_FILTER}
+WHERE $__timeFilter(scored_at) AND rating IS NOT NULL AND {BRAND_FILTER} AND {SCORED}
 GROUP BY user_stars
 ORDER BY user_stars""",
     ("user_stars", "suggested_1", "suggested_2", "suggested_3", "suggested_4", "suggested_5", "reviews"),
@@ -150,7 +154,7 @@ ACCEPTANCE_BY_VERSION = PanelQuery("acceptance_by_version", f"""
 SELECT $__timeInterval(scored_at) AS time, model_version,
        countIf(rating = suggested_rating) / count() AS acceptance_rate
 FROM reviews FINAL
-WHERE $__timeFilter(scored_at) AND kind = 'review' AND rating IS NOT NULL AND {BRAND_FILTER}
+WHERE $__timeFilter(scored_at) AND kind = 'review' AND rating IS NOT NULL AND {BRAND_FILTER} AND {SCORED}
 GROUP BY time, model_version
 ORDER BY time, model_version""", ("time", "model_version", "acceptance_rate"))
 
@@ -172,8 +176,20 @@ FROM model_promotions
 ORDER BY at DESC, seq DESC
 LIMIT 100""", ("at", "action", "version", "previous_version", "by", "note"), "table")
 
+# '' = not detected (too short to tell: scored as English) or stored before languages were detected.
+LANGUAGES = PanelQuery("languages", f"""
+SELECT if(language = '', 'not detected', language) AS language, uniqExact(id) AS reviews,
+       uniqExactIf(id, label = '') AS not_scored
+FROM reviews
+WHERE $__timeFilter(scored_at) AND {BRAND_FILTER}
+GROUP BY language
+ORDER BY reviews DESC, language""", ("language", "reviews", "not_scored"), "table")
+
+# Candidates scored beside the active model (SHADOW_SCORING=true): the figures a promote is decided on.
+SHADOW_AGREEMENT = PanelQuery("shadow_agreement", AGREEMENT_SQL, AGREEMENT_COLUMNS, "table")
+
 ALL: tuple[PanelQuery, ...] = (
     REVIEWS_PER_MINUTE, SENTIMENT_MIX, TOTALS, SCORE_DISTRIBUTION, BRAND_SCORES, AGREEMENT, CONFUSION,
     MODEL_VERSIONS, CURRENT_MODEL, SCORING_LATENCY, DEAD_LETTERS_PER_MINUTE, RECENT_DEAD_LETTERS,
-    ACCEPTANCE_BY_VERSION, MODEL_HOLDOUT_F1, PROMOTIONS,
+    ACCEPTANCE_BY_VERSION, MODEL_HOLDOUT_F1, PROMOTIONS, SHADOW_AGREEMENT, LANGUAGES,
 )

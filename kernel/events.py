@@ -96,8 +96,53 @@ class ReviewEvent(BaseModel):
         return self.model_dump_json().encode("utf-8")
 
 
+class SentenceScore(BaseModel):
+    """One sentence of a review and what the model said of it.
+
+    ``start``/``end`` index the review's text in Unicode code points (Python's ``str``
+    indices): ``text[start:end]`` is the sentence, exactly. ``effect`` is how much the
+    sentence moves the review's score (negative: it pulls it down); how it is measured
+    is ``inference.explain``'s.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    score: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    label: Identifier = Field(max_length=100)
+    effect: float = Field(0.0, ge=-1.0, le=1.0, allow_inf_nan=False)
+
+
+class Explanation(BaseModel):
+    """Why a review scored as it did: its first sentences, and which of them move the score most."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sentences: list[SentenceScore] = Field(default_factory=list, max_length=1000)
+    #: Sentences after the last scored one (reviews longer than EXPLAIN_MAX_SENTENCES).
+    left_out: int = Field(0, ge=0)
+    #: Index in ``sentences`` of the one that pulls the score down most / up most; None: none does.
+    down: int | None = Field(None, ge=0)
+    up: int | None = Field(None, ge=0)
+
+    def sentence_text(self, text: str, index: int | None) -> str:
+        """The text of sentence ``index`` of ``text`` ("" for None)."""
+        if index is None or index >= len(self.sentences):
+            return ""
+        sentence = self.sentences[index]
+        return text[sentence.start:sentence.end]
+
+
 class ScoredReview(ReviewEvent):
-    """A review event plus the model's verdict."""
+    """A review event plus the model's verdict.
+
+    ``language`` and ``explanation`` came later (issue 32): an event without them (from a
+    worker not yet upgraded) parses with ``language=""`` (not detected: scored as English)
+    and no explanation. A review in a language the model does not read has ``label=""``
+    (``kernel.languages.unscored_reason`` says why); its probabilities are kept as the
+    model gave them.
+    """
 
     probs: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=2, max_length=16)
     score: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
@@ -105,10 +150,13 @@ class ScoredReview(ReviewEvent):
     suggested_rating: int = Field(ge=1, le=5)
     model_version: Identifier = Field(max_length=200)
     scored_at: UtcTimestamp = Field(default_factory=utc_now)
+    language: Identifier = Field("", max_length=20)
+    explanation: Explanation | None = None
 
     @classmethod
     def of(cls, event: ReviewEvent, probs: Sequence[float], score: float, label: str, suggested_rating: int,
-           model_version: str, scored_at: datetime) -> ScoredReview:
+           model_version: str, scored_at: datetime, language: str = "",
+           explanation: Explanation | None = None) -> ScoredReview:
         """``event`` with a model's verdict; the event is not validated again (it was when parsed).
 
         Why: validating every field of a parsed event a second time cost ~7 µs per review,
@@ -123,10 +171,13 @@ class ScoredReview(ReviewEvent):
         if not (math.isfinite(score) and 0.0 <= score <= 1.0) or suggested_rating not in range(1, 6):
             raise ValueError(f"a verdict needs a score in [0, 1] and a rating 1-5, got {score} and {suggested_rating}")
         values = {**event.__dict__, "probs": floats, "score": float(score), "label": label,
-                  "suggested_rating": int(suggested_rating), "model_version": model_version, "scored_at": scored_at}
+                  "suggested_rating": int(suggested_rating), "model_version": model_version, "scored_at": scored_at,
+                  "language": language, "explanation": explanation}
         review = cls.__new__(cls)
         object.__setattr__(review, "__dict__", values)
-        object.__setattr__(review, "__pydantic_fields_set__", set(values))
+        unset = {"language"} if not language else set()
+        unset |= {"explanation"} if explanation is None else set()
+        object.__setattr__(review, "__pydantic_fields_set__", set(values) - unset)
         object.__setattr__(review, "__pydantic_extra__", None)
         object.__setattr__(review, "__pydantic_private__", None)
         return review

@@ -77,6 +77,18 @@ class Settings(BaseSettings):
         "false keeps the model in the worker: less memory, less throughput"
     )
     max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
+
+    # explanations and languages (inference/explain.py, inference/language.py; docs/explanations-and-languages.md)
+    explain_max_sentences: int = Field(
+        20, ge=0, description="sentences scored per review, from its start (the rest are counted as left out); "
+        "0 = no explanations"
+    )
+    explain_imports: bool = Field(
+        False, description="also explain bulk-imported reviews (kind imported); off: they skip the sentence pass"
+    )
+    language_min_letters: int = Field(
+        25, ge=0, description="texts with fewer letters are scored as English (too short for a reliable language)"
+    )
     retry_max_delay_s: float = Field(
         30.0, gt=0, description="longest backoff between retries while ClickHouse or the broker is unreachable"
     )
@@ -136,10 +148,11 @@ class Settings(BaseSettings):
     )
 
     # learning loop
-    retrain_every_rows: int = Field(
-        0, ge=0, description="retrain in the background after this many new labelled rows; 0 = off"
+    retrain_every_rows: int | None = Field(
+        None, ge=0, description="retrain in the background after this many new rated reviews; unset = 1000 under "
+        "`reviewpulse run`, off under `reviewpulse web` (set it on one replica); 0 = off"
     )
-    auto_promote: bool = Field(False, description="promote an automatic candidate when it passes the gates")
+    auto_promote: bool = Field(True, description="promote an automatic candidate when it passes the gates (never past them)")
     retrain_check_interval_s: float = Field(300.0, gt=0, description="how often the running system counts new labels")
     retrain_min_rows: int = Field(300, ge=1, description="fewest usable labelled rows `reviewpulse retrain` accepts")
     retrain_max_rows: int = Field(50_000, ge=1, description="newest labelled rows a retrain reads, at most")
@@ -153,6 +166,30 @@ class Settings(BaseSettings):
         0.95, ge=0, le=1, description="a source's fall past the margin counts when a paired bootstrap is this sure of it"
     )
     gate_min_gain: float = Field(0.0, ge=0, description="hold-out macro-F1 a candidate must gain (strictly more)")
+
+    # alerts (stream/storage/alerts.py: `reviewpulse alerts`, Grafana's provisioned rules, the /live banner)
+    alert_brand_bad_margin: float = Field(
+        0.2, gt=0, le=1, description="a brand's bad share in the last hour above its 7 days before by more than "
+        "this (absolute) fires 'brand turns bad'"
+    )
+    alert_brand_min_reviews: int = Field(
+        20, ge=1, description="reviews a brand needs in the last hour before 'brand turns bad' may fire"
+    )
+    alert_stall_minutes: int = Field(
+        5, ge=1, description="events waiting on reviews.raw this long while the worker group takes none fire "
+        "'scoring stalls'"
+    )
+    alert_dead_letters_per_minute: int = Field(
+        10, ge=0, description="more dead letters than this in one minute of the last 5 fire 'dead letters spike'"
+    )
+    alert_acceptance_min_reviews: int = Field(
+        50, ge=1, description="rated reviews on / since a promote (and before it, of the previous model) before "
+        "'acceptance fell after a promote' may fire"
+    )
+    alert_check_s: float = Field(
+        60.0, gt=0, description="how often the web server records the reviews.raw backlog and checks "
+        "'brand turns bad' for the /live banner"
+    )
 
     # Grafana
     grafana_url: str = ""

@@ -15,6 +15,7 @@ from kernel.logs import setup_logging
 from kernel.settings import get_settings
 from reviewpulse import __version__
 from reviewpulse.commands import (
+    alerts,
     bench,
     crawl,
     dashboards,
@@ -55,7 +56,7 @@ def config() -> None:
     typer.echo(json.dumps(get_settings().masked(), indent=2))
 
 
-for module in (system, model, storage, models, retrain, web, imports, crawl, dashboards, bench):
+for module in (system, model, storage, alerts, models, retrain, web, imports, crawl, dashboards, bench):
     module.register(app)
 
 

@@ -49,6 +49,18 @@ DRAFTS_READY_WAIT_S = 90.0
 DRAFT_THREADS = 1
 
 
+def retraining_line(settings: Settings) -> str:
+    """What ``reviewpulse run`` says at start about automatic retraining, and how to change it."""
+    from stream.learning.automatic import OFF_HINT, every_rows
+
+    every = every_rows(settings, single_machine=True)
+    if not every:
+        return "Automatic retraining is off (RETRAIN_EVERY_ROWS=0); `reviewpulse retrain` trains by hand."
+    promote = "promoted only if it passes the gates" if settings.auto_promote else "registered, not promoted"
+    return (f"Automatic retraining: after every {every} new rated reviews a candidate is trained and {promote}; "
+            f"{OFF_HINT}.")
+
+
 def load_scorer(settings: Settings) -> Scorer:
     """MODEL_DIR's model, as ``inference.loading.load_cpu_scorer`` loads it."""
     from inference.artefact import ArtefactError
@@ -183,8 +195,9 @@ def run_system(settings: Settings, host: str, port: int) -> None:
             freeze_startup_objects()
             write_private(settings.run_file, json.dumps(run_info))
             print(f"ReviewPulse is running: open {run_info['web']}  (Ctrl-C stops)", flush=True)
+            print(retraining_line(settings), flush=True)
 
-        run_faust(worker.app, WebServer(web_app(settings, storage), sock, settings),
+        run_faust(worker.app, WebServer(web_app(settings, storage, single_machine=True), sock, settings),
                   log_level=settings.log_level, on_ready=ready, on_force_exit=force_exit)
     finally:
         settings.run_file.unlink(missing_ok=True)

@@ -8,10 +8,11 @@ token), and the server's endpoints accept that token as ``Authorization: Bearer`
 admin session). Without a running system — or against a ClickHouse server, where any
 number of processes may connect — they open the storage themselves.
 
-Three things are read this way: :func:`registry_client` (the model registry),
-:func:`read_labelled_rows` (rows for a retrain) and :func:`stats_from_web` (``reviewpulse
-stats``, which reads ClickHouse through :func:`open_local_storage` otherwise). The rooms
-receive what these return; none of them chooses.
+Four things are read this way: :func:`registry_client` (the model registry),
+:func:`read_labelled_rows` (rows for a retrain), :func:`stats_from_web` (``reviewpulse
+stats``) and :func:`alerts_from_web` (``reviewpulse alerts``); the last two read ClickHouse
+through :func:`open_local_storage` when no system runs. The rooms receive what these
+return; none of them chooses.
 
 Both registry clients have the methods of :class:`stream.registry.store.Registry`: ``register``, ``get``,
 ``list``, ``active``, ``promote``, ``rollback``, ``history``, plus ``close()`` (or use them
@@ -102,6 +103,9 @@ class HttpRegistry(_Closing):
     # builtins.list: inside the class body ``list`` is the method above.
     def history(self) -> builtins.list[dict[str, Any]]:
         return list(self._call("GET", "/api/models")["history"])
+
+    def shadow(self) -> builtins.list[dict[str, Any]]:
+        return list(self._call("GET", "/api/models").get("shadow") or [])
 
     def promote(self, version: str, by: str, note: str = "") -> ModelRecord:
         return ModelRecord.from_dict(self._call("POST", "/api/models/promote",
@@ -198,18 +202,35 @@ def read_labelled_rows(settings: Settings, sources: list[str] | None = None, sin
         storage.close()
 
 
-def stats_from_web(settings: Settings) -> dict[str, Any] | None:
-    """``/api/stats`` of the system in run.json (with its token: dead-letter reasons too); None when none answers."""
+def web_json(web_url: str, token: str, path: str, timeout_s: float = HTTP_TIMEOUT_S) -> dict[str, Any]:
+    """``GET path`` of a running web server with its token; :class:`RegistryUnavailable` when it fails."""
     import httpx
 
-    running = running_web(settings)
-    if running is None:
-        return None
-    web, token = running
     try:
-        response = httpx.get(f"{web}/api/stats", timeout=10,
+        response = httpx.get(f"{web_url}{path}", timeout=timeout_s,
                              headers={"Authorization": f"Bearer {token}"} if token else {})
         response.raise_for_status()
         return dict(response.json())
-    except (httpx.HTTPError, ValueError):
+    except (httpx.HTTPError, ValueError) as error:
+        raise RegistryUnavailable(f"the running system at {web_url} did not answer {path}: {error}") from error
+
+
+def stats_from_web(settings: Settings) -> dict[str, Any] | None:
+    """``/api/stats`` of the system in run.json (with its token: dead-letter reasons too); None when none answers."""
+    running = running_web(settings)
+    if running is None:
         return None
+    try:
+        return web_json(*running, "/api/stats", timeout_s=10)
+    except RegistryUnavailable:
+        return None
+
+
+def alerts_from_web(settings: Settings) -> list[dict[str, Any]] | None:
+    """What fires now, from ``/api/alerts`` of the system in run.json; None when no system runs.
+
+    Unlike stats there is no falling back: while that system runs, this process may not open its
+    storage, so a refusal (wrong token) or a silence is :class:`RegistryUnavailable`.
+    """
+    running = running_web(settings)
+    return None if running is None else list(web_json(*running, "/api/alerts")["firing"])

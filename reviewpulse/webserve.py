@@ -13,6 +13,7 @@ import functools
 import ipaddress
 import socket
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from mode import Service
@@ -35,25 +36,42 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def background_jobs(settings: Settings, storage: Storage) -> tuple[list[Callable[[], Coroutine[Any, Any, None]]], list[Any]]:
-    """(coroutines the web process runs for its lifetime, observers of every stored review)."""
+@dataclass
+class BackgroundJobs:
+    """What the web process runs beside serving: coroutines for its lifetime, observers of every stored
+    review, and the automatic retrainer's status for the admin's model page (None when it is off)."""
+
+    jobs: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    observers: list[Any] = field(default_factory=list)
+    retraining: Callable[[], dict[str, Any]] | None = None
+
+
+def background_jobs(settings: Settings, storage: Storage, single_machine: bool) -> BackgroundJobs:
+    """The Grafana Live pusher when configured; the reviews.raw backlog recorder (stream.worker.backlog) when
+    Kafka is; the automatic retrainer when on (``single_machine``: under ``reviewpulse run``, where it is on
+    unless RETRAIN_EVERY_ROWS says otherwise)."""
     from dashboards import LivePusher, live_enabled
     from reviewpulse.commands.common import REVIEWPULSE
-    from stream.learning.automatic import AutoRetrainer, spawn_retrain
+    from stream.learning.automatic import AutoRetrainer, every_rows, spawn_retrain
+    from stream.worker.backlog import BacklogRecorder
 
-    jobs: list[Callable[[], Coroutine[Any, Any, None]]] = []
-    observers: list[Any] = []
+    background = BackgroundJobs()
     if live_enabled(settings):
         pusher = LivePusher(settings)
-        jobs.append(pusher.run)
-        observers.append(pusher.observe)
-    if settings.retrain_every_rows:
-        jobs.append(AutoRetrainer(settings, storage, functools.partial(spawn_retrain, command=REVIEWPULSE)).run)
-    return jobs, observers
+        background.jobs.append(pusher.run)
+        background.observers.append(pusher.observe)
+    if settings.kafka_bootstrap:  # the broker's view of the scoring worker, for the "scoring stalls" alert
+        background.jobs.append(BacklogRecorder(settings, storage, settings.kafka_bootstrap).run)
+    every = every_rows(settings, single_machine)
+    if every:
+        retrainer = AutoRetrainer(settings, storage, functools.partial(spawn_retrain, command=REVIEWPULSE), every)
+        background.jobs.append(retrainer.run)
+        background.retraining = retrainer.status
+    return background
 
 
-def web_app(settings: Settings, storage: Storage, bus: Any = None) -> Any:
-    """The Starlette app of ``reviewpulse run`` and ``reviewpulse web``, with its background jobs.
+def web_app(settings: Settings, storage: Storage, bus: Any = None, single_machine: bool = False) -> Any:
+    """The Starlette app of ``reviewpulse run`` (``single_machine``) and ``reviewpulse web``, with its background jobs.
 
     ``bus`` defaults to Kafka at ``settings.kafka_bootstrap``; tests hand in a ``web.bus.MemoryBus``.
     """
@@ -62,10 +80,11 @@ def web_app(settings: Settings, storage: Storage, bus: Any = None) -> Any:
     from web.app import create_app
     from web.kafka_bus import KafkaBus
 
-    jobs, observers = background_jobs(settings, storage)
+    background = background_jobs(settings, storage, single_machine)
     bus = bus if bus is not None else KafkaBus(settings.kafka_bootstrap, settings.kafka_publish_timeout_s)
     registry = Registry(storage, settings, kafka_publisher(settings.kafka_bootstrap, settings))
-    return create_app(settings, storage, bus, registry, background=jobs, stored_observers=observers)
+    return create_app(settings, storage, bus, registry, background=background.jobs,
+                      stored_observers=background.observers, retraining=background.retraining)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,14 +66,34 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's one chDB data directory (chDB opens one per process)."""
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(scope="session")
+def storage(chdb_dir: Path) -> Iterator[object]:
     from stream.storage.clickhouse import open_storage
     from stream.storage.migrations import migrate
 
-    opened = open_storage(Settings(data_dir=tmp_path_factory.mktemp("chdb"), clickhouse_url=""))
+    opened = open_storage(Settings(data_dir=chdb_dir, clickhouse_url=""))
     migrate(opened)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def own_database(chdb_dir: Path, storage: object) -> Iterator[object]:
+    """A migrated database of its own in the session's chDB, for a test whose rows would change what the shared
+    one means to other tests (a promotion changes the registry's active model for everyone)."""
+    from stream.storage.clickhouse import open_storage
+    from stream.storage.migrations import migrate
+
+    opened = open_storage(Settings(data_dir=chdb_dir, clickhouse_url="",
+                                   clickhouse_database=f"own_{uuid.uuid4().hex[:12]}"))
+    migrate(opened)
+    yield opened
+    opened.client.command(f"DROP DATABASE IF EXISTS `{opened.database}`")
 
 
 def invoke_cli(monkeypatch: pytest.MonkeyPatch, args: list[str], **env: str) -> Any:
@@ -97,6 +118,7 @@ def system_env(data_dir: Path, model_dir: Path, **extra: str) -> dict[str, str]:
     env.update(
         DATA_DIR=str(data_dir), MODEL_DIR=str(model_dir), KAFKA_BOOTSTRAP="", CLICKHOUSE_URL="",
         SCORER_THREADS="1", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
+        RETRAIN_EVERY_ROWS="0",  # on by default under `reviewpulse run`; tests that want it say so
     )
     env.update(extra)
     return env

@@ -25,13 +25,16 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from stream.storage.admin_sessions import end_session, session_ended
 from stream.storage.queries import LIST_COLUMNS, ReviewFilter, list_reviews
+from web.explanations import row_why
 from web.filters import LABELS, BadInput, PageRequest, filter_query, parse_filter, parse_page
 from web.passwords import verify_password
 from web.ratelimit import FailureWindow
 
 PAGE_ROWS = 50
 EXPORT_CHUNK_ROWS = 1000
-CSV_COLUMNS = [column.strip() for column in LIST_COLUMNS.split(",")]
+#: The listed columns, the stored explanation as the two sentences it highlights (web.explanations.row_why).
+CSV_COLUMNS = [column.strip() for column in LIST_COLUMNS.split(",") if column.strip() != "explanation"] + [
+    "pulls_down", "pulls_up", "sentences_left_out", "unscored_reason"]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -140,7 +143,8 @@ async def admin_page(request: Request) -> Response:
         error, flt, page, result = str(bad), ReviewFilter(), PageRequest(PAGE_ROWS, 0, None), None
     query = filter_query(flt)
     context = {
-        "rows": result.rows if result else [], "total": result.total if result else 0, "error": error,
+        "rows": [row_why(row) for row in result.rows] if result else [], "total": result.total if result else 0,
+        "error": error,
         "params": request.query_params, "labels": LABELS, "limit": page.limit, "offset": page.offset,
         "prev_link": f"/admin?{urlencode({**query, 'offset': max(page.offset - page.limit, 0)})}",
         "next_link": f"/admin?{urlencode({**query, 'offset': page.offset + page.limit})}",
@@ -170,7 +174,7 @@ async def export_csv(request: Request) -> Response:
         cursor = None
         while True:
             page = await state.storage.run(list_reviews, state.storage, flt, EXPORT_CHUNK_ROWS, 0, cursor)
-            for row in page.rows:
+            for row in map(row_why, page.rows):
                 writer.writerow([_csv_cell(row.get(column)) for column in CSV_COLUMNS])
             yield buffer.getvalue()
             buffer.seek(0)

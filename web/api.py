@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from kernel.events import Kind, ReviewEvent, ScoredReview, new_id
+from kernel.languages import is_scored
 from stream.storage.dead_letters import dead_letter_reasons
 from stream.storage.queries import list_reviews, stats
 from web import json_body
@@ -25,6 +26,7 @@ from web.access import authorised
 from web.brands import random_brand_card
 from web.bus import BrokerUnavailable
 from web.client_meta import client_meta
+from web.explanations import why
 from web.filters import BadInput, parse_filter, parse_flag, parse_page
 from web.http_limits import check_rate
 from web.messages import PredictBody, ReviewBody, ScoreDetail, field_errors
@@ -72,12 +74,17 @@ def _flag(request: Request, name: str) -> bool:
 
 
 def score_detail(event: ScoredReview) -> dict[str, Any]:
-    return ScoreDetail(score=event.score, probs=event.probs, label=event.label,
-                       suggested_rating=event.suggested_rating, model_version=event.model_version).model_dump()
+    """The verdict and its "why" (``web.explanations``); no label nor rating for an unscored language."""
+    shown = why(event.text, event.language, event.explanation)
+    scored = shown["reason"] is None
+    return ScoreDetail(score=event.score, probs=event.probs, label=event.label if scored else None,
+                       suggested_rating=event.suggested_rating if scored else None,
+                       model_version=event.model_version, **shown).model_dump()
 
 
 async def predict(request: Request) -> JSONResponse:
-    """``POST /api/predict {"review": "..."}`` -> the score (a float); ``?detail=1`` -> all of it."""
+    """``POST /api/predict {"review": "..."}`` -> the score (a float; null for a language the model does
+    not read); ``?detail=1`` -> all of it, with the sentences that move the score and the language."""
     check_rate(request, "predict")
     body = await _body(request, PredictBody)
     state = request.app.state
@@ -95,7 +102,9 @@ async def predict(request: Request) -> JSONResponse:
             "is `reviewpulse worker` running?"
         )
     state.metrics.predictions.labels("ok").inc()
-    return JSONResponse(score_detail(scored) if _flag(request, "detail") else scored.score)
+    if _flag(request, "detail"):
+        return JSONResponse(score_detail(scored))
+    return JSONResponse(scored.score if is_scored(scored.language) else None)
 
 
 async def submit_review(request: Request) -> JSONResponse:

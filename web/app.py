@@ -1,7 +1,8 @@
 """``create_app(settings, storage)``: the Starlette application (routes, middleware, lifespan).
 
-The lifespan seeds the brand catalogue when ClickHouse has none and starts/stops the
-event bus it is given (``web.bus``: Kafka in production, in memory in tests). The app
+The lifespan seeds the brand catalogue when ClickHouse has none, starts/stops the
+event bus it is given (``web.bus``: Kafka in production, in memory in tests) and runs the
+``/live`` banner's "brand turns bad" check (``web.alerts``) beside the background jobs. The app
 never loads the model: scores arrive from the worker on ``reviews.scored`` and are routed
 by ``web.routing.ScoredRouter``. Every query it runs
 goes through :class:`web.query_limits.LimitedStorage`; the limits on requests and
@@ -31,7 +32,8 @@ from starlette.templating import Jinja2Templates
 from kernel.events import ScoredReview
 from kernel.settings import Settings
 from stream.registry.store import Registry
-from web import admin, api, dead_letters, labels, models_api, pages, quality, training_api
+from web import admin, api, brand_page, dead_letters, labels, models_api, pages, quality, training_api
+from web.alerts import BrandBanner, alerts_endpoint
 from web.brands import seed_brands
 from web.bus import EventBus
 from web.client_meta import ip_hash_key
@@ -75,12 +77,14 @@ def _routes() -> list[Route | WebSocketRoute | Mount]:
         _by_method("/admin/labels", get=labels.label_queue_page, post=labels.set_label_action),
         Route("/admin/models", quality.model_quality_page),
         Route("/admin/dead-letters", dead_letters.dead_letters_page),
+        Route("/admin/brands/{brand:path}", brand_page.brand_page),  # :path: a brand's name may hold a '/'
         Route("/api/training/rows", training_api.training_rows),
         Route("/api/predict", api.predict, methods=["POST"]),
         Route("/api/review", api.submit_review, methods=["POST"]),
         Route("/api/reviews", api.reviews),
         Route("/api/brands/random", api.random_brand),
         Route("/api/stats", api.stats_endpoint),
+        Route("/api/alerts", alerts_endpoint),
         _by_method("/api/models", get=models_api.list_models, post=models_api.register_model),
         Route("/api/models/promote", models_api.promote_model, methods=["POST"]),
         Route("/api/models/rollback", models_api.rollback_model, methods=["POST"]),
@@ -146,6 +150,7 @@ def create_app(
     settings: Settings, raw_storage: Any, bus: EventBus, registry: Registry, *,
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     stored_observers: Sequence[Callable[[ScoredReview], None]] = (),
+    retraining: Callable[[], dict[str, Any]] | None = None,
 ) -> Starlette:
     """The web app over ``raw_storage`` (a ``stream.storage.clickhouse.Storage``) and ``bus`` (a ``web.bus.EventBus``).
 
@@ -155,6 +160,7 @@ def create_app(
     ``background`` coroutines run for the app's lifetime (cancelled at shutdown) and every
     stored review is handed to each of ``stored_observers``: the composition root passes
     the Grafana Live pusher and the automatic retrainer, so this room imports neither.
+    ``retraining`` returns the automatic retrainer's status for ``/admin/models`` (None: it is off).
     """
     password_hash = settings.admin_password_hash.get_secret_value()
     if password_hash:
@@ -165,6 +171,7 @@ def create_app(
     router = ScoredRouter(metrics, LiveHub(settings.live_buffer_messages, on_drop=metrics.live_dropped.inc),
                           replies, stored_observers)
     bus.subscribe(settings.topic_scored, router.route)
+    banner = BrandBanner(settings, storage, router.live)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -175,7 +182,7 @@ def create_app(
         except Exception as error:
             await bus.stop()
             raise RuntimeError(f"cannot reach Kafka at {settings.kafka_bootstrap}: {error}") from error
-        tasks = [asyncio.create_task(job()) for job in background]
+        tasks = [asyncio.create_task(job()) for job in (*background, banner.run)]
         try:
             yield
         finally:
@@ -200,6 +207,7 @@ def create_app(
     app.state.storage = storage
     app.state.bus = bus
     app.state.registry = registry
+    app.state.retraining = retraining
     app.state.router = router
     app.state.replies = replies
     app.state.metrics = metrics

@@ -4,6 +4,10 @@ Each viewer has a bounded buffer that drops its OLDEST message when full, so a s
 or stalled browser costs at most ``live_buffer_messages`` messages of memory and sees
 the newest reviews when it catches up; the server never queues without bound. A viewer
 that takes no frame for ``WS_SEND_TIMEOUT_S`` has stopped reading and is closed.
+
+Alerts for the banner (``web.alerts``) are not queued with the reviews: each viewer keeps
+only the newest list, sent as ``{"type": "alerts", "alerts": [...]}``, and a viewer that
+joins is sent the current one, so no flood of reviews can push a banner out.
 """
 
 from __future__ import annotations
@@ -49,6 +53,17 @@ class LiveViewer:
         self._ready = asyncio.Event()
         self._on_drop = on_drop
         self.dropped = 0
+        self._alerts: list[dict[str, Any]] | None = None
+
+    def put_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """Replace the banner this viewer has not been sent yet (never blocks, never queues)."""
+        self._alerts = alerts
+        self._ready.set()
+
+    def take_alerts(self) -> list[dict[str, Any]] | None:
+        """The newest banner not sent yet, or None."""
+        alerts, self._alerts = self._alerts, None
+        return alerts
 
     def put(self, message: dict[str, Any]) -> None:
         if len(self._buffer) == self._buffer.maxlen:
@@ -59,7 +74,7 @@ class LiveViewer:
         self._ready.set()
 
     async def get_batch(self) -> list[dict[str, Any]]:
-        """Everything buffered so far (at least one message)."""
+        """Every review buffered so far (empty when only a banner woke it: :meth:`take_alerts`)."""
         await self._ready.wait()
         batch = list(self._buffer)
         self._buffer.clear()
@@ -77,9 +92,13 @@ class LiveHub:
         self.max_messages = max_messages
         self._on_drop = on_drop
         self._viewers: set[LiveViewer] = set()
+        #: the banner's alerts now (``web.alerts.BrandBanner`` sets them)
+        self.alerts: list[dict[str, Any]] = []
 
     def join(self) -> LiveViewer:
         viewer = LiveViewer(self.max_messages, self._on_drop)
+        if self.alerts:
+            viewer.put_alerts(self.alerts)
         self._viewers.add(viewer)
         return viewer
 
@@ -90,6 +109,11 @@ class LiveHub:
         message = live_message(event)
         for viewer in self._viewers:
             viewer.put(message)
+
+    def publish_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        self.alerts = alerts
+        for viewer in self._viewers:
+            viewer.put_alerts(alerts)
 
     def __len__(self) -> int:
         return len(self._viewers)
@@ -119,9 +143,7 @@ async def _serve_viewer(websocket: WebSocket) -> None:
             if getter not in done:
                 getter.cancel()
                 break
-            batch = getter.result()
-            message = {"type": "reviews", "reviews": batch, "dropped": viewer.dropped}
-            await asyncio.wait_for(websocket.send_json(message), websocket.app.state.settings.ws_send_timeout_s)
+            await _send(websocket, viewer, getter.result())
     except TimeoutError:  # the viewer stopped reading: close it rather than hold its socket for ever
         metrics.ws_closed_slow.inc()
         with contextlib.suppress(Exception):
@@ -132,6 +154,16 @@ async def _serve_viewer(websocket: WebSocket) -> None:
         receiver.cancel()
         hub.leave(viewer)
         metrics.live_viewers.dec()
+
+
+async def _send(websocket: WebSocket, viewer: LiveViewer, batch: list[dict[str, Any]]) -> None:
+    timeout_s = websocket.app.state.settings.ws_send_timeout_s
+    alerts = viewer.take_alerts()
+    if alerts is not None:
+        await asyncio.wait_for(websocket.send_json({"type": "alerts", "alerts": alerts}), timeout_s)
+    if batch:
+        message = {"type": "reviews", "reviews": batch, "dropped": viewer.dropped}
+        await asyncio.wait_for(websocket.send_json(message), timeout_s)
 
 
 async def _drain_client(websocket: WebSocket) -> None:

@@ -109,14 +109,33 @@ class RollbackBody(_Strict):
     note: str = Field("", max_length=2000)
 
 
+class SentenceView(BaseModel):
+    """A sentence of the text (``start``/``end`` in Unicode code points) and its own score."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+    score: float = Field(ge=0.0, le=1.0)
+    label: str
+
+
 class ScoreDetail(BaseModel):
-    """``/api/predict?detail=1``: what the model said of a text."""
+    """``/api/predict?detail=1``: what the model said of a text, and why.
+
+    A text in a language the model does not read has ``label`` and ``suggested_rating``
+    null and ``reason`` saying so (``score`` and ``probs`` are the model's, meaningless there).
+    """
 
     score: float = Field(ge=0.0, le=1.0)
     probs: list[float]
-    label: str
-    suggested_rating: Rating
+    label: str | None
+    suggested_rating: Rating | None
     model_version: str
+    language: str = Field(description="ISO 639-1 code; 'und': not recognised; '': not detected")
+    reason: str | None = Field(None, description="why there is no label (a language the model does not read)")
+    pulls_down: SentenceView | None = Field(None, description="the sentence that pulls the score down most")
+    pulls_up: SentenceView | None = Field(None, description="the sentence that pulls the score up most")
+    sentences_left_out: int = Field(0, ge=0, description="sentences past EXPLAIN_MAX_SENTENCES, not scored")
 
 
 class ErrorBody(BaseModel):

@@ -6,7 +6,8 @@ start and writes it to run.json (mode 0600), so commands of the same user on the
 machine can use it — or an admin session (``/admin`` login). POSTs take only
 ``application/json``, which a cross-site form cannot send.
 
-* ``GET /api/models`` -> ``{"models": [...], "active": {...}, "history": [...]}``
+* ``GET /api/models`` -> ``{"models": [...], "active": {...}, "history": [...], "shadow": [...]}``
+  (shadow: per candidate, ``stream.storage.shadow_figures.agreement``)
 * ``GET /api/models/{version}`` -> the record, 404 when unknown
 * ``POST /api/models`` (a ModelRecord as JSON) -> 201: registered as a candidate
 * ``POST /api/models/promote {"version", "by", "note"}`` and ``POST /api/models/rollback {"by", "note"}``
@@ -70,7 +71,7 @@ async def _answer(request: Request, call: Any, *args: Any, status: int = 200) ->
 async def list_models(request: Request) -> JSONResponse:
     def overview(registry: Registry) -> Any:
         return lambda: {"models": [m.to_dict() for m in registry.list()], "active": registry.active().to_dict(),
-                        "history": registry.history()}
+                        "history": registry.history(), "shadow": registry.shadow()}
     return await _answer(request, overview)
 
 

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 
 from kernel.settings import Settings
 from stream.storage.labelled import LABEL_STARS
+from web.brand_page import DEFAULT_DAYS, MAX_DAYS
 from web.messages import ErrorBody, PredictBody, PromoteBody, ReviewBody, RollbackBody, ScoreDetail
 from web.models_api import RECORD
 
@@ -93,11 +94,13 @@ def _api_paths(settings: Settings) -> dict[str, Any]:
     return {
         "/api/predict": {"post": {
             "summary": "Score a text (through Kafka and the scoring worker)",
-            "parameters": [_query("detail", FLAG, "return probabilities, label and suggested rating")],
+            "parameters": [_query("detail", FLAG, "return probabilities, label, suggested rating, language and "
+                                                  "the sentences that move the score")],
             "requestBody": _body("PredictBody", max_bytes),
             "responses": {
-                "200": _json({"oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, ref("ScoreDetail")]},
-                             "score 0..1 (or the detail object)"),
+                "200": _json({"oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"},
+                                        ref("ScoreDetail")]},
+                             "score 0..1, null for a language the model does not read (or the detail object)"),
                 "422": bad_input, **limited,
                 "503": _json(error, "no scoring worker answered in time, or Kafka is unavailable"),
             },
@@ -133,17 +136,19 @@ def _api_paths(settings: Settings) -> dict[str, Any]:
 
 
 def _registry_paths(settings: Settings) -> dict[str, Any]:
-    """The model registry and training rows (web/models_api.py): bearer REGISTRY_TOKEN (run.json) or an admin session."""
+    """The model registry, training rows and alerts: bearer REGISTRY_TOKEN (run.json) or an admin session."""
     error = ref("ErrorBody")
     record = ref("ModelRecord")
     token = {"401": _json(error, "no registry token (run.json's registry_token) and no admin session")}
     max_bytes = settings.http_max_body_bytes
     return {
         "/api/models": {
-            "get": {"summary": "Registered models, the active one, the promotion history",
+            "get": {"summary": "Registered models, the active one, the promotion history, candidates' shadow scores",
                     "responses": {"200": _json({"type": "object", "properties": {
                         "models": {"type": "array", "items": record}, "active": record,
-                        "history": {"type": "array", "items": {"type": "object"}}}}, "models, active, history"),
+                        "history": {"type": "array", "items": {"type": "object"}},
+                        "shadow": {"type": "array", "items": {"type": "object"}}}},
+                        "models, active, history, shadow"),
                         **token}},
             "post": {"summary": "Register a candidate", "requestBody": _body("ModelRecord", max_bytes),
                      "responses": {"201": _json(record, "registered"),
@@ -164,6 +169,14 @@ def _registry_paths(settings: Settings) -> dict[str, Any]:
             "requestBody": _body("RollbackBody", max_bytes),
             "responses": {"200": _json(record, "now active"), "400": _json(error, "nothing to roll back to"),
                           **token}}},
+        "/api/alerts": {"get": {
+            "summary": "The alert rules that fire now (the SQL of Grafana's rules; `reviewpulse alerts` under `run`)",
+            "responses": {"200": _json({"type": "object", "properties": {
+                "firing": {"type": "array", "items": {"type": "object", "properties": {
+                    "rule": {"type": "string"}, "title": {"type": "string"}, "subject": {"type": "string"},
+                    "value": {"type": "number"}, "message": {"type": "string"}}}},
+                "rules": {"type": "array", "items": {"type": "string"}}}}, "one entry per firing subject"),
+                          **token, "503": _json(error, "a rule's query went over a ClickHouse limit")}}},
         "/api/training/rows": {"get": {
             "summary": "Labelled reviews for `reviewpulse retrain` while `reviewpulse run` holds the database",
             "parameters": [
@@ -177,6 +190,27 @@ def _registry_paths(settings: Settings) -> dict[str, Any]:
                                                  "source": {"type": "string"}, "weight": {"type": "number"},
                                                  "admin": {"type": "boolean"}}}}}}, "the rows"),
                           "422": _json(error, "invalid parameter; `field` names it"), **token}}},
+    }
+
+
+def _brand_page() -> dict[str, Any]:
+    """``/admin/brands/{brand}`` (web/brand_page.py): the period is ``days`` days up to ``until``."""
+    return {
+        "summary": "One brand's story: reviews per day, mix against its previous period and its category, "
+                   "what people complain about and praise (admin session)",
+        "parameters": [
+            {"name": "brand", "in": "path", "required": True, "schema": {"type": "string"},
+             "description": "the brand's exact name (percent-encoded; it may hold a '/')"},
+            _query("days", {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS},
+                   "length of the period in days"),
+            _query("until", DATE, "end of the period (a bare date includes that day; empty: now), on ts"),
+        ],
+        "responses": {"200": _html("the page"), "303": {"description": "not logged in: to /admin/login"},
+                      # a name with a line break never matches the route (brand names are one line): Starlette's own 404
+                      "404": {"description": "no review names the brand and the brands table does not list it",
+                              "content": {"text/html": {"schema": {"type": "string"}},
+                                          "text/plain": {"schema": {"type": "string"}}}},
+                      "422": {"description": "an invalid parameter, named"}},
     }
 
 
@@ -214,6 +248,7 @@ def _page_paths(settings: Settings) -> dict[str, Any]:
                                                  "422": {"description": "not a label"}}}},
         "/admin/models": {"get": page("Model quality, registry and promotion history (admin session)")},
         "/admin/dead-letters": {"get": page("What the worker refused and why, with the raw messages (admin session)")},
+        "/admin/brands/{brand}": {"get": _brand_page()},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
         "/readyz": {"get": {"summary": "Broker and storage reachable", "responses": {
             "200": {"description": "ready"}, "503": {"description": "not ready"}}}},

@@ -22,10 +22,12 @@ async def review_page(request: Request) -> Response:
 
 
 async def live_page(request: Request) -> Response:
-    """The feed, with the newest stored reviews (public columns only) and the totals as its starting point."""
+    """The feed, with the newest stored reviews (public columns only), the totals and the brand banner
+    (``web.alerts``) as its starting point."""
     state = request.app.state
     storage = state.storage
     recent = await storage.run(list_reviews, storage, None, LIVE_BACKLOG_ROWS)
     totals = await storage.run(stats, storage)
-    initial = {"reviews": [public_review(row) for row in reversed(recent.rows)], "stats": totals}
+    initial = {"reviews": [public_review(row) for row in reversed(recent.rows)], "stats": totals,
+               "alerts": state.router.live.alerts}
     return state.templates.TemplateResponse(request, "live.html", {"initial": initial})

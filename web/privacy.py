@@ -12,7 +12,7 @@ from typing import Any
 
 PUBLIC_REVIEW_FIELDS = (
     "id", "kind", "text", "brand", "rating", "source", "ts", "p_bad", "p_avg", "p_good",
-    "score", "label", "suggested_rating", "model_version", "scored_at",
+    "score", "label", "suggested_rating", "model_version", "scored_at", "language",
 )
 
 

@@ -1,7 +1,9 @@
-"""``/admin/models``: model quality — acceptance per version over time, hold-out macro-F1, promotions.
+"""``/admin/models``: model quality — acceptance per version over time, hold-out macro-F1, promotions,
+candidates' shadow scores, and what automatic retraining did.
 
-Admin-only. Figures come from ``stream.storage.model_quality`` (stored reviews) and the model
-registry (``stream.registry.store``: every version with its metrics, and the promotion history).
+Admin-only. Figures come from ``stream.storage.model_quality`` (stored reviews), the registry's shadow figures (candidates scored beside the active model), the model registry (``stream.registry.store``: every
+version with its metrics, and the promotion history) and the automatic retrainer's status,
+which the root hands in (``app.state.retraining``; None when it is off).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ async def model_quality_page(request: Request) -> Response:
                 "acceptance": totals.get(record.version, {}).get("acceptance_rate"),
                 "rated": totals.get(record.version, {}).get("rated", 0), "note": record.note,
             })
-        return {"models": models, "history": registry.history(), "daily": acceptance_by_version(storage)}
+        return {"models": models, "history": registry.history(), "daily": acceptance_by_version(storage),
+                "shadow": registry.shadow()}
 
     context = await storage.run(load)
+    context["retraining"] = state.retraining() if state.retraining is not None else None
+    context["shadow_on"] = state.settings.shadow_scoring
     return state.templates.TemplateResponse(request, "quality.html", context)

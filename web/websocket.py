@@ -25,8 +25,10 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kernel.events import Kind, ReviewEvent, ScoredReview, new_id
+from kernel.languages import unscored_reason
 from web.bus import BrokerUnavailable, EventBus
 from web.client_meta import client_meta
+from web.explanations import why
 from web.messages import MessageError, SubmitMessage, field_errors, parse_client_message
 from web.metrics import WebMetrics
 from web.ratelimit import TokenBucket
@@ -77,6 +79,7 @@ class ReviewSession:
             self.send({
                 "type": "stored", "id": event.id, "score": event.score, "label": event.label,
                 "suggested_rating": event.suggested_rating, "rating": event.rating, "brand": event.brand,
+                "reason": unscored_reason(event.language),
             })
 
     def _on_draft_score(self, event: ScoredReview) -> None:
@@ -96,6 +99,7 @@ class ReviewSession:
         self.send({
             "type": "score", "seq": seq, "score": event.score, "probs": event.probs, "label": event.label,
             "suggested_rating": event.suggested_rating, "model_version": event.model_version,
+            **why(event.text, event.language, event.explanation),
         })
 
     def over_rate(self) -> bool:

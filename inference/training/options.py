@@ -53,6 +53,9 @@ class TrainOptions:
     #: Passes of word-branch-only training before the joint epochs (inference/training/word_pretrain.py).
     pretrain_words: int = 0
     word_lr: float = 0.003
+    #: Objective (inference/training/losses.py): ce, neighbour or emd; the weight of the ordinal part.
+    loss: str = "ce"
+    ordinal_weight: float = 0.1
 
     @classmethod
     def from_record(cls, recorded: dict[str, Any], **overrides: object) -> TrainOptions:

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from inference.artefact import ModelCard, load_artefact, save_artefact
@@ -34,6 +33,7 @@ from inference.model import CharCNN
 from inference.training.calibration import calibration_report, fit_class_bias
 from inference.training.checkpoint import load_checkpoint, save_checkpoint
 from inference.training.corpus import Corpus, load_corpus
+from inference.training.losses import training_loss
 from inference.training.metrics import classification_report
 from inference.training.options import TrainOptions
 from inference.training.precision_gate import record_precision_gate
@@ -226,7 +226,8 @@ def _step(model: CharCNN, optimizer: torch.optim.Optimizer, corpus: Corpus, batc
         indices = indices * (torch.rand(indices.shape) >= options.dropout_input).to(indices.device)
     with torch.autocast(options.device.split(":")[0], dtype=dtype or torch.bfloat16, enabled=dtype is not None):
         logits = model(indices, lengths, words)
-    loss = F.cross_entropy(logits.float(), torch.from_numpy(corpus.labels[batch]).to(logits.device))
+    loss = training_loss(logits.float(), torch.from_numpy(corpus.labels[batch]).to(logits.device), options.loss,
+                         options.ordinal_weight)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

@@ -95,7 +95,9 @@ def bench_memory(reviews: int, settle_s: float = 10.0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="reviewpulse-memory-") as scratch_name:
         scratch = Path(scratch_name)
         data_dir = scratch / "var"
-        env = dict(os.environ, DATA_DIR=str(data_dir), PORT="0", CLICKHOUSE_URL="", LOG_LEVEL="WARNING")
+        # RETRAIN_EVERY_ROWS=0: the import's stars would start an automatic retrain, a process of its own
+        env = dict(os.environ, DATA_DIR=str(data_dir), PORT="0", CLICKHOUSE_URL="", LOG_LEVEL="WARNING",
+                   RETRAIN_EVERY_ROWS="0")
         env.pop("KAFKA_BOOTSTRAP", None)  # the embedded broker, a child of the run process
         run = subprocess.Popen([*REVIEWPULSE, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -1,4 +1,4 @@
-"""``reviewpulse bench scorer | pipeline | memory | crawl | dashboards | typing | train``: every benchmark's command.
+"""``reviewpulse bench scorer | pipeline | memory | crawl | dashboards | typing | train | explain``: every benchmark's command.
 
 Figures are ratios against a baseline measured in the same run; each benchmark module
 returns a dict and :mod:`reviewpulse.bench.report` prints it. Heavy imports happen inside the commands.
@@ -151,6 +151,28 @@ def typing_command(
     else:
         result = asyncio.run(run_typing_bench(base_url, sessions, rate, duration))
     emit(result, as_json, format_summary)
+
+
+@bench_app.command("explain")
+def explain_command(
+    data: Annotated[Path, Opt(help="labelled CSV (text, rating, source), e.g. ../shared/data/reviews_train.csv")],
+    model: Annotated[Path | None, Opt(help="model directory (default: MODEL_DIR)")] = None,
+    reviews: Annotated[int, Opt(min=10, help="mixed reviews built (and at most as many real 3-star ones)")] = 160,
+    rows: Annotated[int, Opt(min=100, help="rows of --data sampled (seeded) for the sentence pools")] = 20_000,
+    seed: int = 7,
+    threads: Annotated[int, Opt(min=0, help="torch threads (0 = torch's default, all cores)")] = 1,
+    as_json: JsonFlag = False,
+) -> None:
+    """Which sentence-effect method highlights the sentence a person would pick, and each one's cost per review."""
+    from reviewpulse.bench.explanations import format_table, run_explain_bench
+    from reviewpulse.bench.report import emit
+
+    settings = command_settings()
+    if not data.is_file():
+        fail(f"no CSV at {data}: pass --data with text, rating and source columns")
+    result = run_explain_bench(model or settings.model_dir, data, reviews, seed, threads,
+                               settings.explain_max_sentences or 20, rows)
+    emit(result, as_json, format_table)
 
 
 def register(app: typer.Typer) -> None:

@@ -49,6 +49,9 @@ def train_command(
     init_from: Annotated[Path | None, Opt(help="model directory to warm-start from")] = None,
     pretrain_words: Annotated[int, Opt(min=0, help="passes training the word branch alone first (fast)")] = 0,
     word_lr: Annotated[float, Opt(help="learning rate of the word-branch passes")] = 0.003,
+    loss: Annotated[str, Opt(help="ce, or an ordinal objective: neighbour (label smoothing toward the adjacent "
+                                  "class) or emd (plus squared earth mover's distance)")] = "ce",
+    ordinal_weight: Annotated[float, Opt(min=0.0, max=1.0, help="weight of the ordinal part of --loss")] = 0.1,
     device: Annotated[str, Opt(help="cpu or cuda")] = "cpu",
     precision: Annotated[str, Opt(help="auto (bf16 where native), fp32 or bf16")] = "auto",
     checkpoint_dir: Annotated[Path | None, Opt(help="default OUTPUT/MODEL_NAME.checkpoint")] = None,
@@ -58,12 +61,15 @@ def train_command(
     """Train the char-CNN (resumable); keeps the best epoch by validation macro-F1."""
     from inference.training.checkpoint import CheckpointError
     from inference.training.data import DataError
+    from inference.training.losses import LOSSES
     from inference.training.options import TrainOptions
     from inference.training.train import resume as resume_run
     from inference.training.train import train
 
     if optimizer not in ("sgd", "adam"):
         fail("--optimizer must be sgd or adam")
+    if loss not in LOSSES:
+        fail(f"--loss must be one of {', '.join(LOSSES)}")
     if precision not in ("auto", "fp32", "bf16"):
         fail("--precision must be auto, fp32 or bf16")
     if resume is None and data is None:
@@ -80,7 +86,7 @@ def train_command(
                 schedule=schedule, patience=patience, seed=seed, log_every=log_every, model_name=model_name,
                 output=str(output), exclude_sources=tuple(exclude_source or ()), half=half,
                 word_buckets=word_buckets, word_dim=word_dim, init_from=str(init_from or ""), device=device,
-                pretrain_words=pretrain_words, word_lr=word_lr,
+                pretrain_words=pretrain_words, word_lr=word_lr, loss=loss, ordinal_weight=ordinal_weight,
                 precision=precision, checkpoint_dir=str(checkpoint_dir or ""),
                 checkpoint_minutes=checkpoint_minutes, calibrate=calibrate,
             )

@@ -78,13 +78,14 @@ def list_command(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 
 @models_app.command("show")
 def show_command(version: str, data_dir: DataDir = None) -> None:
-    """Everything the registry knows about VERSION (JSON)."""
+    """Everything the registry knows about VERSION, and its shadow scores beside the active model (JSON)."""
     with _client(command_settings(data_dir)) as client:
         record = client.get(version)
         if record is None:
             known = ", ".join(r.version for r in client.list())
             fail(f"unknown model version {version!r}; known versions: {known}")
-    typer.echo(json.dumps(record.to_dict(), indent=2))
+        shadow = [row for row in client.shadow() if row["model_version"] == version]
+    typer.echo(json.dumps({**record.to_dict(), "shadow": shadow}, indent=2, default=str))
 
 
 @models_app.command("promote")

@@ -49,7 +49,7 @@ def read_stats(settings: Settings) -> dict[str, Any]:
 def stats_command(
     data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
-    """Counts per source and label, scored in the last minute, dead letters and their reasons."""
+    """Counts per source, label and language, scored in the last minute, dead letters and their reasons."""
     try:
         figures = read_stats(command_settings(data_dir))
     except RuntimeError as error:
@@ -59,10 +59,10 @@ def stats_command(
         return
     typer.echo(f"reviews: {figures['reviews']}   scored in the last minute: {figures['scored_last_minute']}   "
                f"dead letters: {figures['dead_letters']}   brands: {figures.get('brands', 0)}")
-    for title in ("by_source", "by_label"):
+    for title in ("by_source", "by_label", "by_language"):
         typer.echo(title.replace("_", " ") + ":")
-        for name, count in figures[title].items():
-            typer.echo(f"  {name or '(none)'}: {count}")
+        for name, count in figures.get(title, {}).items():
+            typer.echo(f"  {name or ('(not scored)' if title == 'by_label' else '(none)')}: {count}")
     if figures.get("dead_letter_reasons"):
         typer.echo("dead letters by reason (newest first; numbers as N; all of them: /admin/dead-letters):")
         for group in figures["dead_letter_reasons"]:

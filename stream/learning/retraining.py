@@ -14,10 +14,12 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from inference.training.candidates import LabelledRow, RetrainOptions
+from kernel.languages import is_scored
 from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,23 @@ def replay_rows(card: Any, corpus: str) -> tuple[list[LabelledRow] | None, str]:
     rows = [LabelledRow(reviews.texts[i], CLASS_STARS[reviews.classes[reviews.labels[i]]], reviews.sources[i])
             for i in train_rows]
     return rows, f"replayed from {note}"
+
+
+def scored_language_rows(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The rows in a language the model reads, and how many others there were per language.
+
+    A review in another language has no label to learn from the model's side and its stars
+    would teach the English model noise (issue 32). Rows without ``language`` (a server not
+    yet upgraded, rows stored before migration 8) are kept: they were always scored.
+    """
+    kept, skipped = [], Counter[str]()
+    for row in raw:
+        language = str(row.get("language") or "")
+        if is_scored(language):
+            kept.append(row)
+        else:
+            skipped[language] += 1
+    return kept, dict(skipped)
 
 
 def _rows(raw: list[dict[str, Any]]) -> list[LabelledRow]:
@@ -99,7 +118,11 @@ def retrain(settings: Settings, rows: tuple[list[dict[str, Any]], str], registry
     from inference.training.gates import judge
     from stream.registry.store import ModelRecord, artefact_dir
 
-    raw, origin = rows
+    read, origin = rows
+    raw, other_languages = scored_language_rows(read)
+    if other_languages:
+        log.info("skipping %d reviews in languages the model does not read: %s", sum(other_languages.values()),
+                 other_languages)
     active = registry.active()
     card = read_card(active.path)
     corpus = options.corpus or settings.retrain_corpus
@@ -129,7 +152,8 @@ def retrain(settings: Settings, rows: tuple[list[dict[str, Any]], str], registry
         promoted = True
     return {
         "version": version, "path": str(path), "parent_version": active.version, "strategy": options.strategy,
-        "rows_from": origin, "rows_read": len(raw), "training_rows": candidate.training_rows,
+        "rows_from": origin, "rows_read": len(read), "training_rows": candidate.training_rows,
+        "skipped_languages": {"rows": sum(other_languages.values()), "by_language": other_languages},
         "sources": candidate.sources, "holdout_rows": len(candidate.holdout), "skipped": candidate.skipped,
         "replay": candidate.replay, "seconds": candidate.seconds,
         "metrics": {"fixed": mine["fixed"], "holdout": mine["holdout"]},
@@ -143,6 +167,13 @@ def _summary(measured: dict[str, Any], version: str) -> dict[str, Any]:
             "accuracy": measured.get("accuracy", 0.0)}
 
 
+def _languages_line(skipped: dict[str, Any]) -> str:
+    by_language = ", ".join(f"{language}: {count}" for language, count in sorted((skipped.get("by_language") or {})
+                                                                                  .items()))
+    return (f"skipped {skipped.get('rows', 0)} reviews in languages the model does not read"
+            + (f" ({by_language})" if by_language else ""))
+
+
 def format_report(report: dict[str, Any]) -> str:
     """The report for people: rows, skipped, figures next to the active model's, verdict."""
     lines = [f"candidate {report['version']} (from {report['parent_version']}, {report['strategy']}) "
@@ -150,6 +181,7 @@ def format_report(report: dict[str, Any]) -> str:
              f"rows: {report['rows_read']} read from {report['rows_from']}; {report['training_rows']} trained on "
              f"(replay: {report['replay']['rows']}, {report['replay']['note']}); {report['holdout_rows']} held out; "
              f"skipped {report['skipped']['rows']} {report['skipped']['by_reason'] or ''}",
+             _languages_line(report.get("skipped_languages") or {}),
              f"took {report['seconds']:.0f} s"]
     for name in ("fixed", "holdout"):
         mine, theirs = report["metrics"][name], report["active_metrics"][name]

@@ -92,6 +92,8 @@ class ModelRecord:
         for key in ("created_at", "promoted_at"):
             if isinstance(known.get(key), str):
                 known[key] = datetime.fromisoformat(known[key])
+            elif known.get(key) is not None and not isinstance(known[key], datetime):
+                raise ValueError(f"{key} must be an ISO 8601 date-time, not {known[key]!r}")
         known["created_at"] = _utc(known.get("created_at")) or utc_now()
         known["promoted_at"] = _utc(known.get("promoted_at"))
         return cls(**known)
@@ -191,6 +193,12 @@ class Registry:
         rows = self.storage.query(
             "SELECT at, action, version, previous_version, by, note FROM model_promotions ORDER BY at DESC, seq DESC")
         return [{**row, "at": _utc(row["at"]).isoformat()} for row in rows]
+
+    def shadow(self) -> builtins.list[dict[str, Any]]:
+        """Candidates' shadow scores beside the active model (``stream.storage.shadow_figures``)."""
+        from stream.storage.shadow_figures import agreement
+
+        return agreement(self.storage)
 
     # changing
 

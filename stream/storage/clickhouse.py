@@ -28,7 +28,7 @@ T = TypeVar("T")
 REVIEW_COLUMNS = (
     "id", "kind", "text", "brand", "rating", "source", "session_id", "url", "ts", "meta",
     "user_agent", "ip_hash", "p_bad", "p_avg", "p_good", "score", "label", "suggested_rating",
-    "model_version", "scored_at", "latency_ms",
+    "model_version", "scored_at", "latency_ms", "language", "explanation",
 )
 BRAND_COLUMNS = ("name", "website", "logo", "category", "sub_category", "url", "source", "ts")
 DEAD_LETTER_COLUMNS = ("raw", "raw_base64", "error", "topic", "partition", "offset", "ts")
@@ -56,7 +56,8 @@ def review_row(review: ScoredReview) -> list[Any]:
         review.session_id or "", review.url, review.ts.astimezone(UTC), meta,
         meta.get("user_agent", ""), meta.get("ip_hash", ""), p_bad, p_avg, p_good, review.score,
         review.label, review.suggested_rating, review.model_version, review.scored_at.astimezone(UTC),
-        review.latency_ms,
+        review.latency_ms, review.language,
+        review.explanation.model_dump_json() if review.explanation is not None else "",
     ]
 
 

@@ -21,7 +21,8 @@ from stream.storage.queries import jsonable
 
 QUEUE_COLUMNS = "id, kind, text, brand, source, rating, p_bad, p_avg, p_good, label, suggested_rating, model_version"
 STAR_LABEL = "multiIf(rating <= 2, 'bad', rating = 3, 'average', 'good')"
-UNLABELLED = "id NOT IN (SELECT id FROM review_labels)"
+#: Not labelled yet, and in a language the model reads (label '' : issue 32; retrain skips the others).
+UNLABELLED = "id NOT IN (SELECT id FROM review_labels) AND label != ''"
 
 
 def least_sure(storage: Storage, model_version: str | None, limit: int = 25) -> list[dict[str, Any]]:

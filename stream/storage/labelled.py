@@ -23,7 +23,7 @@ LABELLED_KINDS = ("review", "scraped", "imported")
 
 def labelled_rows(storage: Storage, sources: list[str] | None = None, since: datetime | None = None,
                   limit: int = 100_000, admin_weight: float = 3.0) -> list[dict[str, Any]]:
-    """The newest ``limit`` rows, in id order: ``text, rating, source, weight, admin`` (admin labels as stars).
+    """The newest ``limit`` rows, in id order: ``text, rating, source, weight, admin, language`` (admin labels as stars).
 
     Id order, not time order: reviews scored in one worker batch share ``scored_at``, so
     time order among them changes with batch timing, and the seeded hold-out split of
@@ -38,9 +38,11 @@ def labelled_rows(storage: Storage, sources: list[str] | None = None, since: dat
         where.append("scored_at >= {since:DateTime64(3, 'UTC')}")
         params["since"] = since
     rows = storage.query(
-        f"""SELECT text, rating, source, admin_label FROM (
-            SELECT r.id AS id, r.text AS text, r.rating AS rating, r.source AS source, l.label AS admin_label
-            FROM (SELECT id, text, rating, source, scored_at FROM reviews FINAL WHERE {' AND '.join(where)}) AS r
+        f"""SELECT text, rating, source, language, admin_label FROM (
+            SELECT r.id AS id, r.text AS text, r.rating AS rating, r.source AS source, r.language AS language,
+                   l.label AS admin_label
+            FROM (SELECT id, text, rating, source, language, scored_at FROM reviews FINAL
+                  WHERE {' AND '.join(where)}) AS r
             LEFT JOIN (SELECT id, argMax(label, labelled_at) AS label FROM review_labels GROUP BY id) AS l
               ON r.id = l.id
             WHERE r.rating IS NOT NULL OR l.label != ''
@@ -53,7 +55,8 @@ def labelled_rows(storage: Storage, sources: list[str] | None = None, since: dat
         admin = row["admin_label"] in LABEL_STARS
         rating = LABEL_STARS[row["admin_label"]] if admin else row["rating"]
         result.append({"text": row["text"], "rating": None if rating is None else int(rating),
-                       "source": row["source"], "weight": admin_weight if admin else 1.0, "admin": admin})
+                       "source": row["source"], "weight": admin_weight if admin else 1.0, "admin": admin,
+                       "language": row["language"]})
     return result
 
 

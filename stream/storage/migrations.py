@@ -99,6 +99,24 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ) ENGINE = ReplacingMergeTree(ended_at) ORDER BY session_id
         TTL toDateTime(ended_at) + INTERVAL 30 DAY""",
     ]),
+    # The broker's view of the scoring worker's progress on reviews.raw, recorded every ALERT_CHECK_S
+    # by the web server (stream/worker/backlog.py): raw arrivals are stored nowhere else, and the
+    # "scoring stalls" alert (stream/storage/alerts.py) must see events that were never scored.
+    (7, "reviews.raw backlog snapshots", [
+        """CREATE TABLE IF NOT EXISTS raw_backlog (
+            at DateTime64(3, 'UTC'), topic LowCardinality(String), partition Int32,
+            end_offset Int64, committed_offset Int64
+        ) ENGINE = MergeTree ORDER BY (topic, partition, at)
+        TTL toDateTime(at) + INTERVAL 7 DAY""",
+    ]),
+    # Each review's language and, when it was explained, its sentences (kernel.events.Explanation as
+    # JSON; docs/explanations-and-languages.md). Rows stored before get language '' (not detected:
+    # scored as English) and no explanation.
+    (8, "review language and explanation", [
+        """ALTER TABLE reviews
+            ADD COLUMN IF NOT EXISTS language LowCardinality(String) DEFAULT '',
+            ADD COLUMN IF NOT EXISTS explanation String DEFAULT ''""",
+    ]),
 ]
 
 

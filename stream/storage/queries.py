@@ -16,10 +16,13 @@ from stream.storage.clickhouse import Storage
 
 LIST_COLUMNS = (
     "id, kind, text, brand, rating, source, session_id, url, ts, user_agent, p_bad, p_avg, p_good, "
-    "score, label, suggested_rating, model_version, scored_at, latency_ms"
+    "score, label, suggested_rating, model_version, scored_at, latency_ms, language, explanation"
 )
 #: The label a person's stars imply (1-2 bad, 3 average, 4-5 good), for "disagreement".
 RATING_LABEL_SQL = "multiIf(rating <= 2, 'bad', rating = 3, 'average', 'good')"
+#: Rows the model scored: a review in a language it does not read is stored with label '' (kernel/languages.py),
+#: so figures of scores, labels and suggestions leave it out; counts of reviews keep it.
+SCORED = "label != ''"
 
 
 @dataclass
@@ -29,7 +32,7 @@ class ReviewFilter:
     brand: str | None = None
     label: str | None = None
     source: str | None = None
-    disagreement: bool = False  # stars given and the model's label differs from them
+    disagreement: bool = False  # stars given and the model's label differs from them (unscored languages: never)
     since: datetime | None = None
     until: datetime | None = None
     search: str | None = None  # case-insensitive substring of the text
@@ -60,7 +63,7 @@ def _where(flt: ReviewFilter) -> tuple[str, dict[str, Any]]:
             clauses.append(f"{name} = {{{name}:String}}")
             params[name] = value
     if flt.disagreement:
-        clauses.append(f"rating IS NOT NULL AND {RATING_LABEL_SQL} != label")
+        clauses.append(f"rating IS NOT NULL AND label != '' AND {RATING_LABEL_SQL} != label")
     if flt.since:
         clauses.append("ts >= {since:DateTime64(3, 'UTC')}")
         params["since"] = flt.since.astimezone(UTC)
@@ -114,6 +117,8 @@ def stats(storage: Storage) -> dict[str, Any]:
     """Counts per source and label, scored in the last minute, dead letters, brands (all exact)."""
     by_source = storage.query("SELECT source, count() AS n FROM reviews FINAL GROUP BY source ORDER BY source")
     by_label = storage.query("SELECT label, count() AS n FROM reviews FINAL GROUP BY label ORDER BY label")
+    # '' = not detected (too short to tell: scored as English) or stored before languages were detected
+    by_language = storage.query("SELECT language, count() AS n FROM reviews FINAL GROUP BY language ORDER BY n DESC")
     last_minute = storage.query(
         "SELECT count() AS n FROM reviews FINAL WHERE scored_at >= now64(3) - INTERVAL 1 MINUTE"
     )[0]["n"]
@@ -122,6 +127,7 @@ def stats(storage: Storage) -> dict[str, Any]:
         "reviews": sum(int(r["n"]) for r in by_source),
         "by_source": {r["source"]: int(r["n"]) for r in by_source},
         "by_label": {r["label"]: int(r["n"]) for r in by_label},
+        "by_language": {r["language"]: int(r["n"]) for r in by_language},
         "scored_last_minute": int(last_minute),
         "dead_letters": int(dead),
         "brands": count_brands(storage),

@@ -7,8 +7,9 @@ active model's label, the review's source and stars. Off by default: it doubles 
 scoring work of stored reviews (drafts are never shadowed). One attempt per batch;
 a failure is logged, the reviews themselves are stored either way.
 
-:func:`agreement` is what the admin and Grafana show: per candidate, how often its label
-equals the active one, and per class, how its labels differ.
+``stream.storage.shadow_figures`` reads them back for the admin's model page,
+``reviewpulse models show`` and the Model quality dashboard: per candidate, how often its label
+equals the active one's, and how often each equals people's stars.
 """
 
 from __future__ import annotations
@@ -36,18 +37,3 @@ def insert_shadow_scores(storage: Any, reviews: Sequence[ScoredReview], verdicts
                      verdict.label, review.label, review.source, review.rating, scored_at])
     if rows:
         storage.client.insert("shadow_scores", rows, column_names=SHADOW_COLUMNS)
-
-
-def agreement(storage: Any) -> list[dict[str, Any]]:
-    """Per (candidate, active) pair: reviews, share of equal labels, label counts of each."""
-    return storage.query(
-        "SELECT model_version, active_version, count() AS reviews, avg(label = active_label) AS agreement, "
-        "countIf(label = 'bad') AS candidate_bad, countIf(label = 'average') AS candidate_average, "
-        "countIf(label = 'good') AS candidate_good, countIf(active_label = 'bad') AS active_bad, "
-        "countIf(active_label = 'average') AS active_average, countIf(active_label = 'good') AS active_good, "
-        "countIf(rating IS NOT NULL AND label = multiIf(rating <= 2, 'bad', rating = 3, 'average', 'good')) "
-        "AS candidate_matches_stars, "
-        "countIf(rating IS NOT NULL AND active_label = multiIf(rating <= 2, 'bad', rating = 3, 'average', 'good')) "
-        "AS active_matches_stars, countIf(rating IS NOT NULL) AS with_stars "
-        "FROM shadow_scores FINAL GROUP BY model_version, active_version ORDER BY model_version"
-    )

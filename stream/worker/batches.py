@@ -44,6 +44,7 @@ from stream.registry.hotswap import ModelSlot, scorer_loader
 from stream.storage.clickhouse import WorkerStorage
 from stream.worker.processing import (
     DraftSessions,
+    ExplainOptions,
     dead_letter,
     latest_drafts,
     parse,
@@ -132,6 +133,8 @@ class BatchHandler:
         #: A candidate scored beside the active model when SHADOW_SCORING is on (stream.storage.shadow).
         self.shadow: ModelSlot | None = None
         self.send = send
+        #: Languages and sentence explanations added to every verdict (stream.worker.processing.score).
+        self.explain = ExplainOptions.of(settings)
         self.drafts = DraftSessions()
         #: Reviews batches score on these threads, REVIEW_SCORINGS at once (stream.worker.overlap.store_behind).
         self.scorer_pool = ThreadPoolExecutor(max_workers=REVIEW_SCORINGS, thread_name_prefix="scorer")
@@ -268,13 +271,14 @@ class BatchHandler:
         loop = asyncio.get_running_loop()
         pool = pool or self.scorer_pool
         try:
-            return list(await loop.run_in_executor(pool, score, scorer, events, self.settings.scorer_passes))
+            return list(await loop.run_in_executor(pool, score, scorer, events, self.settings.scorer_passes,
+                                                   self.explain))
         except Exception:  # noqa: BLE001 - find the culprit: score one by one
             log.exception("batch scoring failed; scoring %d events one by one", len(events))
         scored: list[ScoredReview] = []
         for event in events:
             try:
-                scored += await loop.run_in_executor(pool, score, scorer, [event])
+                scored += await loop.run_in_executor(pool, score, scorer, [event], 1, self.explain)
             except Exception as error:  # noqa: BLE001
                 dead.append(self._letter(origin[event.id], f"scorer failed: {type(error).__name__}: {error}"))
         return scored

@@ -3,21 +3,27 @@
 ``parse`` turns raw message bytes into a ``ReviewEvent`` or a ``DeadLetter`` with the
 reason (for a message that holds an array of events: ``parse_array`` when all are valid,
 else ``parse_items`` and ``parse_item``, one verdict per event); ``latest_drafts`` drops drafts superseded by a newer one from the same session;
-``score`` runs the scorer once for the whole batch and builds ``ScoredReview`` events.
+``score`` runs the scorer once for the whole batch (reviews and their sentences) and
+builds ``ScoredReview`` events with each review's language and explanation.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from inference.explain import score_explained
+from inference.language import detect_language
 from inference.protocol import Scorer
 from kernel.events import DeadLetter, Kind, ReviewEvent, ScoredReview, utc_now
 from kernel.framing import FramingError, decode_items, item_bytes
+from kernel.languages import is_scored
+from kernel.settings import Settings
 
 #: Dead letters keep at most this much of the raw message (the reason says it was cut).
 DEAD_LETTER_RAW_BYTES = 64_000
@@ -145,12 +151,38 @@ def latest_drafts(events: Sequence[ReviewEvent], sessions: DraftSessions) -> lis
     return kept
 
 
-def score(scorer: Scorer, events: Sequence[ReviewEvent], passes: int = 1) -> list[ScoredReview]:
-    """Score all events in ``passes`` length-sorted forward passes; runs in a worker thread."""
-    verdicts = scorer.score([event.text for event in events], passes)
+@dataclass(frozen=True)
+class ExplainOptions:
+    """What ``score`` adds to each verdict (from the settings: EXPLAIN_*, LANGUAGE_MIN_LETTERS)."""
+
+    max_sentences: int = 0
+    imports: bool = False
+    language_min_letters: int = 25
+
+    @classmethod
+    def of(cls, settings: Settings) -> ExplainOptions:
+        return cls(settings.explain_max_sentences, settings.explain_imports, settings.language_min_letters)
+
+    def wants(self, event: ReviewEvent, language: str) -> bool:
+        """Explain a scored-language review, unless it is a bulk import and EXPLAIN_IMPORTS is off."""
+        return is_scored(language) and (self.imports or event.kind is not Kind.imported)
+
+
+def score(scorer: Scorer, events: Sequence[ReviewEvent], passes: int = 1,
+          options: ExplainOptions | None = None) -> list[ScoredReview]:
+    """Score all events (and their sentences, see ``inference.explain``) in one call; runs in a worker thread.
+
+    Each event gets its ``language``; one the model does not read gets ``label=""`` and no
+    explanation. ``passes`` is ignored by the scorers (kept for older callers).
+    """
+    options = options or ExplainOptions()
+    languages = [detect_language(event.text, options.language_min_letters) for event in events]
+    wanted = [options.wants(event, language) for event, language in zip(events, languages, strict=True)]
+    results = score_explained(scorer, [event.text for event in events], wanted, options.max_sentences)
     scored_at = utc_now()
     version = scorer.version
     return [
-        ScoredReview.of(event, v.probs, min(max(v.score, 0.0), 1.0), v.label, v.suggested_rating, version, scored_at)
-        for event, v in zip(events, verdicts, strict=True)
+        ScoredReview.of(event, v.probs, min(max(v.score, 0.0), 1.0), v.label if is_scored(language) else "",
+                        v.suggested_rating, version, scored_at, language, explanation)
+        for event, language, (v, explanation) in zip(events, languages, results, strict=True)
     ]

@@ -1,5 +1,5 @@
 // The live feed: stored reviews as they arrive, a per-minute sentiment-mix chart drawn on
-// a canvas, and counts per source. Review text is always inserted as text, never as HTML.
+// a canvas, and counts per source and per language. Review text is always inserted as text, never as HTML.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -8,6 +8,8 @@
   const colours = { good: "#2e9d4f", average: "#e0a526", bad: "#d2453d" };
   const perMinute = new Map();   // minute (ms) -> {good, average, bad}
   const bySource = new Map(Object.entries((initial.stats && initial.stats.by_source) || {}));
+  // "" = not detected (too short to tell, scored as English) or stored before languages were detected
+  const byLanguage = new Map(Object.entries((initial.stats && initial.stats.by_language) || {}));
   const seen = new Set();
   let total = Number((initial.stats && initial.stats.reviews) || 0), retryMs = 500;
 
@@ -30,8 +32,9 @@
     const meta = document.createElement("div");
     meta.className = "meta";
     const pill = document.createElement("span");
-    pill.className = "pill " + review.label;
-    pill.textContent = review.label + " " + Math.round(review.score * 100) + "%";
+    pill.className = "pill " + (review.label || "unscored");
+    pill.textContent = review.label ? review.label + " " + Math.round(review.score * 100) + "%"
+      : "not scored (" + (review.language || "?") + ")";
     meta.append(pill, " " + [review.brand, review.source, review.kind,
       review.rating ? review.rating + "★" : "", (review.scored_at || review.ts || "").slice(11, 19)]
       .filter(Boolean).join(" · "));
@@ -44,15 +47,19 @@
     while (feed.children.length > FEED_MAX) feed.lastElementChild.remove();
   }
 
-  function drawCounts() {
-    const rows = $("source-counts");
-    rows.replaceChildren(...[...bySource.entries()].sort((a, b) => b[1] - a[1]).map(([source, n]) => {
+  function drawTable(id, counts, key, blank) {
+    $(id).replaceChildren(...[...counts.entries()].sort((a, b) => b[1] - a[1]).map(([value, n]) => {
       const row = document.createElement("tr");
       const name = document.createElement("td"), count = document.createElement("td");
-      name.textContent = source; count.textContent = String(n); count.dataset.source = source;
+      name.textContent = value || blank; count.textContent = String(n); count.dataset[key] = value;
       row.append(name, count);
       return row;
     }));
+  }
+
+  function drawCounts() {
+    drawTable("source-counts", bySource, "source", "(none)");
+    drawTable("language-counts", byLanguage, "language", "not detected (scored as English)");
     $("total-count").textContent = String(total);
   }
 
@@ -80,12 +87,26 @@
     canvas.dataset.reviews = String(totals.reduce((a, b) => a + b, 0));
   }
 
+  // The banner: brands whose bad share just turned (web/alerts.py), written as text, never as HTML.
+  function showAlerts(alerts) {
+    const banner = $("alert-banner"), list = $("alert-list");
+    list.replaceChildren(...(alerts || []).map((alert) => {
+      const item = document.createElement("li");
+      item.textContent = alert.message;
+      item.dataset.subject = alert.subject;
+      return item;
+    }));
+    banner.hidden = list.children.length === 0;
+  }
+
   function receive(reviews, live) {
     for (const review of reviews) {
       if (!remember(review)) continue;
       if (live) {
         total += 1;
         bySource.set(review.source, (Number(bySource.get(review.source)) || 0) + 1);
+        const language = review.language || "";
+        byLanguage.set(language, (Number(byLanguage.get(language)) || 0) + 1);
       }
       addToFeed(review);
     }
@@ -98,6 +119,7 @@
     socket.addEventListener("open", () => { retryMs = 500; $("live-status").textContent = "live"; });
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
+      if (message.type === "alerts") { showAlerts(message.alerts); return; }
       if (message.type !== "reviews") return;
       $("dropped-count").textContent = String(message.dropped || 0);
       receive(message.reviews, true);
@@ -109,6 +131,7 @@
   }
 
   receive(initial.reviews || [], false);
+  showAlerts(initial.alerts);
   setInterval(drawChart, 15000);
   connect();
 })();

@@ -43,7 +43,35 @@
     $("stars").dataset.rating = rating || "";
   }
 
+  function showSentence(line, mark, sentence) {
+    $(line).hidden = !sentence;
+    $(mark).textContent = sentence ? sentence.text : "";
+    $(mark).title = sentence ? Math.round(sentence.score * 100) + "% on its own" : "";
+  }
+
+  // Why the score is what it is: the sentence that pulls it down most and the one that pulls it up most.
+  function showWhy(message) {
+    showSentence("why-down", "why-down-text", message.pulls_down);
+    showSentence("why-up", "why-up-text", message.pulls_up);
+    const more = message.sentences_left_out || 0;
+    $("why-more").hidden = !more;
+    $("why-more").textContent = more ? more + " later sentence" + (more > 1 ? "s" : "") + " not explained" : "";
+    $("why").hidden = !(message.pulls_down || message.pulls_up || more);
+  }
+
+  // A language the model does not read: the reason in place of the bar, no score, no suggested stars.
+  function showUnscored(reason) {
+    lastScore = null; suggested = null;
+    $("score-bar").closest(".score-row").hidden = Boolean(reason);
+    $("unscored").hidden = !reason;
+    $("unscored").textContent = reason || "";
+    if (reason) { delete $("score-bar").dataset.score; $("why").hidden = true; if (picked === null) setStars(null); }
+  }
+
   function showScore(message) {
+    showUnscored(message.reason);
+    if (message.reason) return;
+    showWhy(message);
     lastScore = message.score; suggested = message.suggested_rating;
     const fill = $("score-fill");
     fill.style.width = (message.score * 100).toFixed(1) + "%";
@@ -60,6 +88,7 @@
     delete $("score-bar").dataset.score;
     $("score-value").textContent = "–"; $("score-label").textContent = "";
     setStars(null); $("rating-hint").textContent = "suggested rating";
+    showUnscored(null); $("why").hidden = true;
   }
 
   function showError(message) { const box = $("error"); box.textContent = message; box.hidden = !message; }
@@ -91,9 +120,11 @@
     } else if (message.type === "stored") {
       const box = $("confirmation");
       box.hidden = false; box.dataset.id = message.id; box.dataset.state = "stored";
-      box.textContent = "Stored: your review of " + (message.brand || "the brand") + " scored " +
-        Math.round(message.score * 100) + "% (" + message.label + "), suggested " + message.suggested_rating +
-        "★, you gave " + (message.rating || "–") + "★.";
+      box.textContent = message.reason
+        ? "Stored: your review of " + (message.brand || "the brand") + ", not scored: " + message.reason + "."
+        : "Stored: your review of " + (message.brand || "the brand") + " scored " +
+          Math.round(message.score * 100) + "% (" + message.label + "), suggested " + message.suggested_rating +
+          "★, you gave " + (message.rating || "–") + "★.";
     } else if (message.type === "error") {
       showError(message.error);
     }

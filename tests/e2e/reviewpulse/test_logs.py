@@ -43,7 +43,8 @@ def start_and_capture(tmp_path: Path, model_dir: Path, **env: str) -> tuple[str,
 @pytest.mark.slow
 def test_run_is_quiet_at_start(tmp_path: Path, tiny_model_dir: Path) -> None:
     stdout, log_lines = start_and_capture(tmp_path, tiny_model_dir)
-    assert re.fullmatch(r"ReviewPulse is running: open http://127\.0\.0\.1:\d+ .*\n", stdout)
+    assert re.fullmatch(r"ReviewPulse is running: open http://127\.0\.0\.1:\d+ .*\n"
+                        r"Automatic retraining is off \(RETRAIN_EVERY_ROWS=0\); .*\n", stdout)  # conftest turns it off
     assert len(log_lines) <= 4, "\n".join(log_lines)
     assert all(json.loads(line)["level"] in ("WARNING", "ERROR") for line in log_lines)
 

@@ -175,3 +175,60 @@ def test_first_run_seeds_the_brand_catalogue(browser_system: Any) -> None:
     catalogue = {brand.name for brand in load_catalogue()}
     assert httpx.get(f"{browser_system.web_url}/api/stats").json()["brands"] == len(catalogue)
     assert httpx.get(f"{browser_system.web_url}/api/brands/random").json()["name"] in catalogue
+
+
+MIXED_SENTENCES = ("The staff were friendly and the room was spotless.", "The breakfast was cold, stale and disgusting.",
+                   "The view from the balcony was wonderful.")
+GERMAN = "Das Essen war kalt und der Kellner unfreundlich. Wir kommen nie wieder!"
+
+
+def test_the_sentence_that_pulls_the_score_down_is_highlighted_while_typing(page: Any, browser_system: Any) -> None:
+    """Issue 32, through the real worker and the shipped model: the negative sentence among positive ones."""
+    from selenium.webdriver.common.by import By
+
+    assert TRAINED, "this check needs the shipped model in models/charcnn (it separates sentiment)"
+    open_review_page(page, browser_system)
+    marker = uuid.uuid4().hex[:8]
+    text = " ".join(MIXED_SENTENCES) + f" Room {marker}."
+    type_review(page, browser_system.web_url, text)
+    wait(page, lambda d: (by_id(d, "why-down-text").text, by_id(d, "why-up-text").text)
+         == (MIXED_SENTENCES[1], MIXED_SENTENCES[0]), "the negative sentence highlighted, and the most positive")
+    assert by_id(page, "why-down").is_displayed() and by_id(page, "why-up").is_displayed()
+    assert by_id(page, "score-bar").is_displayed() and by_id(page, "unscored").get_attribute("hidden") is not None
+    detail = httpx.post(f"{browser_system.web_url}/api/predict?detail=1", json={"review": text}, timeout=30).json()
+    assert detail["pulls_down"]["text"] == MIXED_SENTENCES[1] and detail["language"] == "en"
+    assert text[detail["pulls_down"]["start"]:detail["pulls_down"]["end"]] == MIXED_SENTENCES[1]
+
+    page.find_element(By.CSS_SELECTOR, '.star[data-rating="4"]').click()
+    by_id(page, "submit").click()
+    wait(page, lambda d: by_id(d, "confirmation").get_attribute("data-state") == "stored", "the stored review")
+    page.get(browser_system.web_url + "/admin")
+    if "/admin/login" in page.current_url:
+        by_id(page, "password").send_keys(ADMIN_PASSWORD)
+        by_id(page, "login").click()
+        wait(page, lambda d: d.current_url.rstrip("/").endswith("/admin"), "the admin page")
+    page.get(f"{browser_system.web_url}/admin?q={marker}")
+    highlighted = [e.text for e in page.find_elements(By.CSS_SELECTOR, "#reviews .why-down")]
+    assert highlighted == [MIXED_SENTENCES[1]], page.find_element(By.ID, "reviews").text
+
+
+def test_a_german_review_says_why_it_has_no_score(page: Any, browser_system: Any) -> None:
+    open_review_page(page, browser_system)
+    area = by_id(page, "review-text")
+    area.clear()
+    area.send_keys(GERMAN)
+    wait(page, lambda d: "looks like German" in by_id(d, "unscored").text, "the reason in place of the bar")
+    assert not by_id(page, "score-bar").is_displayed() and not by_id(page, "why").is_displayed()
+    assert by_id(page, "unscored").text == "ReviewPulse scores English reviews, and this one looks like German"
+    detail = httpx.post(f"{browser_system.web_url}/api/predict?detail=1", json={"review": GERMAN}, timeout=30).json()
+    assert detail["label"] is None and detail["language"] == "de" and "German" in detail["reason"]
+    assert httpx.post(f"{browser_system.web_url}/api/predict", json={"review": GERMAN}, timeout=30).json() is None
+
+    from selenium.webdriver.common.by import By
+
+    page.find_element(By.CSS_SELECTOR, '.star[data-rating="1"]').click()
+    by_id(page, "submit").click()
+    wait(page, lambda d: by_id(d, "confirmation").get_attribute("data-state") == "stored", "the stored review")
+    assert "not scored: ReviewPulse scores English reviews" in by_id(page, "confirmation").text
+    stored = httpx.get(f"{browser_system.web_url}/api/reviews", params={"q": "Kellner unfreundlich"}).json()
+    assert [(row["language"], row["label"], row["rating"]) for row in stored["rows"]] == [("de", "", 1)]

@@ -1,4 +1,4 @@
-"""``reviewpulse bench dashboards``: every panel query timed on a loaded chDB."""
+"""``reviewpulse bench dashboards``: every panel query and alert rule timed on a loaded chDB."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboards import queries
+from dashboards import brand_queries, queries
+from stream.storage.alerts import RULES
 
 
 @pytest.mark.slow
@@ -23,4 +24,6 @@ def test_bench_dashboards_runs_every_panel_query(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout)
     assert set(figures["panel_ms"]) == {query.key for query in queries.ALL}
+    assert set(figures["brand_panel_ms"]) == {query.key for query in brand_queries.ALL}
+    assert set(figures["alert_rule_ms"]) == {rule.name for rule in RULES}
     assert figures["bytes_on_disk_per_review"] > 0

@@ -18,6 +18,7 @@ from dashboards import queries
 from kernel.events import DeadLetter, ScoredReview
 from reviewpulse.bench.grafana_macros import ALL, QueryContext, expand
 from stream.registry.store import MODEL_COLUMNS
+from stream.storage.shadow import SHADOW_COLUMNS
 
 RUN = uuid.uuid4().hex[:10]
 BRAND, OTHER_BRAND, SOURCE = f"dash-brand-{RUN}", f"dash-other-{RUN}", f"dash-source-{RUN}"
@@ -45,6 +46,9 @@ def loaded(storage: Any) -> Any:
     storage.insert_reviews(reviews)
     storage.insert_reviews(reviews[:1])  # a Kafka redelivery: exact panels must not count it twice
     storage.insert_reviews([scored(100, 4, 4, "good", 0.8, brand=OTHER_BRAND)])
+    # a German review: stored unscored (label ''), so scores, labels and suggestions leave it out
+    german = scored(102, None, 3, "", 0.5, brand=OTHER_BRAND)
+    storage.insert_reviews([german.model_copy(update={"kind": "imported", "language": "de"})])
     crawled = scored(101, 4, 4, "good", 0.8, brand=CRAWLED_BRAND)  # event time = the review's date
     storage.insert_reviews([crawled.model_copy(update={"kind": "scraped", "ts": START - timedelta(days=365)})])
     letters = [DeadLetter(raw="{oops", error="not json: Expecting value", topic=f"t-{RUN}", ts=START),
@@ -62,6 +66,11 @@ def loaded(storage: Any) -> Any:
         [START, 0, "promote", version, "base", "test", "passed the gates"],
         [START + timedelta(seconds=1), 0, "rollback", "base", version, "test", "back"],
     ], column_names=("at", "seq", "action", "version", "previous_version", "by", "note"))
+    # the same candidate scored beside v1 on three reviews with stars: agrees on two, matches the stars on two
+    storage.client.insert("shadow_scores", [
+        [f"{RUN}-s{i}", version, "v1", 0.1, 0.1, 0.8, 0.85, label, active, SOURCE, stars, START]
+        for i, (label, active, stars) in enumerate([("good", "good", 5), ("good", "bad", 1), ("bad", "bad", 1)])
+    ], column_names=SHADOW_COLUMNS)
     return storage
 
 
@@ -88,7 +97,9 @@ def test_totals_count_a_redelivered_review_once(loaded: Any) -> None:
     assert row["reviews"] == len(RATED)
     assert row["star_agreement"] == pytest.approx(3 / 5)
     (everything,) = run(loaded, queries.TOTALS)
-    assert everything["reviews"] == len(RATED) + 2
+    assert everything["reviews"] == len(RATED) + 3
+    (other,) = run(loaded, queries.TOTALS, [OTHER_BRAND])
+    assert other["reviews"] == 2 and other["mean_score"] == pytest.approx(0.8)  # the unscored one left out
 
 
 def test_agreement_and_confusion_show_where_the_model_is_wrong(loaded: Any) -> None:
@@ -115,7 +126,7 @@ def test_score_distribution_and_brand_scores(loaded: Any) -> None:
 def test_model_version_panels(loaded: Any) -> None:
     assert run(loaded, queries.CURRENT_MODEL) == [{"model_version": "v2"}]
     versions = {row["model_version"]: row["reviews"] for row in run(loaded, queries.MODEL_VERSIONS)}
-    assert versions == {"v1": len(RATED) + 1, "v2": 1}
+    assert versions == {"v1": len(RATED) + 2, "v2": 1}
 
 
 def test_rates_latency_and_dead_letters(loaded: Any) -> None:
@@ -130,6 +141,12 @@ def test_rates_latency_and_dead_letters(loaded: Any) -> None:
     assert reasons == {"not json": 2.0, "validation": 1.0}
     recent = run(loaded, queries.RECENT_DEAD_LETTERS)
     assert {row["raw_start"] for row in recent} == {"{oops", "{}", '{"rating": 9}'}
+
+
+def test_reviews_per_language_count_the_unscored(loaded: Any) -> None:
+    languages = {row["language"]: row for row in run(loaded, queries.LANGUAGES, [OTHER_BRAND])}
+    assert languages == {"de": {"language": "de", "reviews": 1, "not_scored": 1},
+                         "not detected": {"language": "not detected", "reviews": 1, "not_scored": 0}}
 
 
 def test_brand_variable_query_lists_the_brands(loaded: Any) -> None:
@@ -152,3 +169,8 @@ def test_learning_loop_row(loaded: Any) -> None:
     promotions = [row for row in run(loaded, queries.PROMOTIONS) if version in (row["version"], row["previous_version"])]
     assert [(row["action"], row["version"], row["note"]) for row in promotions] == [
         ("rollback", "base", "back"), ("promote", version, "passed the gates")]
+    (shadow,) = [row for row in run(loaded, queries.SHADOW_AGREEMENT) if row["model_version"] == version]
+    assert (shadow["active_version"], shadow["reviews"], shadow["with_stars"]) == ("v1", 3, 3)
+    assert shadow["agreement"] == pytest.approx(2 / 3)
+    assert (shadow["candidate_star_agreement"], shadow["active_star_agreement"]) == (
+        pytest.approx(2 / 3), pytest.approx(1.0))

@@ -7,9 +7,11 @@ import json
 import uuid
 from pathlib import Path
 
+import pytest
+
 from kernel.settings import Settings
 from stream.registry.hotswap import ModelSlot, scorer_loader
-from stream.storage.shadow import agreement
+from stream.registry.store import Registry
 from stream.worker.batches import BatchHandler, Incoming
 from tests.model_artefacts import artefact_copy
 
@@ -43,12 +45,16 @@ def test_stored_reviews_are_scored_by_the_shadow_candidate_too(storage, tiny_mod
         await asyncio.gather(*handler._background)
 
     asyncio.run(scenario())
-    rows = storage.query("SELECT id, model_version, active_version, label, active_label FROM shadow_scores FINAL "
+    rows = storage.query("SELECT id, model_version, active_version, label, active_label, rating FROM shadow_scores FINAL "
                          "WHERE source = {s:String} ORDER BY id", {"s": source})
     assert [r["id"] for r in rows] == sorted(f"{source}-{i}" for i in range(6))  # drafts are never shadowed
     assert {(r["model_version"], r["active_version"]) for r in rows} == {(candidate, "tiny-untrained")}
     assert all(r["label"] == r["active_label"] for r in rows)  # same weights: they agree
     scored = [json.loads(v) for t, v in sent if t == settings.topic_scored]
     assert {s["model_version"] for s in scored} == {"tiny-untrained"}  # the active model still answers
-    mine = [a for a in agreement(storage) if a["model_version"] == candidate]
+    mine = [a for a in Registry(storage, settings).shadow() if a["model_version"] == candidate]
     assert mine[0]["reviews"] == 6 and mine[0]["agreement"] == 1.0 and mine[0]["with_stars"] == 6
+    stars_class = {1: "bad", 2: "bad", 3: "average", 4: "good", 5: "good"}
+    matches = sum(stars_class[r["rating"]] == r["label"] for r in rows) / 6
+    assert mine[0]["candidate_star_agreement"] == pytest.approx(matches)
+    assert mine[0]["active_star_agreement"] == pytest.approx(matches)

@@ -69,11 +69,15 @@ def test_stats_count_exactly(storage) -> None:
     source = f"src-{uuid.uuid4().hex}"
     before = stats(storage)
     review = scored("b", "fine", source=source)
-    storage.insert_reviews([review, review])
+    german = scored("b", "Das Essen war kalt und der Service langsam.", source=source).model_copy(
+        update={"language": "de", "label": ""})
+    storage.insert_reviews([review, review, german])
     storage.insert_dead_letters([DeadLetter.from_bytes(b"\xff\xfe", "not UTF-8", "reviews.raw")])
     after = stats(storage)
-    assert after["by_source"][source] == 1
-    assert after["reviews"] == before["reviews"] + 1
+    assert after["by_source"][source] == 2
+    assert after["by_language"].get("de", 0) == before["by_language"].get("de", 0) + 1
+    assert after["by_label"].get("", 0) == before["by_label"].get("", 0) + 1  # not scored: another language
+    assert after["reviews"] == before["reviews"] + 2
     assert after["dead_letters"] == before["dead_letters"] + 1
     assert after["scored_last_minute"] >= 1
     raw = storage.query("SELECT raw, raw_base64 FROM dead_letters WHERE error = 'not UTF-8'")[-1]

@@ -55,7 +55,8 @@ def test_label_queue_lists_and_one_click_sets_a_label(client: Any, storage: Any,
     rows = labelled_rows(storage, [queued["source"]], admin_weight=3.0)
     by_text = {row["text"]: row for row in rows}
     assert by_text["it was a flight, i suppose"] == {
-        "text": "it was a flight, i suppose", "rating": 3, "source": queued["source"], "weight": 3.0, "admin": True}
+        "text": "it was a flight, i suppose", "rating": 3, "source": queued["source"], "weight": 3.0, "admin": True,
+        "language": ""}
     assert by_text["honestly the best crew ever"]["weight"] == 1.0 and by_text["honestly the best crew ever"]["rating"] == 5
 
     assert client.post("/admin/labels", data={"id": queued["disagree"], "label": "great"}).status_code == 422

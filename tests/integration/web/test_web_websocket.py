@@ -11,8 +11,11 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def receive_until(socket: Any, wanted: str) -> dict[str, Any]:
-    """Next message of type ``wanted``; other messages in between fail the test."""
+    """Next message of type ``wanted``; other messages in between fail the test, except the live feed's
+    alert banner (``web.alerts``: the shared storage may hold another test's brand that turned bad)."""
     message = socket.receive_json()
+    while message["type"] == "alerts" and wanted != "alerts":
+        message = socket.receive_json()
     assert message["type"] == wanted, message
     return message
 

@@ -21,6 +21,9 @@ class GrafanaStub:
         self.folders: dict[str, dict[str, Any]] = {}
         self.datasources: dict[str, dict[str, Any]] = {}
         self.dashboards: dict[str, dict[str, Any]] = {}
+        self.alert_rules: dict[str, dict[str, Any]] = {}
+        #: (folder uid, group) -> evaluation interval in seconds; a rule's new group gets Grafana's default
+        self.rule_groups: dict[tuple[str, str], int] = {}
         self.requests: list[tuple[str, str]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -48,6 +51,11 @@ class GrafanaStub:
             ("PUT", r"/api/datasources/uid/([\w-]+)", self._update_datasource),
             ("GET", r"/api/dashboards/uid/([\w-]+)", self._get_dashboard),
             ("POST", r"/api/dashboards/db", self._save_dashboard),
+            ("GET", r"/api/v1/provisioning/alert-rules/([\w-]+)", self._get_alert_rule),
+            ("POST", r"/api/v1/provisioning/alert-rules", self._create_alert_rule),
+            ("PUT", r"/api/v1/provisioning/alert-rules/([\w-]+)", self._update_alert_rule),
+            ("GET", r"/api/v1/provisioning/folder/([\w-]+)/rule-groups/([\w-]+)", self._get_rule_group),
+            ("PUT", r"/api/v1/provisioning/folder/([\w-]+)/rule-groups/([\w-]+)", self._update_rule_group),
         ]
         for route_method, pattern, action in routes:
             match = re.fullmatch(pattern, path)
@@ -104,6 +112,49 @@ class GrafanaStub:
                          version=version)
         self.dashboards[dashboard["uid"]] = {"dashboard": dashboard, "folderUid": body.get("folderUid", "")}
         return 200, {"status": "success", "uid": dashboard["uid"], "version": version}
+
+    # Alert rules as Grafana's provisioning API keeps them: ids, ``updated`` and ``provenance`` added on
+    # save ("api" unless X-Disable-Provenance), a uid taken is 409, the folder must exist, ``for`` read back
+    # as a duration string; a rule group is its folder and title, its interval settable on its own.
+    DEFAULT_INTERVAL_S = 60
+
+    def _get_alert_rule(self, _: Any, uid: str) -> tuple[int, Any]:
+        return (200, self.alert_rules[uid]) if uid in self.alert_rules else (404, {"message": "rule not found"})
+
+    def _store_rule(self, body: Any, rule_id: int) -> dict[str, Any]:
+        group = (body["folderUID"], body["ruleGroup"])
+        self.rule_groups.setdefault(group, self.DEFAULT_INTERVAL_S)
+        rule = {**body, "id": rule_id, "updated": "2026-01-01T00:00:00Z", "provenance": "api"}
+        self.alert_rules[body["uid"]] = rule
+        return rule
+
+    def _create_alert_rule(self, body: Any) -> tuple[int, Any]:
+        if body["uid"] in self.alert_rules:
+            return 409, {"message": "a rule with this uid already exists"}
+        if body["folderUID"] not in self.folders:
+            return 400, {"message": f"folder {body['folderUID']} does not exist"}
+        return 201, self._store_rule(body, len(self.alert_rules) + 1)
+
+    def _update_alert_rule(self, body: Any, uid: str) -> tuple[int, Any]:
+        existing = self.alert_rules.get(uid)
+        if existing is None:
+            return 404, {"message": "rule not found"}
+        if existing["provenance"] == "file":
+            return 403, {"message": "cannot change provenance from 'file' to 'api'"}
+        return 200, self._store_rule(body, existing["id"])
+
+    def _get_rule_group(self, _: Any, folder_uid: str, group: str) -> tuple[int, Any]:
+        if (folder_uid, group) not in self.rule_groups:
+            return 404, {"message": "rule group not found"}
+        rules = [rule for rule in self.alert_rules.values() if (rule["folderUID"], rule["ruleGroup"]) == (folder_uid, group)]
+        return 200, {"title": group, "folderUid": folder_uid, "interval": self.rule_groups[(folder_uid, group)],
+                     "rules": rules}
+
+    def _update_rule_group(self, body: Any, folder_uid: str, group: str) -> tuple[int, Any]:
+        if (folder_uid, group) not in self.rule_groups:
+            return 404, {"message": "rule group not found"}
+        self.rule_groups[(folder_uid, group)] = int(body["interval"])
+        return 200, body
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self

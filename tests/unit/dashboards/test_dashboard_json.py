@@ -10,7 +10,7 @@ import yaml
 
 from dashboards.build import FOLDER_UID, JSON_DIR, LIVE_CHANNEL, build_all, render, to_text
 from dashboards.live import LIVE_MEASUREMENT, LIVE_STREAM
-from dashboards.panels import CLICKHOUSE_UID
+from dashboards.panels import BRAND_UID, CLICKHOUSE_UID
 
 PROVISIONING = Path(__file__).resolve().parents[3] / "dashboards" / "provisioning"
 
@@ -18,7 +18,7 @@ PROVISIONING = Path(__file__).resolve().parents[3] / "dashboards" / "provisionin
 def test_dashboard_uids_and_panel_ids_are_unique() -> None:
     dashboards = build_all()
     uids = [dashboard["uid"] for dashboard in dashboards.values()]
-    assert len(uids) == len(set(uids)) == 2
+    assert len(uids) == len(set(uids)) == 3
     panel_ids = [panel["id"] for dashboard in dashboards.values() for panel in dashboard["panels"]]
     assert len(panel_ids) == len(set(panel_ids))
     assert all(isinstance(panel_id, int) and panel_id > 0 for panel_id in panel_ids)
@@ -30,7 +30,7 @@ def test_committed_json_is_what_the_code_renders(tmp_path: Path) -> None:
         committed = JSON_DIR / f"{name}.json"
         assert committed.exists(), f"run `reviewpulse dashboards render` to create {committed}"
         assert committed.read_text(encoding="utf-8") == to_text(dashboard), f"re-render {committed}"
-    assert len(render(tmp_path)) == 2
+    assert len(render(tmp_path)) == 3
     assert render(tmp_path) == [], "a second render of unchanged code must write nothing"
 
 
@@ -63,6 +63,9 @@ def test_every_panel_uses_the_provisioned_data_source_or_grafana_live() -> None:
                 else:
                     assert target["datasource"] == {"type": source["type"], "uid": source["uid"]}
         variables = {variable["name"]: variable for variable in dashboard["templating"]["list"]}
+        if dashboard["uid"] == BRAND_UID:  # one brand's story: exactly one brand (tests/unit/dashboards/test_brand_dashboard.py)
+            assert not variables["brand"]["includeAll"] and not variables["brand"]["multi"]
+            continue
         assert variables["brand"]["includeAll"] and variables["brand"]["multi"]
         assert "allValue" not in variables["brand"], "$__conditionalAll needs Grafana's own All value"
     assert live_panels == 1

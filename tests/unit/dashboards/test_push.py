@@ -12,15 +12,20 @@ import pytest
 from grafana_client.client import GrafanaUnauthorizedError
 from typer.testing import CliRunner
 
+from dashboards.alerts import ALERTS_FOLDER_UID, RULE_GROUP
 from dashboards.build import FOLDER_UID, build_all
 from dashboards.panels import CLICKHOUSE_UID
 from dashboards.publish import datasource_model, push
 from reviewpulse.cli import app
+from stream.storage.alerts import RULES
 from tests.unit.dashboards.grafana_stub import GrafanaStub
 
 TOKEN = "glsa_test_token"
 CLICKHOUSE_URL = "clickhouse://grafana:s3cret@clickhouse:8123/reviewpulse"
 UIDS = sorted(dashboard["uid"] for dashboard in build_all().values())
+#: what a push after the first says about the alert rules (their own tests: test_alerts.py)
+ALERTS_UNCHANGED = {f"folder:{ALERTS_FOLDER_UID}": "unchanged", f"rule-group:{RULE_GROUP}": "unchanged",
+                    **{f"alert-rule:{rule.uid}": "unchanged" for rule in RULES}}
 
 
 @pytest.fixture
@@ -38,8 +43,9 @@ def test_cli_push_creates_everything_then_a_second_push_changes_nothing(grafana:
     args = ["dashboards", "push", "--url", grafana.url, "--token", TOKEN, "--clickhouse-url", CLICKHOUSE_URL]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
-    assert "4 changed" in first.output and first.output.count("created") == 4
-    assert set(grafana.folders) == {FOLDER_UID}
+    created = 2 + len(UIDS) + 1 + len(RULES)  # the folder, the data source, every dashboard, the alerts' folder and rules
+    assert f"{created} changed" in first.output and first.output.count("created") == created
+    assert set(grafana.folders) == {FOLDER_UID, ALERTS_FOLDER_UID}
     assert sorted(grafana.dashboards) == UIDS
     assert all(stored["folderUid"] == FOLDER_UID for stored in grafana.dashboards.values())
     source = grafana.datasources[CLICKHOUSE_UID]
@@ -64,7 +70,8 @@ def test_push_repairs_only_what_drifted(grafana: GrafanaStub) -> None:
     grafana.requests.clear()
     changes = actions(push(grafana.url, TOKEN, CLICKHOUSE_URL))
     assert changes == {f"folder:{FOLDER_UID}": "unchanged", f"datasource:{CLICKHOUSE_UID}": "updated",
-                       f"dashboard:{drifted}": "updated", f"dashboard:{UIDS[1]}": "unchanged"}
+                       f"dashboard:{drifted}": "updated", **{f"dashboard:{uid}": "unchanged" for uid in UIDS[1:]},
+                       **ALERTS_UNCHANGED}
     assert grafana.dashboards[drifted]["dashboard"]["title"] == build_all_titles()[drifted]
     assert grafana.dashboards[drifted]["dashboard"]["version"] == 2
     assert grafana.datasources[CLICKHOUSE_UID]["jsonData"]["host"] == "clickhouse"

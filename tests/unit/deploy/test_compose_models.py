@@ -117,7 +117,7 @@ def test_the_web_can_keep_the_automatic_retrainers_files(
     """stream/learning/automatic.py writes retrain.log and retrain-state.json into DATA_DIR; the root is read-only."""
     web = model_services["web"]
     settings = Settings(data_dir=Path(web["environment"]["DATA_DIR"]))
-    state_dir = str(PurePosixPath(AutoRetrainer(settings, storage=None, spawn=None).state_path.parent))
+    state_dir = str(PurePosixPath(AutoRetrainer(settings, storage=None, spawn=None, every=1).state_path.parent))
     assert state_dir in mounts(web), f"web: {state_dir} is on the read-only root"
     source, read_only = mounts(web)[state_dir]
     assert source in compose["volumes"] and not read_only, f"web: {state_dir} on a writable named volume"
