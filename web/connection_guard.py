@@ -105,6 +105,8 @@ class GuardedH11Protocol(H11Protocol):
         self._counted = False
         self._deadline: asyncio.TimerHandle | None = None
         self._deadline_kind = ""
+        #: Set once a websocket took the socket over: from then on no HTTP timer may run on it.
+        self._upgraded = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         peer = transport.get_extra_info("peername")
@@ -134,7 +136,13 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
-        """The websocket protocol takes the socket over; the budget is released when it closes."""
+        """The websocket protocol takes the socket over; the budget is released when it closes.
+
+        ``data_received`` calls :meth:`_watch` after the events that led here: without ``_upgraded``
+        it saw an idle HTTP connection and armed the header timer, which closed every websocket
+        ``HTTP_HEADER_TIMEOUT_S`` after it opened.
+        """
+        self._upgraded = True
         self._arm(None)
         super().handle_websocket_upgrade(event)
         websocket = self.transport.get_protocol()
@@ -156,7 +164,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def _watch(self) -> None:
         """Arm the timer the connection's state calls for: headers, a flowing body, or none."""
-        if self.transport is None or self.transport.is_closing():
+        if self._upgraded or self.transport is None or self.transport.is_closing():
             self._arm(None)
         elif self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete):
             self._arm("headers")

@@ -1,8 +1,9 @@
 """Fightin' Words and a brand's story in ClickHouse (chDB), against a reference written in Python here.
 
 The reference tokenises with Python's ``re`` and applies Monroe et al.'s formula term by
-term; the SQL must give the same terms, counts, log-odds and z. The prior is restricted to
-this test's own brands so the expected figures do not depend on what other tests stored.
+term; the SQL must give the same terms, counts, log-odds and z. Those tests run in a database
+of their own, so the prior (the whole store's term counts, ``store_terms``, kept by a
+materialised view as reviews are inserted) is exactly this test's reviews.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ OTHER_LABELS = [
     ("good", "Lovely staff and a great order; we got a voucher once."),
 ]
 ELSEWHERE = ["Order arrived, fine.", "Great café, fast staff.", "Refund refused by the shop."]
+PREVIOUS = "Refund refund refund, terrible terrible."  # the brand's, before the period
 TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
@@ -74,16 +76,26 @@ def review(brand: str, index: int, label: str, text: str, days: float) -> Scored
                         suggested_rating=3, model_version="t", scored_at=ts + timedelta(days=900))
 
 
-@pytest.fixture(scope="module")
-def seeded(storage: Any) -> Any:
-    seed_background(storage)  # top_terms' prior is the whole store; the reference tests restrict theirs
+def seed(storage: Any) -> Any:
     rows = [review(BRAND, i, "bad", text, 1 + i / 10) for i, text in enumerate(BAD)]
     rows += [review(BRAND, 10 + i, label, text, 2 + i / 10) for i, (label, text) in enumerate(OTHER_LABELS)]
     rows += [review(OTHER, 20 + i, "average", text, 2.5) for i, text in enumerate(ELSEWHERE)]
-    rows.append(review(BRAND, 30, "bad", "Refund refund refund, terrible terrible.", -5))  # the previous period
+    rows.append(review(BRAND, 30, "bad", PREVIOUS, -5))  # the previous period
     storage.insert_reviews(rows)
     storage.insert_brands([Brand(name=BRAND, category=f"shops-{RUN}"), Brand(name=OTHER, category=f"shops-{RUN}")])
     return storage
+
+
+@pytest.fixture(scope="module")
+def seeded(storage: Any) -> Any:
+    seed_background(storage)  # the shared store, with everyday reviews: top_terms' prior is the whole store
+    return seed(storage)
+
+
+@pytest.fixture
+def alone(own_database: Any) -> Any:
+    """This test's reviews and nothing else: the prior is exactly theirs."""
+    return seed(own_database)
 
 
 def quoted(value: str) -> str:
@@ -91,22 +103,21 @@ def quoted(value: str) -> str:
 
 
 @pytest.mark.parametrize("min_reviews", [1, 2])
-def test_the_sql_computes_monroe_et_al_as_the_reference_does(seeded: Any, min_reviews: int) -> None:
+def test_the_sql_computes_monroe_et_al_as_the_reference_does(alone: Any, min_reviews: int) -> None:
     in_window = f"ts >= toDateTime64('2005-05-05', 3, 'UTC') AND brand = {quoted(BRAND)}"
     sql = fightin_words_sql(f"{in_window} AND label = 'bad'", f"{in_window} AND label != 'bad'",
-                            prior=f"brand = {quoted(OTHER)}", limit=10_000, min_reviews=min_reviews)
-    rows = seeded.query(sql)
-    expected = reference(BAD, [text for _, text in OTHER_LABELS], ELSEWHERE, min_reviews)
+                            limit=10_000, min_reviews=min_reviews)
+    rows = alone.query(sql)
+    expected = reference(BAD, [text for _, text in OTHER_LABELS], [*ELSEWHERE, PREVIOUS], min_reviews)
     assert {row["term"]: (row["z"], row["log_odds"], row["target_reviews"], row["rest_reviews"]) for row in rows} == expected
     assert [row["z"] for row in rows] == sorted((row["z"] for row in rows), reverse=True)
     assert rows[0]["term"] == "refund"
 
 
-def test_a_rare_term_has_the_larger_log_odds_but_not_the_larger_z(seeded: Any) -> None:
+def test_a_rare_term_has_the_larger_log_odds_but_not_the_larger_z(alone: Any) -> None:
     in_window = f"ts >= toDateTime64('2005-05-05', 3, 'UTC') AND brand = {quoted(BRAND)}"
-    rows = {row["term"]: row for row in seeded.query(fightin_words_sql(
-        f"{in_window} AND label = 'bad'", f"{in_window} AND label != 'bad'", prior=f"brand = {quoted(OTHER)}",
-        limit=10_000, min_reviews=1))}
+    rows = {row["term"]: row for row in alone.query(fightin_words_sql(
+        f"{in_window} AND label = 'bad'", f"{in_window} AND label != 'bad'", limit=10_000, min_reviews=1))}
     zebra, refund = rows["zebra"], rows["refund"]
     assert (zebra["target_reviews"], refund["target_reviews"], refund["rest_reviews"]) == (1, 5, 0)
     assert zebra["log_odds"] > refund["log_odds"] and zebra["z"] < refund["z"]
@@ -139,3 +150,11 @@ def test_brand_story_with_bound_parameters(seeded: Any) -> None:
     before = comparison(seeded, BrandPeriod(BRAND, START - timedelta(days=2), START + timedelta(days=4)), category)
     assert before[1]["reviews"] == 1 and before[1]["bad_share"] == 1.0  # the review 5 days before START
     assert comparison(seeded, period, "")[2]["reviews"] == 0, "no category: no category row, not every brand"
+
+
+def test_the_store_terms_view_counts_what_a_scan_of_the_store_counts(alone: Any) -> None:
+    """The prior read from ``store_terms`` (kept at insert) equals tokenising the store now."""
+    kept = {row["term"]: row["reviews"] for row in alone.query(
+        "SELECT term, sum(reviews) AS reviews FROM store_terms GROUP BY term")}
+    scanned = Counter(term for text in [*BAD, *(t for _, t in OTHER_LABELS), *ELSEWHERE, PREVIOUS] for term in terms(text))
+    assert kept == dict(scanned)

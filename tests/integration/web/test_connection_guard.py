@@ -96,3 +96,13 @@ def test_websockets_count_while_open_and_are_released_when_closed(broker: str, s
         finally:
             for client in sockets:
                 client.close()
+
+
+def test_a_websocket_outlives_the_http_timeouts(broker: str, storage: Any, tmp_path: Path) -> None:
+    """Once upgraded, the socket is the websocket's: no header or body timer closes it."""
+    with serving(broker, storage, tmp_path, **LIMITS) as address, connect(f"ws://{address}/ws",
+                                                                           close_timeout=1) as client:
+        assert "hello" in client.recv(timeout=5)
+        time.sleep(LIMITS["http_header_timeout_s"] + LIMITS["http_body_idle_timeout_s"] + 1)  # idle past both
+        client.send('{"type": "ping"}')
+        assert client.recv(timeout=5)  # still open: an answer, not a closed connection
