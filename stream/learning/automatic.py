@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kernel.periodic import every
 from kernel.settings import Settings
 from stream.storage.labelled import count_labelled
 
@@ -144,9 +145,6 @@ class AutoRetrainer:
         log.info("automatic retraining on: a retrain after %d new rated reviews, %s (%s)", self.every,
                  "promoted only through the gates" if self.settings.auto_promote else "candidates registered only",
                  OFF_HINT)
-        while True:
-            await asyncio.sleep(self.settings.retrain_check_interval_s)
-            try:
-                await self.check()
-            except Exception:  # noqa: BLE001 - a failed count must not end the loop
-                log.exception("automatic retrain check failed")
+        interval = self.settings.retrain_check_interval_s
+        await asyncio.sleep(interval)  # the first count after one interval: a start is not a reason to retrain
+        await every(interval, self.check, log, "count new rated reviews for automatic retraining")
