@@ -13,11 +13,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +32,26 @@ import pytest
 
 from kernel.settings import Settings
 from reviewpulse.commands.common import REVIEWPULSE as CHILD_REVIEWPULSE
+
+
+def _serialise_ast_parse() -> None:
+    """One ``ast.parse`` at a time in this process.
+
+    pytest rewrites the modules of every package that ships a pytest plugin (anyio, schemathesis,
+    hypothesis) with ``ast.parse`` when they are first imported, and CPython 3.11's ``ast.parse``
+    is not thread-safe (gh-106905): a lazy import in the test's thread while a server thread
+    imported another such module failed with "AST constructor recursion depth mismatch".
+    """
+    parse, lock = ast.parse, threading.RLock()
+
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    ast.parse = serialised  # type: ignore[assignment]
+
+
+_serialise_ast_parse()
 
 REPO = Path(__file__).resolve().parent.parent
 _SCRIPT = Path(sys.executable).parent / "reviewpulse"

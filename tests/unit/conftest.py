@@ -48,13 +48,10 @@ def _process_needs(args: Any) -> str:
 def unit_guard() -> Iterator[None]:
     """Make the heavy parts fail loudly while the block runs."""
     import clickhouse_connect
-    import httpx
     import mode.utils.cron  # noqa: F401 - imported first: its croniter runs `file -b python` at import
     from selenium import webdriver
 
     from reviewpulse.broker import EmbeddedBroker
-
-    httpx.Client().close()  # the first client imports trio (httpcore), whose thread cache runs `ldconfig -p`
 
     def no_broker(*args: Any, **kwargs: Any) -> NoReturn:
         _belongs_elsewhere("the tansu broker")
