@@ -37,7 +37,8 @@ STATE_FILE = "retrain-state.json"
 LOG_FILE = "retrain.log"
 REPORT_FILE = "retrain-report.json"
 #: New rated reviews that start a retrain under ``reviewpulse run`` when RETRAIN_EVERY_ROWS is unset:
-#: the smallest N of the measured retrain figures that gained on an unseen site (docs/learning-loop.md).
+#: 1,000 labels gained +0.153 and +0.055 macro-F1 on two unseen sites, and leave the gates a 200-row
+#: hold-out (docs/learning-loop.md, "Automatic retraining").
 SINGLE_MACHINE_EVERY_ROWS = 1000
 OFF_HINT = "turn it off with RETRAIN_EVERY_ROWS=0, or keep candidates unpromoted with AUTO_PROMOTE=false"
 
