@@ -4,6 +4,9 @@
 alphabet, max length, classes, version, SHA-256 of the training data, the
 training options and the validation metrics. Loading checks both files and fails
 with an :class:`ArtefactError` that names the file at fault.
+
+Importing this module loads no torch (torch is imported by the functions that build or
+load a network): ``reviewpulse run`` reads model cards in a process that holds no model.
 """
 
 from __future__ import annotations
@@ -11,14 +14,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING, Any
 
 from inference.encoding import DEFAULT_ALPHABET, DEFAULT_MAX_LENGTH, Alphabet
-from inference.model import CharCNN
+
+if TYPE_CHECKING:
+    from inference.model import CharCNN
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
@@ -55,6 +56,8 @@ class ModelCard:
 
 def build_model(card: ModelCard) -> CharCNN:
     """An untrained network with the shape ``card`` describes."""
+    from inference.model import CharCNN
+
     return CharCNN(
         len(Alphabet(card.alphabet)), len(card.classes), card.max_length,
         word_buckets=int(card.architecture.get("word_buckets", 0)),
@@ -65,6 +68,9 @@ def build_model(card: ModelCard) -> CharCNN:
 
 def save_artefact(model: CharCNN, card: ModelCard, directory: str | Path, half: bool = False) -> Path:
     """Write weights (fp16 when ``half``) and the card; returns the directory."""
+    import torch
+    from safetensors.torch import save_file
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if half else torch.float32
@@ -93,6 +99,8 @@ def save_untrained(
     ``output_std`` redraws the output layer's weights with that spread so the classes'
     probabilities differ visibly (what tests of argmax and precision need).
     """
+    import torch
+
     card = ModelCard(name=name, version=version, alphabet=DEFAULT_ALPHABET, max_length=max_length,
                      classes=list(classes), training=dict(training or {}), architecture=dict(architecture or {}))
     torch.manual_seed(seed)
@@ -119,6 +127,9 @@ def read_card(directory: str | Path) -> ModelCard:
 
 def load_artefact(directory: str | Path, device: str = "cpu") -> tuple[CharCNN, ModelCard, Alphabet]:
     """Rebuild the network from a model directory, in eval mode, weights in fp32."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     card = read_card(directory)
     alphabet = Alphabet(card.alphabet)
     model = build_model(card)

@@ -17,7 +17,7 @@ def load_cpu_scorer(path: str | Path, settings: Settings) -> Scorer:
     if settings.scorer_process:
         from inference.process_scorer import ProcessScorer
 
-        return ProcessScorer(path, settings.scorer_threads)
+        return ProcessScorer(path, settings.scorer_threads, lean_memory=settings.scorer_memory == "lean")
     from inference.scorer import Scorer as CharCNNScorer
 
     return CharCNNScorer.load(path, device="cpu", threads=settings.scorer_threads)

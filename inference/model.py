@@ -217,6 +217,16 @@ class CharCNN(nn.Module):
             self.fc1_tail = torch.cat((suffix, suffix.new_zeros(1, HIDDEN))) + self.fc1.bias
             self.fc1_by_column = by_column.contiguous()
 
+    def drop_fc1_weight(self) -> None:
+        """Free fc1's own weight in a process that only scores (the frozen forward reads ``fc1_by_column``).
+
+        Saves the 34 MB copy :meth:`freeze_tail` made. Training, :meth:`forward_reference`
+        and saving need the weight, so only the scoring process (``inference.process_scorer``) calls this.
+        """
+        if not self.fc1_tail.numel():
+            raise RuntimeError("drop_fc1_weight() needs freeze_tail() first")
+        self.fc1.weight = nn.Parameter(self.fc1.weight.new_empty(0), requires_grad=False)
+
     def forward(
         self, indices: torch.Tensor, lengths: torch.Tensor | None = None, words: WordBags | None = None,
         upper: UpperConvs | None = None,

@@ -41,3 +41,14 @@ class Scorer(Protocol):
     def score(self, texts: Sequence[str], passes: int | None = None) -> Sequence[Verdict]:
         """One verdict per text, in order. Called from worker threads, for reviews and drafts at once: read-only."""
         ...
+
+
+def ahead_of_others(scorer: Scorer) -> Scorer:
+    """``scorer``, its calls run ahead of other calls where it can (a person typing must not wait for an import).
+
+    A scorer in a child process (``inference.process_scorer``) gives a view whose calls
+    run at once on a thread of their own there; one in this process is returned as it is
+    (its callers give drafts a thread of their own: ``stream.worker.batches``).
+    """
+    ahead = getattr(scorer, "urgent", None)
+    return ahead() if callable(ahead) else scorer

@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     # worker
     worker_id: str = "reviewpulse-worker"
     topic_control: str = Field("models.control", description="promote/rollback events every worker reads")
-    drafts_process: bool = Field(
-        True, description="`reviewpulse run`: score drafts in a child process, so typing stays fast during imports"
+    drafts_consumer: bool = Field(
+        True, description="`reviewpulse run`: drafts get a Kafka consumer of their own and go ahead of reviews in "
+        "the scoring process, so typing stays fast during imports; false: a Faust agent beside the reviews'"
     )
     shadow_scoring: bool = Field(
         False, description="also score stored reviews with the newest candidate model (shadow_scores table)"
@@ -73,8 +74,12 @@ class Settings(BaseSettings):
         "natively: int8 on an x86 CPU, else bf16 where native, else fp32"
     )
     scorer_process: bool = Field(
-        True, description="score reviews in a child process with its own interpreter lock (inference.process_scorer); "
-        "false keeps the model in the worker: less memory, less throughput"
+        True, description="score in a child process with its own interpreter lock (inference.process_scorer); "
+        "false keeps the model in the worker: less memory, less throughput (docs/benchmarks.md)"
+    )
+    scorer_memory: Literal["lean", "fast"] = Field(
+        "lean", description="the scoring process's allocator: lean maps big blocks on their own (`run` peaks ~1.0 GiB "
+        "during an import, pipeline ~0.87x); fast keeps glibc's defaults (~1.35 GiB); both hand memory back when idle"
     )
     max_text_bytes: int = Field(1_000_000, ge=1, description="longer review events are dead-lettered")
 

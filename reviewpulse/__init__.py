@@ -2,9 +2,8 @@
 
 Nothing imports it (``tests/unit/test_architecture.py``); the small base every room
 imports is the ``kernel`` package. Here: ``cli`` and ``commands/`` (the ``reviewpulse``
-command), ``runtime`` (``run`` and ``worker``), ``drafts_child`` (``run``'s drafts
-process), ``webserve`` (the web app with what it is handed, uvicorn inside the worker),
-``uvicorn_server``, ``system_client`` (ask the running system, or open the database?),
+command), ``runtime`` (``run`` and ``worker``), ``webserve`` (the web app with what
+it is handed, uvicorn inside the worker), ``uvicorn_server``, ``system_client`` (ask the running system, or open the database?),
 ``broker`` (the embedded tansu broker), ``heap`` (start-up's objects frozen out of the
 collector's passes) and ``bench/`` (every benchmark).
 """

@@ -32,7 +32,7 @@ from reviewpulse.commands import (
 PROG_NAME = "reviewpulse"
 app = typer.Typer(help="Live sentiment for customer reviews.", no_args_is_help=True, add_completion=False)
 #: Commands a person watches: service libraries log only warnings (kernel.logs).
-QUIET_COMMANDS = {"run", "drafts-worker"}
+QUIET_COMMANDS = {"run"}
 
 
 def _print_version(value: bool) -> None:

@@ -1,11 +1,11 @@
-"""The composition root's processes: ``reviewpulse worker``, ``reviewpulse run`` and its drafts process.
+"""The composition root's processes: ``reviewpulse worker`` and ``reviewpulse run``.
 
 ``run`` holds the database in ONE process (chDB allows one process per data directory):
-the broker child (unless KAFKA_BOOTSTRAP), migrations, the Faust worker and the web server,
-all on one event loop under a Faust/mode ``Worker``, which turns SIGINT/SIGTERM into a clean
-stop: the batch in hand is finished and stored, then the children are stopped. Drafts are
-scored by a second child, ``reviewpulse drafts-worker`` (``DRAFTS_PROCESS``; see
-``stream.worker.drafts`` for why), which needs no database.
+the broker child (unless KAFKA_BOOTSTRAP), migrations, the Faust worker with the drafts'
+own consumer, and the web server, all on one event loop under a Faust/mode ``Worker``,
+which turns SIGINT/SIGTERM into a clean stop: the batch in hand is finished and stored,
+then the children are stopped. The model lives in one child, the scoring process
+(``inference.process_scorer``), for reviews and drafts alike: ``run`` itself imports no torch.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,12 @@ from pydantic import SecretStr
 from inference.loading import load_cpu_scorer
 from inference.protocol import Scorer
 from kernel.logs import ensure_logging
+from kernel.memory import QuietTrim
+from kernel.periodic import every
 from kernel.runfile import SetupError, check_data_dir_free, write_private
 from kernel.settings import Settings
 from kernel.topics import ensure_topics
 from reviewpulse.broker import EmbeddedBroker
-from reviewpulse.drafts_child import DraftsChild
 from reviewpulse.heap import freeze_startup_objects
 from reviewpulse.webserve import WebServer, is_loopback, listening_socket, web_app
 from stream.storage.clickhouse import Storage, open_storage
@@ -41,12 +42,10 @@ log = logging.getLogger(__name__)
 
 #: Seconds a signalled stop may take (finishing the batch in hand) before the process exits anyway.
 STOP_GRACE_S = 30.0
+#: Seconds between two looks at whether the worker went quiet (then freed memory is handed back).
+QUIET_CHECK_S = 5.0
 #: Seconds a signal received during start-up waits for the worker to finish starting.
 READY_WAIT_S = 15.0
-#: Seconds ``run`` waits for its drafts process to consume before scoring drafts itself.
-DRAFTS_READY_WAIT_S = 90.0
-#: Torch threads of the drafts process: a draft is one short pass, and the reviews' lanes hold the cores.
-DRAFT_THREADS = 1
 
 
 def retraining_line(settings: Settings) -> str:
@@ -95,16 +94,16 @@ def load_active_scorer(settings: Settings, storage: Storage) -> tuple[Scorer, Pa
 
 def run_faust(
     app: Any, *services: Any, log_level: str, on_ready: Callable[[], None] = lambda: None,
-    on_force_exit: Callable[[], None] = lambda: None,
+    on_force_exit: Callable[[], None] = lambda: None, ready_when: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run the Faust app (plus services) until SIGINT/SIGTERM; returns after a clean stop.
 
-    ``on_ready`` runs once the worker consumes; a stop not finished STOP_GRACE_S after
+    ``on_ready`` runs once the worker consumes (and ``ready_when`` has returned); a stop not finished STOP_GRACE_S after
     the signal calls ``on_force_exit`` and ends the process (``stream.worker.faust_patches.SignalSafeWorker``).
     """
     worker = SignalSafeWorker(
         app, *services, log_level=log_level, setup_logging=ensure_logging, on_ready=on_ready,
-        on_force_exit=on_force_exit, stop_grace_s=STOP_GRACE_S, ready_wait_s=READY_WAIT_S,
+        on_force_exit=on_force_exit, stop_grace_s=STOP_GRACE_S, ready_wait_s=READY_WAIT_S, ready_when=ready_when,
     )
     if not sys.stdout.isatty():
         worker.spinner = None  # its cursor escapes would litter log files
@@ -125,37 +124,6 @@ def run_worker(settings: Settings, bootstrap: str) -> None:
         storage.close()
 
 
-def run_drafts_worker(settings: Settings, bootstrap: str) -> None:
-    """``reviewpulse drafts-worker`` (``run`` starts it): drafts only, no database; SIGTERM/SIGINT stop it.
-
-    Prints ``drafts_child.READY_LINE`` on stdout once it consumes, then sends stdout to
-    stderr: its parent reads that one line and closes the pipe.
-    """
-    import asyncio
-    import signal
-
-    from reviewpulse.drafts_child import READY_LINE
-    from stream.worker.drafts import serve_drafts
-
-    # a draft is one short pass: in this process (no round trip), on one thread, also after a promote
-    settings = settings.model_copy(update={"scorer_process": False, "scorer_threads": DRAFT_THREADS})
-    scorer = load_scorer(settings)
-
-    def ready() -> None:
-        freeze_startup_objects()
-        print(READY_LINE, flush=True)
-        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-
-    async def main() -> None:
-        task = asyncio.ensure_future(serve_drafts(settings, bootstrap, scorer, ready))
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    asyncio.run(main())
-
-
 def run_system(settings: Settings, host: str, port: int) -> None:
     """``reviewpulse run``: broker (embedded unless KAFKA_BOOTSTRAP), migrations, worker, web server."""
     check_data_dir_free(settings)
@@ -163,7 +131,6 @@ def run_system(settings: Settings, host: str, port: int) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     broker = EmbeddedBroker(settings.data_dir) if settings.embedded_broker else None
     storage = None
-    drafts = None
     try:
         bootstrap = broker.start() if broker else settings.kafka_bootstrap
         ensure_topics(bootstrap, settings)
@@ -175,9 +142,8 @@ def run_system(settings: Settings, host: str, port: int) -> None:
         settings = settings.model_copy(update={"registry_token": SecretStr(token)})
         storage = open_storage(settings)
         migrate(storage)
-        scorer, model_dir = load_active_scorer(settings, storage)
-        drafts = start_drafts_child(settings, bootstrap, model_dir) if settings.drafts_process else None
-        worker = ReviewWorker(settings, bootstrap, storage, scorer, drafts=drafts is None)
+        worker = ReviewWorker(settings, bootstrap, storage, load_active_scorer(settings, storage)[0],
+                              drafts_consumer=settings.drafts_consumer)
         sock = listening_socket(host, port)
         web_host = f"[{host}]" if ":" in host else host
         run_info = {
@@ -186,8 +152,6 @@ def run_system(settings: Settings, host: str, port: int) -> None:
         }
         def force_exit() -> None:
             settings.run_file.unlink(missing_ok=True)
-            if drafts is not None:
-                drafts.stop()
             if broker is not None:
                 broker.stop()
 
@@ -197,24 +161,13 @@ def run_system(settings: Settings, host: str, port: int) -> None:
             print(f"ReviewPulse is running: open {run_info['web']}  (Ctrl-C stops)", flush=True)
             print(retraining_line(settings), flush=True)
 
+        quiet = QuietTrim(lambda: worker.scored_count)
+        worker.app.task(lambda: every(QUIET_CHECK_S, quiet.check, log, "hand freed memory back"))
         run_faust(worker.app, WebServer(web_app(settings, storage, single_machine=True), sock, settings),
-                  log_level=settings.log_level, on_ready=ready, on_force_exit=force_exit)
+                  log_level=settings.log_level, on_ready=ready, on_force_exit=force_exit, ready_when=worker.drafts_ready)
     finally:
         settings.run_file.unlink(missing_ok=True)
-        if drafts is not None:
-            drafts.stop()
         if storage is not None:
             storage.close()
         if broker is not None:
             broker.stop()
-
-
-def start_drafts_child(settings: Settings, bootstrap: str, model_dir: Path) -> DraftsChild | None:
-    """The drafts process, once it consumes; None (drafts scored in this process) if it does not start."""
-    child = DraftsChild(settings, bootstrap, model_dir)
-    child.start()
-    if child.wait_ready(DRAFTS_READY_WAIT_S):
-        return child
-    child.stop()
-    log.error("the drafts process did not start within %.0f s; scoring drafts in this process", DRAFTS_READY_WAIT_S)
-    return None

@@ -1,19 +1,20 @@
-"""``reviewpulse bench memory``: RSS of ``reviewpulse run`` at idle and during a bulk import.
+"""``reviewpulse bench memory``: what ``reviewpulse run`` holds at idle, during bulk imports, and after.
 
 Starts ``reviewpulse run`` on a fresh data directory and a free port, waits until the
 worker consumes (``run.json`` appears), then samples the memory of its whole process
-tree (the run process and its children: the tansu broker, the drafts process) from ``/proc``: at idle, while
-``reviewpulse import --wait`` pushes ``reviews`` synthetic reviews through it (the peak
-and the median of the samples), and at idle again after the import. RSS counts pages
-shared between the processes once per process; PSS (``/proc/PID/smaps_rollup``) shares
-them out, so the PSS total is the tree's real footprint. Linux only.
+tree (the run process and its children: the tansu broker, the scoring process) from
+``/proc``: at idle, while ``reviewpulse import --wait`` pushes ``reviews`` synthetic
+reviews through it (the peak), and at idle again after it; ``imports`` times in a row,
+so memory that is not handed back shows as growth from one idle to the next. RSS counts
+pages shared between the processes once per process; PSS (``/proc/PID/smaps_rollup``)
+shares them out, so the PSS total is the tree's real footprint, and each process's PSS
+is reported under its role. Linux only.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import statistics
 import subprocess
 import tempfile
 import time
@@ -56,20 +57,31 @@ def _kib(path: Path, field: str) -> int:
     return 0
 
 
+def role(pid: int, root: int) -> str:
+    """What process ``pid`` of the tree is: ``run``, ``scoring``, ``broker``, ``retrain``, or its command name."""
+    if pid == root:
+        return "run"
+    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    for marker, name in ((b"inference.process_scorer", "scoring"), (b"tansu", "broker"), (b"retrain", "retrain")):
+        if marker in command:
+            return name
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
 def tree_memory_mib(pid: int) -> dict[str, Any]:
-    """RSS and PSS of ``pid``'s process tree in MiB, total and per command name."""
+    """RSS and PSS of ``pid``'s process tree in MiB: totals, and PSS per role (:func:`role`)."""
     rss = pss = 0
     parts: dict[str, float] = {}
     for member in process_tree(pid):
         try:
             member_rss = _kib(Path(f"/proc/{member}/status"), "VmRSS")
             member_pss = _kib(Path(f"/proc/{member}/smaps_rollup"), "Pss")
-            name = Path(f"/proc/{member}/comm").read_text().strip()
+            name = role(member, pid)
         except OSError:  # exited between listing and reading
             continue
         rss, pss = rss + member_rss, pss + member_pss
-        parts[name] = round(parts.get(name, 0.0) + member_rss / 1024, 1)
-    return {"rss_mib": round(rss / 1024, 1), "pss_mib": round(pss / 1024, 1), "rss_by_process_mib": parts}
+        parts[name] = round(parts.get(name, 0.0) + member_pss / 1024, 1)
+    return {"rss_mib": round(rss / 1024, 1), "pss_mib": round(pss / 1024, 1), "pss_by_process_mib": parts}
 
 
 def _idle(pid: int) -> dict[str, Any]:
@@ -77,7 +89,7 @@ def _idle(pid: int) -> dict[str, Any]:
     for _ in range(IDLE_SAMPLES):
         samples.append(tree_memory_mib(pid))
         time.sleep(SAMPLE_INTERVAL_S)
-    return max(samples, key=lambda sample: sample["rss_mib"])
+    return max(samples, key=lambda sample: sample["pss_mib"])
 
 
 def _wait_for_run_file(data_dir: Path, run: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -90,8 +102,22 @@ def _wait_for_run_file(data_dir: Path, run: subprocess.Popen[bytes], timeout_s: 
         time.sleep(0.5)
 
 
-def bench_memory(reviews: int, settle_s: float = 10.0) -> dict[str, Any]:
-    """Memory figures as a dict (MiB): idle, during an import of ``reviews`` reviews, idle after."""
+def _import(env: dict[str, str], path: Path, pid: int) -> tuple[float, list[dict[str, Any]]]:
+    """``reviewpulse import --wait`` of ``path``: its seconds, and the tree's memory sampled meanwhile."""
+    started = time.perf_counter()
+    load = subprocess.Popen([*REVIEWPULSE, "import", str(path), "--wait", "--wait-timeout", "3600",
+                             "--no-progress", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    samples = []
+    while load.poll() is None:
+        samples.append(tree_memory_mib(pid))
+        time.sleep(SAMPLE_INTERVAL_S)
+    if load.returncode != 0:
+        raise RuntimeError(f"reviewpulse import --wait exited with {load.returncode}")
+    return time.perf_counter() - started, samples
+
+
+def bench_memory(reviews: int, imports: int = 3, settle_s: float = 10.0) -> dict[str, Any]:
+    """Memory figures as a dict (MiB): idle, then per import of ``reviews`` reviews its peak and the idle after it."""
     with tempfile.TemporaryDirectory(prefix="reviewpulse-memory-") as scratch_name:
         scratch = Path(scratch_name)
         data_dir = scratch / "var"
@@ -100,35 +126,30 @@ def bench_memory(reviews: int, settle_s: float = 10.0) -> dict[str, Any]:
                    RETRAIN_EVERY_ROWS="0")
         env.pop("KAFKA_BOOTSTRAP", None)  # the embedded broker, a child of the run process
         run = subprocess.Popen([*REVIEWPULSE, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rounds = []
         try:
             _wait_for_run_file(data_dir, run, 300)
             time.sleep(settle_s)
             idle = _idle(run.pid)
-            path = write_import_file(scratch / "reviews.jsonl", synthetic_reviews(reviews), "memory")
-            started = time.perf_counter()
-            load = subprocess.Popen([*REVIEWPULSE, "import", str(path), "--wait", "--wait-timeout", "3600",
-                                     "--no-progress", "--json"], env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL)
-            samples = []
-            while load.poll() is None:
-                samples.append(tree_memory_mib(run.pid))
-                time.sleep(SAMPLE_INTERVAL_S)
-            seconds = time.perf_counter() - started
-            if load.returncode != 0:
-                raise RuntimeError(f"reviewpulse import --wait exited with {load.returncode}")
-            time.sleep(settle_s)
-            after = _idle(run.pid)
+            for number in range(imports):
+                path = write_import_file(scratch / "reviews.jsonl", synthetic_reviews(reviews), f"memory-{number}")
+                seconds, samples = _import(env, path, run.pid)
+                time.sleep(settle_s)
+                peak = max(samples, key=lambda sample: sample["pss_mib"]) if samples else None
+                rounds.append({"import_seconds": round(seconds, 1), "samples": len(samples), "peak": peak,
+                               "idle_after": _idle(run.pid)})
         finally:
             run.send_signal(signal.SIGINT)
             run.wait(timeout=120)
-    peak = max(samples, key=lambda sample: sample["rss_mib"]) if samples else after
+    last = rounds[-1]["idle_after"]["pss_mib"] if rounds else idle["pss_mib"]
+    peaks = [r["peak"]["pss_mib"] for r in rounds if r["peak"]]
     return {
-        "reviews": reviews,
-        "import_seconds": round(seconds, 1),
+        "reviews_per_import": reviews,
         "idle": idle,
-        "under_load_peak": peak,
-        "under_load_median_rss_mib": round(statistics.median(s["rss_mib"] for s in samples), 1) if samples else None,
-        "idle_after": after,
-        "samples": len(samples),
+        "imports": rounds,
+        "summary_pss_mib": {
+            "idle": idle["pss_mib"], "peak": max(peaks) if peaks else None, "idle_after_last": last,
+            "idle_after_last_vs_idle": round(last / idle["pss_mib"], 3),
+        },
         "load_average": [round(figure, 2) for figure in os.getloadavg()],
     }

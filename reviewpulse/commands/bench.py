@@ -90,13 +90,14 @@ def pipeline_command(
 @bench_app.command("memory")
 def memory_command(
     reviews: Annotated[int, Opt(min=1, help="reviews bulk-imported while memory is sampled")] = 20_000,
+    imports: Annotated[int, Opt(min=1, help="imports in a row (growth from one idle to the next is kept memory)")] = 3,
     as_json: JsonFlag = False,
 ) -> None:
-    """RSS of `reviewpulse run` (its process tree: run + broker) at idle and during a bulk import."""
+    """PSS of `reviewpulse run` (run, scoring process, broker) at idle, during bulk imports and after each."""
     from reviewpulse.bench.memory import bench_memory
     from reviewpulse.bench.report import emit
 
-    emit(bench_memory(reviews), as_json)
+    emit(bench_memory(reviews, imports), as_json)
 
 
 @bench_app.command("crawl")

@@ -1,4 +1,4 @@
-"""``reviewpulse run``, ``worker``, ``web`` and ``drafts-worker``: build the parts and start them.
+"""``reviewpulse run``, ``worker`` and ``web``: build the parts and start them.
 
 Heavy imports (faust, uvicorn, chdb, torch) happen inside the commands.
 """
@@ -44,17 +44,6 @@ def worker_command(data_dir: DataDir = None) -> None:
         fail(str(error))
 
 
-def drafts_worker_command() -> None:
-    """Score drafts only, without a database: the child `reviewpulse run` starts (DRAFTS_PROCESS)."""
-    from reviewpulse.runtime import run_drafts_worker
-
-    settings = get_settings()
-    try:
-        run_drafts_worker(settings, require_bootstrap(settings))
-    except SetupError as error:
-        fail(str(error))
-
-
 def web_command(
     host: Annotated[str | None, Opt(help="interface to listen on (default: HOST setting)")] = None,
     port: Annotated[int | None, Opt(help="port (default: PORT setting)")] = None,
@@ -95,5 +84,4 @@ def web_command(
 def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
     app.command("worker")(worker_command)
-    app.command("drafts-worker", hidden=True)(drafts_worker_command)
     app.command("web")(web_command)

@@ -125,10 +125,25 @@ class Storage:
         self.client.close()
 
 
+def _rows_not_dataframes() -> None:
+    """Tell clickhouse-connect to look for no pandas: we insert rows, never DataFrames.
+
+    Its insert asks whether the data is a pandas DataFrame, and that question imports
+    pandas and pyarrow: ~70 MiB more in every process that stores (docs/benchmarks.md,
+    "Memory at rest"). Set only where nothing resolved it yet.
+    """
+    from clickhouse_connect.driver import options
+
+    if "pd" not in vars(options):
+        options.pd = None
+        options.pd_time_test = None
+
+
 def open_storage(settings: Settings) -> Storage:
     """Open (and create the database of) embedded chDB or the ClickHouse server in the settings."""
     import clickhouse_connect
 
+    _rows_not_dataframes()
     database = settings.clickhouse_database
     try:
         if settings.embedded_clickhouse:

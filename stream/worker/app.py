@@ -1,11 +1,13 @@
-"""The Faust worker: three agents over reviews.raw, reviews.drafts and brands.discovered.
+"""The Faust worker: agents over reviews.raw, reviews.drafts and brands.discovered.
 
 Each agent takes micro-batches and hands them to ``stream.worker.batches.BatchHandler``: parse
 (what cannot be used becomes a dead letter with the reason), latest-wins for drafts,
 scoring in a thread, insert reviews and dead letters into ClickHouse (transient failures
 retried, rows rejected for their content dead-lettered), and only then publish one
 ``reviews.scored`` event per input and the dead letters. Reviews and drafts have their
-own agents, so drafts keep being answered while the reviews agent waits for ClickHouse.
+own agents, so drafts keep being answered while the reviews agent waits for ClickHouse;
+under ``reviewpulse run`` drafts have a Kafka consumer of their own instead of an agent
+(``stream.worker.drafts``, ``DRAFTS_CONSUMER``).
 
 The reviews and drafts agents take with ``stream.worker.overlap.gather_ready``: the taking goes
 on while a batch is scored, so the next batch is all that arrived meanwhile, and on a
@@ -34,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from inference.protocol import Scorer
@@ -43,11 +45,17 @@ from kernel.settings import Settings
 from stream.registry.hotswap import ModelSlot, follow_control, scorer_loader
 from stream.storage.clickhouse import Storage
 from stream.worker.batches import REVIEW_SCORINGS, REVIEW_TAKE_BATCHES, BatchHandler, Incoming, ScoredBatch
+from stream.worker.drafts import consume_drafts
 from stream.worker.faust_patches import shorten_fetch_wait
 from stream.worker.overlap import finish_even_if_cancelled, gather_ready, store_behind
 
 log = logging.getLogger(__name__)
 
+
+#: Seconds ``ReviewWorker.drafts_ready`` waits for the drafts consumer to join its group.
+DRAFTS_READY_WAIT_S = 90.0
+#: Seconds before a failed background loop (control events, the drafts consumer) starts again.
+RETRY_S = 2.0
 
 #: Messages an agent may hold unprocessed; Faust pauses fetching a partition at 1/1.25 of it.
 STREAM_BUFFER_MESSAGES = 4096
@@ -107,18 +115,24 @@ class ReviewWorker:
     """Owns the Faust app and its agents; the batch logic lives in ``BatchHandler``."""
 
     def __init__(self, settings: Settings, bootstrap: str, storage: Storage, scorer: Scorer,
-                 drafts: bool = True) -> None:
-        """``drafts`` False: no drafts agent (``reviewpulse run`` scores them in a process of their own)."""
+                 drafts_consumer: bool = False) -> None:
+        """``drafts_consumer``: drafts get a Kafka consumer of their own (``stream.worker.drafts``), not an agent."""
         self.settings = settings
-        self.app = faust_app(settings, bootstrap, drafts)
+        self.app = faust_app(settings, bootstrap, drafts=not drafts_consumer)
         self.bootstrap = bootstrap
         self.storage = storage
         self.handler = BatchHandler(settings, storage, scorer, self._send)
         if settings.shadow_scoring:
             self.handler.shadow = ModelSlot(None, scorer_loader(settings), "shadow model")
-        self.app.task(self._follow_control)
+        self._drafts_joined = asyncio.Event()
+        self.app.task(lambda: self._keep_running(f"following {settings.topic_control}", lambda: follow_control(
+            settings, bootstrap, storage, self.handler.models, self.handler.shadow)))
         self._review_agent(settings.batch_size * REVIEW_TAKE_BATCHES)
-        if drafts:
+        if drafts_consumer:
+            self.app.task(lambda: self._keep_running("the drafts consumer", lambda: consume_drafts(
+                settings, bootstrap, self.handler, self._drafts_joined.set)))
+        else:
+            self._drafts_joined.set()
             self._drafts_agent()
         self._brands_agent()
 
@@ -131,18 +145,25 @@ class ReviewWorker:
         """The model in use (and the one loading): see ``stream.registry.hotswap``."""
         return self.handler.models
 
-    async def _follow_control(self) -> None:
-        """Apply promote/rollback events for as long as the worker runs; reconnect after a failure."""
+    async def drafts_ready(self) -> None:
+        """Returns once drafts are consumed (at most DRAFTS_READY_WAIT_S: then they are answered once it joins)."""
+        try:
+            await asyncio.wait_for(self._drafts_joined.wait(), DRAFTS_READY_WAIT_S)
+        except TimeoutError:
+            log.error("the drafts consumer has not joined its group after %.0f s; drafts wait until it does",
+                      DRAFTS_READY_WAIT_S)
+
+    @staticmethod
+    async def _keep_running(what: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``loop`` for as long as the worker runs, starting it again RETRY_S after a failure."""
         while True:
             try:
-                await follow_control(self.settings, self.bootstrap, self.storage, self.handler.models,
-                                     self.handler.shadow)
+                await loop()
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - keep following; the registry is re-read on reconnect
-                log.error("following %s failed (%s: %s); retrying", self.settings.topic_control,
-                          type(error).__name__, error)
-                await asyncio.sleep(2.0)
+            except Exception as error:  # noqa: BLE001 - keep going; each loop re-reads its state on restart
+                log.error("%s failed (%s: %s); retrying", what, type(error).__name__, error)
+                await asyncio.sleep(RETRY_S)
 
     def _review_agent(self, limit: int) -> None:
         """``score-reviews``: batches of up to ``limit`` reviews; acknowledges each after its events are published."""

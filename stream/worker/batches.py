@@ -36,7 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from inference.protocol import Scorer
+from inference.protocol import Scorer, ahead_of_others
 from kernel.events import Brand, DeadLetter, Kind, ReviewEvent, ScoredReview
 from kernel.framing import encode_array, events_of, holds_many, item_bytes
 from kernel.settings import Settings
@@ -186,7 +186,7 @@ class BatchHandler:
         drafts = self._only(events, dead, origin, lambda event: event.kind is Kind.draft,
                             lambda event: f"a {event.kind} on the drafts topic is not stored; "
                                           f"publish reviews to {self.settings.topic_raw}")
-        scored = await self._score(latest_drafts(drafts, self.drafts), dead, origin, self.draft_pool)
+        scored = await self._score(latest_drafts(drafts, self.drafts), dead, origin, self.draft_pool, urgent=True)
         await self._retry("publish", lambda: self._publish(scored, dead))
         self.scored_count += len(scored)
         if dead:
@@ -256,8 +256,11 @@ class BatchHandler:
         return dead_letter(message.raw(), reason, message.topic, message.partition, message.offset)
 
     async def _score(self, events: list[ReviewEvent], dead: list[DeadLetter], origin: dict[str, Incoming],
-                     pool: ThreadPoolExecutor | None = None) -> list[ScoredReview]:
+                     pool: ThreadPoolExecutor | None = None, urgent: bool = False) -> list[ScoredReview]:
         """Score the batch in one call on ``pool`` (default: the reviews' thread); results in the order of ``events``.
+
+        ``urgent`` (drafts): the call goes ahead of the reviews' in a scoring process
+        (``inference.protocol.ahead_of_others``).
 
         The scorer cuts the call into length-sorted passes itself and runs them on its
         lanes (``inference.lanes``). If the call fails, the events are scored one by one
@@ -268,6 +271,8 @@ class BatchHandler:
             return []
         scorer = self.models.current()
         assert scorer is not None, "only a shadow slot is ever cleared; the active one always holds a model"
+        if urgent:
+            scorer = ahead_of_others(scorer)
         loop = asyncio.get_running_loop()
         pool = pool or self.scorer_pool
         try:

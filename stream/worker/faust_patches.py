@@ -14,7 +14,7 @@ import functools
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -54,7 +54,7 @@ class SignalSafeWorker(Worker):
     Three of mode's private hooks are overridden (mode-streaming's ``Worker``):
 
     * ``_setup_logging``: mode installs its own handlers; ``setup_logging`` keeps the one format.
-    * ``on_startup_finished``: calls ``on_ready`` once the worker consumes.
+    * ``on_startup_finished``: calls ``on_ready`` once the worker consumes and ``ready_when`` has returned.
     * ``_schedule_shutdown``: a signal that arrives during start-up waits (up to
       ``ready_wait_s``) for start-up to finish, because aiokafka's consumer thread hangs
       when stopped in the middle of its start; a stop not finished ``stop_grace_s``
@@ -64,6 +64,7 @@ class SignalSafeWorker(Worker):
     def __init__(
         self, app: Any, *services: Any, log_level: str, setup_logging: Callable[[], None],
         on_ready: Callable[[], None], on_force_exit: Callable[[], None], stop_grace_s: float, ready_wait_s: float,
+        ready_when: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         for distribution in ("faust-streaming", "mode-streaming"):
             require_version(distribution, "the Faust worker's start-up, logging and shutdown hooks")
@@ -71,6 +72,7 @@ class SignalSafeWorker(Worker):
         self.stop_requested = False
         self._our_logging, self._on_ready, self._on_force_exit = setup_logging, on_ready, on_force_exit
         self._stop_grace_s, self._ready_wait_s = stop_grace_s, ready_wait_s
+        self._ready_when = ready_when
         super().__init__(app, *services, loglevel=log_level, quiet=True, redirect_stdouts=False)
 
     def _setup_logging(self) -> None:
@@ -78,6 +80,8 @@ class SignalSafeWorker(Worker):
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
+        if self._ready_when is not None:
+            await self._ready_when()
         self.ready = True
         self._on_ready()
 

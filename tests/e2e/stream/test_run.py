@@ -127,8 +127,12 @@ def test_bench_typing_during_an_import_types_while_the_backlog_is_scored(running
     assert figures["scores_received"] > 0 and figures["errors"] == 0 and figures["p99_ms"] is not None
 
 
-def drafts_children(pid: int) -> list[int]:
-    return [child for child in children(pid) if b"drafts-worker" in Path(f"/proc/{child}/cmdline").read_bytes()]
+def scoring_children(pid: int) -> list[int]:
+    return [child for child in children(pid) if b"inference.process_scorer" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def maps_torch(pid: int) -> bool:
+    return "libtorch_cpu" in Path(f"/proc/{pid}/maps").read_text()
 
 
 def predict(system: RunningSystem, text: str) -> dict:
@@ -137,29 +141,38 @@ def predict(system: RunningSystem, text: str) -> dict:
     return response.json()
 
 
-def test_drafts_run_in_a_child_that_is_started_again_when_it_dies(running_system: RunningSystem) -> None:
-    """`run` scores drafts in `reviewpulse drafts-worker`; killed, it comes back and typing works again."""
-    first = drafts_children(running_system.process.pid)
-    assert len(first) == 1, "one drafts process, a child of `reviewpulse run`"
+def test_one_process_holds_the_model_for_reviews_and_drafts(running_system: RunningSystem) -> None:
+    """`run` is the run process, its broker and one scoring process; only the scoring process loads torch."""
+    pid = running_system.process.pid
+    tree = children(pid)
+    scoring = scoring_children(pid)
+    assert len(scoring) == 1, "one scoring process, a child of `reviewpulse run`"
+    assert len(tree) == 2 and any(b"tansu" in Path(f"/proc/{p}/cmdline").read_bytes() for p in tree), tree
+    assert children(scoring[0]) == [], "the scoring process starts none of its own"
+    assert maps_torch(scoring[0]) and not maps_torch(pid), "torch (and the model) live in the scoring process only"
+    assert predict(running_system, "friendly staff and quick delivery")["label"] in {"bad", "average", "good"}
+    assert scoring_children(pid) == scoring and not maps_torch(pid), "a draft is scored there too"
+
+
+def test_a_killed_scoring_process_is_replaced_and_typing_works_again(running_system: RunningSystem) -> None:
+    first = scoring_children(running_system.process.pid)
     assert predict(running_system, "friendly staff and quick delivery")["label"] in {"bad", "average", "good"}
 
     os.kill(first[0], signal.SIGKILL)
-    deadline = time.monotonic() + 120
-    while not (again := drafts_children(running_system.process.pid)) or again == first:
-        assert time.monotonic() < deadline, "the drafts process was not started again"
-        time.sleep(0.2)
-    deadline = time.monotonic() + 120  # the new process imports torch and joins its group first
-    while (answer := httpx.post(f"{running_system.web_url}/api/predict", json={"review": "never arrived"}, params={"detail": "1"},
-                                timeout=30)).status_code == 503:
-        assert time.monotonic() < deadline, "drafts were not answered again after the restart"
+    deadline = time.monotonic() + 120  # the next call starts a new process, which imports torch first
+    while (answer := httpx.post(f"{running_system.web_url}/api/predict", json={"review": "typed after the kill"},
+                                params={"detail": "1"}, timeout=30)).status_code == 503:
+        assert time.monotonic() < deadline, "drafts were not answered again after the kill"
     assert answer.status_code == 200 and answer.json()["label"] in {"bad", "average", "good"}
-    assert b"the drafts process exited with -9" in running_system.log_path.read_bytes()
+    again = scoring_children(running_system.process.pid)
+    assert len(again) == 1 and again != first
+    assert b"starting a new scoring process" in running_system.log_path.read_bytes()
 
 
-def test_without_a_drafts_process_the_worker_scores_drafts_itself(tmp_path: Path, tiny_model_dir: Path) -> None:
-    system = start_system(tmp_path / "var", tiny_model_dir, DRAFTS_PROCESS="false")
+def test_without_a_drafts_consumer_the_faust_agent_answers_drafts(tmp_path: Path, tiny_model_dir: Path) -> None:
+    system = start_system(tmp_path / "var", tiny_model_dir, DRAFTS_CONSUMER="false")
     try:
-        assert drafts_children(system.process.pid) == []
         assert predict(system, "friendly staff")["label"] in {"bad", "average", "good"}
+        assert len(scoring_children(system.process.pid)) == 1
     finally:
         assert system.stop() == 0

@@ -1,10 +1,11 @@
-"""``bench memory``'s /proc reading: a process tree and its RSS, children included (a real child process)."""
+"""``bench memory``'s /proc reading: a process tree and its memory, children included (a real child process)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from reviewpulse.bench.memory import process_tree, tree_memory_mib
 
@@ -19,6 +20,7 @@ def test_the_tree_holds_the_children_and_their_memory_counts() -> None:
         whole = tree_memory_mib(os.getpid())
         assert alone["rss_mib"] > 0 and alone["pss_mib"] > 0
         assert whole["rss_mib"] >= alone["rss_mib"] + 1
-        assert sum(whole["rss_by_process_mib"].values()) >= whole["rss_mib"] - 1
+        assert abs(sum(whole["pss_by_process_mib"].values()) - whole["pss_mib"]) <= 1
+        assert set(whole["pss_by_process_mib"]) == {"run", Path(f"/proc/{child.pid}/comm").read_text().strip()}
     finally:
         child.communicate(b"")

@@ -6,6 +6,7 @@ import gc
 import os
 import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from inference.artefact import ArtefactError, save_untrained
 from inference.process_scorer import ProcessScorer
 from inference.scorer import Scorer
+from kernel.memory import ALLOCATOR_TUNABLES
 from kernel.settings import Settings
 from stream.registry.hotswap import ModelSlot, scorer_loader
 
@@ -66,6 +68,54 @@ def test_calls_from_several_threads_each_get_their_own_answers(scorer, model_dir
         thread.join()
     for n, want in enumerate(expected):
         assert np.array_equal(got[n], want)
+
+
+def test_an_urgent_call_is_answered_while_two_long_calls_hold_the_child(scorer, model_dir):
+    """Drafts go ahead of reviews: both review calls are in the child, and the urgent one does not wait for either."""
+    long = [f"{i} " + "the food was cold and the staff were rude " * 22 for i in range(1200)]
+    finished: list[str] = []
+
+    def review_call() -> None:
+        scorer.probabilities(long)
+        finished.append("review call")
+
+    threads = [threading.Thread(target=review_call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    while len(scorer._child._waiting) < 2:  # both sent: they hold the child's two review threads
+        time.sleep(0.001)
+    urgent = scorer.urgent()
+    verdicts = urgent.score(["lovely staff"])
+    assert finished == [], "the urgent call waited for a review call"
+    assert urgent.version == scorer.version and len(verdicts) == 1
+    expected = Scorer.load(model_dir, device="cpu").probabilities(["lovely staff"])
+    assert np.allclose(verdicts[0].probs, expected[0], atol=1e-6)
+    for thread in threads:
+        thread.join()
+    assert finished == ["review call"] * 2
+
+
+def test_the_child_gets_the_memory_settings_and_keeps_people_s_own(model_dir, monkeypatch):
+    """kernel.memory's allocator settings reach the child; a GLIBC_TUNABLES someone set is left as it is.
+
+    Read from /proc/PID/environ, which glibc splits in place where it parsed each tunable.
+    """
+    def child_environ(scorer: ProcessScorer) -> bytes:
+        return open(f"/proc/{scorer._child.process.pid}/environ", "rb").read()
+
+    ours = ProcessScorer(model_dir)
+    try:
+        assert all(tunable.encode() in child_environ(ours) for tunable in ALLOCATOR_TUNABLES.split(":"))
+        assert b"ONEDNN_PRIMITIVE_CACHE_CAPACITY=64" in child_environ(ours)
+    finally:
+        ours.close()
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    theirs = ProcessScorer(model_dir)
+    try:
+        assert b"GLIBC_TUNABLES=glibc.malloc.arena_max=2" in child_environ(theirs)
+        assert b"mmap_threshold" not in child_environ(theirs)
+    finally:
+        theirs.close()
 
 
 def test_a_child_that_dies_is_replaced_at_the_next_call(scorer):

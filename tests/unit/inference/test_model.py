@@ -69,3 +69,23 @@ def test_training_mode_ignores_the_frozen_fc1_tail():
     indices, lengths = Alphabet().encode_batch(["fine"])
     model(torch.from_numpy(indices), torch.from_numpy(lengths)).sum().backward()
     assert model.fc1.weight.grad is not None and model.fc1.weight.grad.abs().sum() > 0
+
+
+def test_a_scoring_process_scores_the_same_without_fc1_s_own_weight():
+    torch.manual_seed(4)
+    model = CharCNN(70, 3).eval()
+    indices, lengths = Alphabet().encode_batch(["fine", "cold food " * 40, ""])
+    indices, lengths = torch.from_numpy(indices), torch.from_numpy(lengths)
+    try:
+        model.drop_fc1_weight()
+    except RuntimeError as error:
+        assert "freeze_tail() first" in str(error)
+    else:
+        raise AssertionError("dropped fc1's weight before the frozen copy existed")
+    model.freeze_tail()
+    with torch.no_grad():
+        before = model(indices, lengths)
+        model.drop_fc1_weight()
+        after = model(indices, lengths)
+    assert model.fc1.weight.numel() == 0
+    assert torch.equal(before, after)
