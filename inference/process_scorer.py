@@ -10,9 +10,9 @@ pair) and gets the probabilities back; the verdicts are built here, as
 
 Calls may come from several threads at once (two reviews batches, drafts, shadow scores):
 the child runs up to ``CONCURRENT_CALLS`` of them side by side on its lanes, and urgent
-ones beside those. If the child
-dies, the calls in flight fail with :class:`ScoringProcessError`, and the next call starts
-a new child (a call that failed that way is tried once more on it). The child exits when
+ones beside those. If the child dies, the calls in flight fail with
+:class:`ScoringProcessError`, and the next call starts a new child (a call that failed
+that way is tried once more on it). The child exits when
 the parent closes the socket (``close``, or the scorer is dropped after a hot swap) or
 dies, so none outlives its worker; it runs in a session of its own, so a Ctrl-C reaches
 only the parent, which finishes its batch in hand before it lets the child go.
@@ -21,9 +21,9 @@ It is the one process that holds torch and the model under ``reviewpulse run``, 
 both lanes: a call marked urgent (:meth:`ProcessScorer.urgent`: drafts, a person typing)
 runs at once on a thread of its own, one torch thread at normal priority, while the
 reviews' calls share the lanes at nice 5 (``inference.lanes``); so a draft never queues
-behind an import. The child starts with ``kernel.memory.ALLOCATOR_TUNABLES`` and hands
-freed memory back (``malloc_trim``) once it has been idle for ``IDLE_TRIM_S``, so a bulk
-import's activations do not stay resident.
+behind an import. The child starts with ``kernel.memory``'s allocator settings
+(``SCORER_MEMORY``) and hands freed memory back (``malloc_trim``) once it has been idle
+for ``IDLE_TRIM_S``, so a bulk import's activations do not stay resident.
 
 Run as ``python -m inference.process_scorer FD DIRECTORY THREADS`` by :class:`ProcessScorer`.
 """
