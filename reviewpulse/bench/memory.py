@@ -126,7 +126,7 @@ def bench_memory(reviews: int, imports: int = 3, settle_s: float = 10.0) -> dict
                    RETRAIN_EVERY_ROWS="0")
         env.pop("KAFKA_BOOTSTRAP", None)  # the embedded broker, a child of the run process
         run = subprocess.Popen([*REVIEWPULSE, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        rounds = []
+        rounds: list[dict[str, Any]] = []
         try:
             _wait_for_run_file(data_dir, run, 300)
             time.sleep(settle_s)
