@@ -25,7 +25,7 @@ def sentence_view(text: str, explanation: Explanation | None, index: int | None)
     if explanation is None or index is None or index >= len(explanation.sentences):
         return None
     sentence = explanation.sentences[index]
-    return {"start": sentence.start, "end": sentence.end, "text": text[sentence.start:sentence.end],
+    return {"start": sentence.start, "end": sentence.end, "text": explanation.sentence_text(text, index),
             "score": sentence.score, "label": sentence.label}
 
 

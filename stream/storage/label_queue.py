@@ -17,10 +17,9 @@ from typing import Any
 
 from stream.storage.clickhouse import Storage
 from stream.storage.labelled import LABEL_STARS, LABELLED_KINDS
-from stream.storage.queries import jsonable
+from stream.storage.queries import RATING_LABEL_SQL, jsonable
 
 QUEUE_COLUMNS = "id, kind, text, brand, source, rating, p_bad, p_avg, p_good, label, suggested_rating, model_version"
-STAR_LABEL = "multiIf(rating <= 2, 'bad', rating = 3, 'average', 'good')"
 #: Not labelled yet, and in a language the model reads (label '' : issue 32; retrain skips the others).
 UNLABELLED = "id NOT IN (SELECT id FROM review_labels) AND label != ''"
 
@@ -40,7 +39,7 @@ def stars_disagree(storage: Storage, limit: int = 25) -> list[dict[str, Any]]:
     """Unlabelled reviews whose stars' class differs from the model's label, widest gap first."""
     rows = storage.query(
         f"SELECT {QUEUE_COLUMNS}, greatest(p_bad, p_avg, p_good) AS confidence FROM reviews FINAL "
-        f"WHERE kind IN {{kinds:Array(String)}} AND rating IS NOT NULL AND {STAR_LABEL} != label AND {UNLABELLED} "
+        f"WHERE kind IN {{kinds:Array(String)}} AND rating IS NOT NULL AND {RATING_LABEL_SQL} != label AND {UNLABELLED} "
         "ORDER BY abs(toInt16(assumeNotNull(rating)) - toInt16(suggested_rating)) DESC, scored_at DESC, id "
         "LIMIT {limit:UInt32}",
         {"kinds": list(LABELLED_KINDS), "limit": limit})

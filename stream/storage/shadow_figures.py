@@ -2,10 +2,12 @@
 
 ``stream.storage.shadow`` writes a candidate's answer beside the active model's for every
 stored review (``SHADOW_SCORING=true``). Per (candidate, active model) pair this gives the
-reviews shadow-scored, how often the two labels agree, and on the reviews with stars how often each model's label is the stars' class (NULL without any). The
-admin's model page and ``reviewpulse models show`` read it through the registry
-(``stream.registry.store.Registry.shadow``); the Model quality dashboard runs :data:`AGREEMENT_SQL`.
-A module of its own: it only reads, so a process that shows the figures needs no right to write them.
+reviews shadow-scored, how often the two labels agree, and on the reviews with stars how
+often each model's label is the stars' class (NULL without any). The admin's model page
+and ``reviewpulse models show`` read it through the registry
+(``stream.registry.store.Registry.shadow``); the Model quality dashboard runs
+:data:`AGREEMENT_SQL`. A module of its own: it only reads, so a process that shows the
+figures needs no right to write them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from stream.storage.clickhouse import Storage
 
 AGREEMENT_COLUMNS = ("model_version", "active_version", "reviews", "agreement", "with_stars",
                      "candidate_star_agreement", "active_star_agreement")
+
+#: ``stream.storage.queries.RATING_LABEL_SQL``, not imported: that module's SQL reads tables the
+#: retrain user may not (tests/unit/deploy/test_compose_privileges.py follows imports).
 STARS_CLASS = "multiIf(rating <= 2, 'bad', rating = 3, 'average', 'good')"
 
 AGREEMENT_SQL = f"""
