@@ -188,8 +188,7 @@ def test_the_sentence_that_pulls_the_score_down_is_highlighted_while_typing(page
 
     assert TRAINED, "this check needs the shipped model in models/charcnn (it separates sentiment)"
     open_review_page(page, browser_system)
-    marker = uuid.uuid4().hex[:8]
-    text = " ".join(MIXED_SENTENCES) + f" Room {marker}."
+    text = " ".join(MIXED_SENTENCES)  # no random marker: a sentence like "Room 28706f81." can outscore the rest
     type_review(page, browser_system.web_url, text)
     wait(page, lambda d: (by_id(d, "why-down-text").text, by_id(d, "why-up-text").text)
          == (MIXED_SENTENCES[1], MIXED_SENTENCES[0]), "the negative sentence highlighted, and the most positive")
@@ -207,7 +206,7 @@ def test_the_sentence_that_pulls_the_score_down_is_highlighted_while_typing(page
         by_id(page, "password").send_keys(ADMIN_PASSWORD)
         by_id(page, "login").click()
         wait(page, lambda d: d.current_url.rstrip("/").endswith("/admin"), "the admin page")
-    page.get(f"{browser_system.web_url}/admin?q={marker}")
+    page.get(f"{browser_system.web_url}/admin?q=balcony")  # only this test's review says it
     highlighted = [e.text for e in page.find_elements(By.CSS_SELECTOR, "#reviews .why-down")]
     assert highlighted == [MIXED_SENTENCES[1]], page.find_element(By.ID, "reviews").text
 
