@@ -46,7 +46,8 @@ class ModelCard:
     weights_dtype: str = "float32"
     format_version: int = FORMAT_VERSION
     #: Network shape beyond the paper's: ``word_buckets``/``word_dim`` of the word branch (0 = none),
-    #: ``tfidf_head`` (inference/tfidf_head.py) over the same buckets.
+    #: ``tfidf_head`` (inference/tfidf_head.py) over the same buckets, ``filters`` (256 when absent) and
+    #: ``char_dim`` (learned character embeddings; 0 or absent = one-hot), ``CharCNN.architecture()``.
     architecture: dict[str, Any] = field(default_factory=dict)
     #: ``class_bias`` added to the logits before softmax (see inference/training/calibration.py), and how it was fitted.
     calibration: dict[str, Any] = field(default_factory=dict)
@@ -56,13 +57,15 @@ class ModelCard:
 
 def build_model(card: ModelCard) -> CharCNN:
     """An untrained network with the shape ``card`` describes."""
-    from inference.model import CharCNN
+    from inference.model import FILTERS, CharCNN
 
     return CharCNN(
         len(Alphabet(card.alphabet)), len(card.classes), card.max_length,
         word_buckets=int(card.architecture.get("word_buckets", 0)),
         word_dim=int(card.architecture.get("word_dim", 0)),
         tfidf_head=bool(card.architecture.get("tfidf_head", False)),
+        filters=int(card.architecture.get("filters", FILTERS)),
+        char_dim=int(card.architecture.get("char_dim", 0)),
     )
 
 

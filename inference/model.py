@@ -3,6 +3,13 @@
 Six 1-D convolutions (256 filters; kernels 7, 7, 3, 3, 3, 3; max-pool 3 after the
 1st, 2nd and 6th), then fully connected 1024 -> 1024 -> classes with dropout 0.5.
 
+Two options make a narrower network that trains ~3x faster on a CPU (docs/model.md,
+"Training speed on this CPU"): ``filters`` (128 instead of the paper's 256) and
+``char_dim``, learned character embeddings of that width in place of the one-hot
+input. Training runs conv1 over the embeddings (a small convolution whose backward
+is cheap); scoring folds the embeddings into conv1's kernel (the composition of two
+linear maps of a one-hot column) and takes the gather path below, unchanged.
+
 Two forward paths give the same numbers:
 
 * :meth:`CharCNN.forward_reference` builds the one-hot input and runs every
@@ -30,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +45,7 @@ from torch import nn
 
 from inference.tfidf_head import TfidfHead
 
+#: The paper's filters per convolution; ``CharCNN(filters=...)`` takes another width.
 FILTERS = 256
 KERNELS = (7, 7, 3, 3, 3, 3)
 POOLED_AFTER = (0, 1, 5)  # conv1's pool is built into both forwards
@@ -77,18 +85,24 @@ class CharCNN(nn.Module):
         word_buckets: int = 0,
         word_dim: int = 0,
         tfidf_head: bool = False,
+        filters: int = FILTERS,
+        char_dim: int = 0,
     ) -> None:
         super().__init__()
         self.alphabet_size = alphabet_size
         self.max_length = max_length
         self.features = feature_columns(max_length)
+        self.filters = filters
+        #: Width of the learned character embeddings; 0 = the paper's one-hot input.
+        self.char_dim = char_dim
         #: Buckets of the n-gram bags the model reads (word branch and TF-IDF head share them); 0 = none.
         self.word_buckets = word_buckets if word_dim or tfidf_head else 0
-        channels = (alphabet_size,) + (FILTERS,) * 5
+        self.chars = nn.Embedding(alphabet_size + 1, char_dim, padding_idx=0) if char_dim else None
+        channels = (char_dim or alphabet_size,) + (filters,) * 5
         self.convs = nn.ModuleList(
-            nn.Conv1d(c, FILTERS, k) for c, k in zip(channels, KERNELS, strict=True)
+            nn.Conv1d(c, filters, k) for c, k in zip(channels, KERNELS, strict=True)
         )
-        self.fc1 = nn.Linear(FILTERS * self.features, HIDDEN)
+        self.fc1 = nn.Linear(filters * self.features, HIDDEN)
         self.fc2 = nn.Linear(HIDDEN, HIDDEN)
         self.words = (
             nn.EmbeddingBag(word_buckets, word_dim, mode="mean", padding_idx=0) if word_dim and word_buckets else None
@@ -108,6 +122,10 @@ class CharCNN(nn.Module):
             nn.init.normal_(self.words.weight, std=0.1)
             with torch.no_grad():
                 self.words.weight[0].zero_()
+        if self.chars is not None:  # unit vectors' spread, so conv1's Kaiming init sees one-hot-sized inputs
+            nn.init.normal_(self.chars.weight, std=char_dim ** -0.5)
+            with torch.no_grad():
+                self.chars.weight[0].zero_()
         # after the init loop above, which would redraw the head's stacking layer
         self.tfidf = TfidfHead(word_buckets, classes) if tfidf_head and word_buckets else None
 
@@ -149,10 +167,21 @@ class CharCNN(nn.Module):
             return self.tfidf(logits, *words)
         return logits
 
+    def architecture(self) -> dict[str, Any]:
+        """The shape beyond alphabet, classes and length, as ``model.json`` records it (``inference.artefact``)."""
+        return {"word_buckets": self.word_buckets, "word_dim": self.words.embedding_dim if self.words else 0,
+                "tfidf_head": self.tfidf is not None, "filters": self.filters, "char_dim": self.char_dim}
+
     @property
     def conv1(self) -> nn.Conv1d:
         """The first convolution (a ModuleList item is a plain ``nn.Module`` to the type checker)."""
         return cast(nn.Conv1d, self.convs[0])
+
+    def one_hot_conv1_weight(self) -> torch.Tensor:
+        """conv1's kernel over one-hot columns ``(filters, alphabet, k)``; learned embeddings are folded in."""
+        if self.chars is None:
+            return self.conv1.weight
+        return torch.einsum("fek,ae->fak", self.conv1.weight, self.chars.weight[1:])
 
     # -- reference path ------------------------------------------------------
     def one_hot(self, indices: torch.Tensor) -> torch.Tensor:
@@ -162,12 +191,18 @@ class CharCNN(nn.Module):
 
     def forward_reference(self, indices: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
         """Logits computed the paper's way: full one-hot input, every column."""
-        x = self._conv_stack_from(self.conv1(self.one_hot(indices)))
-        return self._classify(x, words)
+        first = F.conv1d(self.one_hot(indices), self.one_hot_conv1_weight(), self.conv1.bias)
+        return self._classify(self._conv_stack_from(first), words)
 
     # -- fast path -----------------------------------------------------------
+    def _first_layer(self, indices: torch.Tensor) -> torch.Tensor:
+        """conv1, max-pooled and ReLU'd: over learned embeddings while training, else :meth:`_gathered_conv1`."""
+        if self.chars is not None and torch.is_grad_enabled():
+            return F.relu(F.max_pool1d(self.conv1(self.chars(indices).transpose(1, 2)), 3))
+        return self._gathered_conv1(indices)
+
     def _gathered_conv1(self, indices: torch.Tensor) -> torch.Tensor:
-        """conv1 over one-hot input, already max-pooled and ReLU'd: ``(B, 256, (L-6)//3)``.
+        """conv1 over one-hot input, already max-pooled and ReLU'd: ``(B, filters, (L-6)//3)``.
 
         Each output column is a sum of 7 kernel columns picked by the characters
         under the window (an ``embedding_bag``). Every bag takes exactly one row
@@ -178,7 +213,7 @@ class CharCNN(nn.Module):
         conv1 = self.conv1
         kernel = conv1.weight.shape[-1]
         # (k, alphabet, filters), with a zero row for index 0 at the top of each k.
-        columns = F.pad(conv1.weight.permute(2, 1, 0), (0, 0, 1, 0))
+        columns = F.pad(self.one_hot_conv1_weight().permute(2, 1, 0), (0, 0, 1, 0))
         assert conv1.bias is not None  # nn.Conv1d's default bias=True
         columns = torch.cat((columns[:1] + conv1.bias, columns[1:]))
         table = columns.reshape(-1, columns.shape[-1])
@@ -191,7 +226,7 @@ class CharCNN(nn.Module):
         return F.relu(out, inplace=not torch.is_grad_enabled()).transpose(1, 2)  # amax's backward reads its output
 
     def _features(self, indices: torch.Tensor, upper: UpperConvs | None = None) -> torch.Tensor:
-        return (upper or self._upper_convs)(self._gathered_conv1(indices))
+        return (upper or self._upper_convs)(self._first_layer(indices))
 
     def _zero_tail(self) -> torch.Tensor:
         if self.tail.numel():
@@ -211,7 +246,7 @@ class CharCNN(nn.Module):
         self.fc1_tail = torch.empty(0)
         with torch.no_grad():
             self.tail = self._zero_tail()
-            by_column = self.fc1.weight.view(HIDDEN, FILTERS, self.features).permute(0, 2, 1)
+            by_column = self.fc1.weight.view(HIDDEN, self.filters, self.features).permute(0, 2, 1)
             per_column = torch.einsum("hfc,cf->fh", by_column, self.tail[0])  # (features, HIDDEN)
             suffix = per_column.flip(0).cumsum(0).flip(0)
             self.fc1_tail = torch.cat((suffix, suffix.new_zeros(1, HIDDEN))) + self.fc1.bias
@@ -258,6 +293,6 @@ class CharCNN(nn.Module):
         if needed == self.features:
             columns = self.max_length
         head = self._features(indices[:, :columns], upper)[:, :, :needed]
-        flat = head.transpose(1, 2).reshape(indices.shape[0], needed * FILTERS)
-        weight = self.fc1_by_column[:, :needed].reshape(HIDDEN, needed * FILTERS)
+        flat = head.transpose(1, 2).reshape(indices.shape[0], needed * self.filters)
+        weight = self.fc1_by_column[:, :needed].reshape(HIDDEN, needed * self.filters)
         return self._classify_hidden(F.linear(flat, weight) + self.fc1_tail[needed], words)

@@ -214,7 +214,7 @@ def _mix_weights(train_rows: list[LabelledRow], replayed: list[LabelledRow], sha
 
 def _fit_stack(active_dir: str | Path, train_rows: list[LabelledRow], replayed: list[LabelledRow],
                output_dir: Path, version: str, options: RetrainOptions) -> dict[str, Any]:
-    from inference.training.stacking import StackOptions, fit_head, head_architecture, with_head
+    from inference.training.stacking import StackOptions, fit_head, with_head
 
     parent, card, alphabet = load_artefact(active_dir)
     mix = train_rows + replayed
@@ -228,7 +228,7 @@ def _fit_stack(active_dir: str | Path, train_rows: list[LabelledRow], replayed: 
     new_card = ModelCard(
         name=card.name, version=version, alphabet=card.alphabet, max_length=card.max_length,
         classes=list(card.classes), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        architecture=head_architecture(model),
+        architecture=model.architecture(),
     )
     save_artefact(model, new_card, output_dir)
     return report
@@ -260,7 +260,7 @@ def _train_head(active_dir: str | Path, train_rows: list[LabelledRow], replayed:
     new_card = ModelCard(
         name=card.name, version=version, alphabet=card.alphabet, max_length=card.max_length,
         classes=list(card.classes), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        architecture={"word_buckets": model.word_buckets, "word_dim": head.words.embedding_dim},
+        architecture=model.architecture(),
         calibration={"class_bias": [round(float(b), 6) for b in bias],
                      "fitted_on": "retrain dev rows (in-domain + replay), classes balanced"} if bias.any() else {},
     )
@@ -295,6 +295,7 @@ def _train_finetune(active_dir: str | Path, mix: list[LabelledRow], output_dir: 
             data=str(data), balance=True, validation_split=0.1, max_length=card.max_length, epochs=epochs,
             lr=options.lr, schedule=max(epochs, 1), patience=epochs, seed=options.seed, model_name="candidate",
             output=tmp, word_buckets=buckets, word_dim=dim, init_from=str(active_dir),
+            filters=int(architecture.get("filters") or TrainOptions.filters), char_dim=int(architecture.get("char_dim", 0)),
             checkpoint_dir=str(Path(tmp) / "checkpoint"), calibrate=True,
             gate_precision=False,  # build_candidate gates the candidate on the in-domain hold-out
         )

@@ -186,7 +186,8 @@ def _train_head(parent: CharCNN, hidden: np.ndarray, texts: list[str], labels: n
 def widened_model(parent: CharCNN, head: Head) -> CharCNN:
     """The active model's CNN with the trained head: a ``CharCNN`` with a word branch."""
     model = CharCNN(parent.alphabet_size, parent.fc3.out_features, parent.max_length,
-                    word_buckets=head.words.num_embeddings, word_dim=head.words.embedding_dim)
+                    word_buckets=head.words.num_embeddings, word_dim=head.words.embedding_dim,
+                    filters=parent.filters, char_dim=parent.char_dim)
     own = model.state_dict()
     for name, value in parent.state_dict().items():
         if name in own and own[name].shape == value.shape and not name.startswith(("fc3.", "words.")):

@@ -39,6 +39,9 @@ class TrainOptions:
     #: Hashed word n-gram side branch (inference/words.py); 0 buckets = the paper's pure char-CNN.
     word_buckets: int = 0
     word_dim: int = 32
+    #: Char-CNN width (the paper's 256) and learned character embeddings (0 = one-hot input), inference/model.py.
+    filters: int = 256
+    char_dim: int = 0
     #: Artefact to start from: matching tensors are copied, new ones (the word branch) start at zero weight.
     init_from: str = ""
     device: str = "cpu"
@@ -53,6 +56,8 @@ class TrainOptions:
     #: Passes of word-branch-only training before the joint epochs (inference/training/word_pretrain.py).
     pretrain_words: int = 0
     word_lr: float = 0.003
+    #: Keep the word branch as it is (pretrained or warm-started) through the joint epochs: a second pass overfits it.
+    freeze_words: bool = False
     #: Objective (inference/training/losses.py): ce, neighbour or emd; the weight of the ordinal part.
     loss: str = "ce"
     ordinal_weight: float = 0.1

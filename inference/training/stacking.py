@@ -275,7 +275,7 @@ def with_head(model: CharCNN, head: TfidfHead) -> CharCNN:
     words = model.words
     joined = CharCNN(model.alphabet_size, model.fc3.out_features, model.max_length,
                      word_buckets=head.idf.shape[0], word_dim=words.embedding_dim if words is not None else 0,
-                     tfidf_head=True)
+                     tfidf_head=True, filters=model.filters, char_dim=model.char_dim)
     own = joined.state_dict()
     for name, value in model.state_dict().items():
         if not name.startswith("tfidf."):
@@ -284,13 +284,6 @@ def with_head(model: CharCNN, head: TfidfHead) -> CharCNN:
         own[f"tfidf.{name}"] = value
     joined.load_state_dict(own)
     return joined.eval()
-
-
-def head_architecture(model: CharCNN) -> dict[str, Any]:
-    """What ``model.json`` needs to rebuild a model with a head."""
-    words = model.words
-    return {"word_buckets": model.word_buckets, "word_dim": words.embedding_dim if words is not None else 0,
-            "tfidf_head": model.tfidf is not None}
 
 
 def _progress(items: list[np.ndarray], description: str, enabled: bool) -> Any:

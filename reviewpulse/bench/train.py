@@ -7,9 +7,12 @@ data path), forward and backward, and the optimizer step. FLOPs per row are coun
 torch's own counter on real batches (forward and backward), so "share of the CPU's peak"
 is measured work over what the cores could do: cores x clock x FLOPs per cycle, taken
 from the CPU's flags (fp32: 64 per cycle with AVX-512 and two FMA units, 32 with AVX2;
-bf16 dot products twice fp32's). The recipe runs with the autocast it would train with
-and in plain fp32, alternated in the same run, so the ratio between them holds even on a
-busy machine. Training on two cores shares them with nothing else: run it alone.
+bf16 dot products twice fp32's). Four configurations run alternated in the same run, so
+their ratios hold even on a busy machine: the recipe as issue 36 found it (``before``:
+Adam's per-tensor loops), the recipe as it trains now (fused Adam), the narrow network
+(128 filters, learned 16-wide character embeddings; also with its word branch frozen, as
+``train --freeze-words`` trains it) and the recipe in plain fp32.
+Training on two cores shares them with nothing else: run it alone.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from inference.hardware import autocast_dtype, cpu_has_native_bf16
-from inference.model import CharCNN
+from inference.model import FILTERS, CharCNN
 from inference.training.corpus import Corpus, load_corpus
 from inference.training.options import TrainOptions
 from inference.training.train import epoch_rows, length_bucketed_batches, make_optimizer, seed_everything
@@ -90,9 +94,47 @@ def flops_per_row(model: CharCNN, corpus: Corpus, batches: list[np.ndarray], dty
     return counter.get_total_flops() / max(rows, 1)
 
 
+@dataclass(frozen=True)
+class Configuration:
+    """One way of training timed by the bench: the network's width, autocast on or off, Adam fused or not."""
+
+    name: str
+    autocast: bool = True
+    filters: int = FILTERS
+    char_dim: int = 0
+    fused_adam: bool = True
+    freeze_words: bool = False
+
+
+#: What the bench compares, alternated in one run. ``before``: the recipe as issue 36 found it (Adam's per-tensor
+#: loops); ``narrow``: the cheaper network the issue trained (inference/model.py, docs/model.md), also with the
+#: word branch frozen (``train --freeze-words``).
+CONFIGURATIONS = (
+    Configuration("before", fused_adam=False),
+    Configuration("recipe"),
+    Configuration("narrow", filters=128, char_dim=16),
+    Configuration("narrow_frozen_words", filters=128, char_dim=16, freeze_words=True),
+    Configuration("fp32", autocast=False),
+)
+
+
+def _model_and_optimizer(recipe: TrainOptions, corpus: Corpus, configuration: Configuration, seed: int
+                         ) -> tuple[CharCNN, torch.optim.Optimizer]:
+    seed_everything(seed)
+    model = CharCNN(len(corpus.alphabet), len(corpus.reviews.classes), recipe.max_length,
+                    word_buckets=recipe.word_buckets, word_dim=recipe.word_dim,
+                    filters=configuration.filters, char_dim=configuration.char_dim)
+    model.train()
+    if configuration.freeze_words and model.words is not None:
+        model.words.weight.requires_grad_(False)
+    if configuration.fused_adam:
+        return model, make_optimizer(model, recipe)
+    return model, torch.optim.Adam(model.parameters(), lr=recipe.lr)
+
+
 def run_train_bench(data: Path, rows: int = 3000, steps: int = 20, repeats: int = 3, seed: int = 7,
                     threads: int = 0, options: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
-    """Rows/s of the recipe (autocast as it trains, and fp32) on ``rows`` rows of ``data``; see the module doc."""
+    """Rows/s of each of :data:`CONFIGURATIONS` on ``rows`` rows of ``data``; see the module doc."""
     if threads:
         torch.set_num_threads(threads)
     recipe = TrainOptions(data=str(data), max_rows=rows, validation_split=0.0, calibrate=False, gate_precision=False,
@@ -100,26 +142,20 @@ def run_train_bench(data: Path, rows: int = 3000, steps: int = 20, repeats: int 
     started = time.perf_counter()
     corpus = load_corpus(recipe)
     data_seconds = time.perf_counter() - started
-    configurations = [("recipe", autocast_dtype("cpu", recipe.precision)), ("fp32", None)]
-    results: dict[str, dict[str, Any]] = {}
-    timings: dict[str, list[float]] = {name: [] for name, _ in configurations}
-    models = {}
-    for name, dtype in configurations:
-        seed_everything(seed)
-        model = CharCNN(len(corpus.alphabet), len(corpus.reviews.classes), recipe.max_length,
-                        word_buckets=recipe.word_buckets, word_dim=recipe.word_dim)
-        models[name] = (model, make_optimizer(model, recipe), dtype)
-        model.train()
+    autocast = autocast_dtype("cpu", recipe.precision)
+    models = {c.name: (*_model_and_optimizer(recipe, corpus, c, seed), autocast if c.autocast else None)
+              for c in CONFIGURATIONS}
     rng = np.random.default_rng(seed)
     batches = length_bucketed_batches(corpus.lengths, corpus.train_rows[epoch_rows(
         corpus.labels[corpus.train_rows], recipe.balance, rng, steps * recipe.batch_size)], recipe.batch_size, rng)
     batches = batches[:steps]
-    phases = {name: {"data": 0.0, "forward_backward": 0.0, "optimizer": 0.0} for name, _ in configurations}
+    phases = {name: {"data": 0.0, "forward_backward": 0.0, "optimizer": 0.0} for name in models}
+    timings: dict[str, list[float]] = {name: [] for name in models}
     for model, optimizer, dtype in models.values():  # warm-up: kernels chosen, buffers allocated
         for batch in batches[:2]:
             _step(model, optimizer, corpus, batch, dtype, {"data": 0.0, "forward_backward": 0.0, "optimizer": 0.0})
     for repeat in range(repeats):
-        for name, (model, optimizer, dtype) in models.items():  # alternated, so both see the same machine
+        for name, (model, optimizer, dtype) in models.items():  # alternated, so all see the same machine
             began = time.perf_counter()
             for batch in batches:
                 _step(model, optimizer, corpus, batch, dtype, phases[name])
@@ -127,6 +163,7 @@ def run_train_bench(data: Path, rows: int = 3000, steps: int = 20, repeats: int 
             if progress:
                 print(f"repeat {repeat + 1}/{repeats} {name}: {timings[name][-1]:.1f} s", flush=True)
     timed_rows = sum(len(batch) for batch in batches)
+    results: dict[str, dict[str, Any]] = {}
     for name, (model, _, dtype) in models.items():
         seconds = statistics.median(timings[name])
         per_row = flops_per_row(model, corpus, batches[:3], dtype)
@@ -140,15 +177,20 @@ def run_train_bench(data: Path, rows: int = 3000, steps: int = 20, repeats: int 
             "gflops_per_row": round(per_row / 1e9, 3), "achieved_gflops": round(achieved, 1),
             "share_of_peak": round(achieved / peak["peak_gflops"], 4) if peak["peak_gflops"] else None,
             "phases": {phase: round(value / total, 3) for phase, value in phases[name].items()},
+            "parameters": sum(p.numel() for p in model.parameters()),
             **peak,
         }
+    speed = {name: figures["rows_per_s"] for name, figures in results.items()}
     return {
         "data": str(data), "rows": len(corpus.train_rows), "steps": len(batches), "timed_rows": timed_rows,
         "repeats": repeats, "threads": torch.get_num_threads(),
         "recipe": {key: getattr(recipe, key) for key in (*RECIPE, "precision", "max_length")},
         "encode_and_hash_us_per_row": round(data_seconds / max(len(corpus.reviews.texts), 1) * 1e6, 1),
         "configurations": results,
-        "recipe_vs_fp32": ratio(results["recipe"]["rows_per_s"], results["fp32"]["rows_per_s"], 3),
+        "recipe_vs_fp32": ratio(speed["recipe"], speed["fp32"], 3),
+        "recipe_vs_before": ratio(speed["recipe"], speed["before"], 3),
+        "narrow_vs_before": ratio(speed["narrow"], speed["before"], 3),
+        "narrow_frozen_words_vs_before": ratio(speed["narrow_frozen_words"], speed["before"], 3),
     }
 
 
@@ -163,5 +205,7 @@ def format_table(result: dict[str, Any]) -> str:
              "split": " / ".join(f"{figures['phases'][phase]:.0%}" for phase in ("data", "forward_backward", "optimizer"))}
             for name, figures in result["configurations"].items()]
     return (table(COLUMNS, rows) + f"\n{result['timed_rows']} rows x {result['repeats']} repeats, "
-            f"{result['threads']} threads; recipe / fp32: {result['recipe_vs_fp32']:.2f}x; "
+            f"{result['threads']} threads; recipe / fp32: {result['recipe_vs_fp32']:.2f}x; recipe / before: "
+            f"{result['recipe_vs_before']:.2f}x; narrow / before: {result['narrow_vs_before']:.2f}x; narrow with "
+            f"frozen words / before: {result['narrow_frozen_words_vs_before']:.2f}x; "
             f"encoding and hashing: {result['encode_and_hash_us_per_row']} µs per row")

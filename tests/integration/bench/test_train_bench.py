@@ -27,17 +27,24 @@ def corpus_csv(tmp_path: Path) -> Path:
     return path
 
 
-def test_the_recipe_and_fp32_are_timed_and_their_work_counted(corpus_csv: Path) -> None:
+def test_every_configuration_is_timed_and_its_work_counted(corpus_csv: Path) -> None:
     result = run_train_bench(corpus_csv, rows=120, steps=2, repeats=1, options={"batch_size": 16, "word_buckets": 512},
                              progress=False)
-    assert set(result["configurations"]) == {"recipe", "fp32"} and result["timed_rows"] == 32
+    figures_of = result["configurations"]
+    assert set(figures_of) == {"before", "recipe", "narrow", "narrow_frozen_words", "fp32"}
+    assert result["timed_rows"] == 32
     for figures in result["configurations"].values():
         assert figures["rows_per_s"] > 0 and figures["gflops_per_row"] > 0
         assert sum(figures["phases"].values()) == pytest.approx(1.0, abs=0.01)
         assert figures["achieved_gflops"] == pytest.approx(
             figures["gflops_per_row"] * figures["rows_per_s"], rel=0.05)
-    assert result["recipe_vs_fp32"] == pytest.approx(
-        result["configurations"]["recipe"]["rows_per_s"] / result["configurations"]["fp32"]["rows_per_s"], abs=0.01)
+    for name, other in (("recipe", "fp32"), ("recipe", "before"), ("narrow", "before"),
+                        ("narrow_frozen_words", "before")):
+        assert result[f"{name}_vs_{other}"] == pytest.approx(
+            figures_of[name]["rows_per_s"] / figures_of[other]["rows_per_s"], abs=0.01)
+    # the narrow network does less arithmetic per row and has fewer parameters than the recipe's
+    assert figures_of["narrow"]["gflops_per_row"] < figures_of["recipe"]["gflops_per_row"] / 2
+    assert figures_of["narrow"]["parameters"] < figures_of["recipe"]["parameters"]
 
 
 def test_the_command_prints_one_json_object_and_refuses_an_unreadable_file(corpus_csv: Path, tmp_path: Path) -> None:

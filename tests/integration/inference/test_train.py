@@ -149,3 +149,50 @@ def test_word_pretraining_gives_the_joint_model_a_trained_word_branch(tmp_path):
     assert pretrained["validation"]["accuracy"] >= word_only - 0.05  # the head was folded into fc3
     assert pretrained["validation"]["accuracy"] >= untrained["validation"]["accuracy"] + 0.2
     assert "word_pretraining" not in untrained
+
+
+@pytest.mark.slow
+def test_a_narrow_network_with_learned_characters_trains_and_scores_from_its_artefact(tmp_path, tiny_csv):
+    """``reviewpulse train --filters --char-dim``: the card records the shape, the scorer rebuilds it and agrees."""
+    from typer.testing import CliRunner
+
+    from inference.encoding import Alphabet
+    from reviewpulse.cli import app
+
+    done = CliRunner().invoke(app, [
+        "train", "--data", str(tiny_csv), "--validation-split", "0.2", "--epochs", "30", "--batch-size", "10",
+        "--lr", "2e-3", "--patience", "30", "--schedule", "100", "--max-length", "256", "--filters", "32",
+        "--char-dim", "8", "--output", str(tmp_path), "--model-name", "narrow"])
+    assert done.exit_code == 0, done.output
+    card = read_card(tmp_path / "narrow")
+    assert card.architecture["filters"] == 32 and card.architecture["char_dim"] == 8
+    history = json.loads((tmp_path / "narrow" / "metrics.json").read_text())["epochs"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"] / 4  # it learns
+    assert len(card.precision["int8"]["scales"]) == 6  # the gate calibrated and ran 32-wide int8 convolutions
+
+    model, _, _ = load_artefact(tmp_path / "narrow")
+    assert model.chars is not None and model.fc1.in_features == 32 * model.features
+    texts = [text for text, _ in labelled_rows(6)]
+    indices, lengths = (torch.from_numpy(a) for a in Alphabet(card.alphabet).encode_batch(texts, card.max_length))
+    with torch.no_grad():
+        reference = model.eval().forward_reference(indices)
+    trained_path = model(indices, lengths)  # gradients on: the learned embeddings convolved
+    assert torch.allclose(reference, trained_path, atol=1e-4)
+
+
+def test_frozen_words_keep_the_pretrained_table_through_the_joint_epochs(tmp_path, tiny_csv):
+    def run(name, freeze):
+        options = TrainOptions(data=str(tiny_csv), validation_split=0.2, epochs=2, batch_size=10, max_length=256,
+                               word_buckets=512, word_dim=4, pretrain_words=1, freeze_words=freeze,
+                               output=str(tmp_path), model_name=name, calibrate=False, gate_precision=False)
+        train(options, stop_after_steps=0)
+        return load_checkpoint(tmp_path / f"{name}.checkpoint")["model"]
+
+    frozen, free = run("frozen", True), run("free", False)
+    pretrained = train(TrainOptions(data=str(tiny_csv), validation_split=0.2, epochs=1, batch_size=10, max_length=256,
+                                    word_buckets=512, word_dim=4, pretrain_words=1, lr=0.0, output=str(tmp_path),
+                                    model_name="pretrained", calibrate=False, gate_precision=False))
+    table, _, _ = load_artefact(pretrained)
+    assert torch.equal(frozen["words.weight"], table.words.weight)  # same seed, same pretraining, never updated
+    assert not torch.equal(free["words.weight"], table.words.weight)
+    assert not torch.equal(frozen["convs.0.weight"], table.convs[0].weight)  # the CNN still learned

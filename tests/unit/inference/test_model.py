@@ -89,3 +89,25 @@ def test_a_scoring_process_scores_the_same_without_fc1_s_own_weight():
         after = model(indices, lengths)
     assert model.fc1.weight.numel() == 0
     assert torch.equal(before, after)
+
+
+def test_a_narrow_model_with_learned_characters_scores_as_it_trains():
+    """Training convolves the embeddings; scoring folds them into conv1's gather: the same logits, and they learn."""
+    torch.manual_seed(3)
+    model = CharCNN(70, 3, filters=32, char_dim=8).eval()
+    assert model.fc1.in_features == 32 * 34 and model.conv1.in_channels == 8
+    assert model.architecture()["filters"] == 32 and model.architecture()["char_dim"] == 8
+    texts = ["", "short", "a longer review, with punctuation!\nand lines", "x" * 300, "y" * 1500]
+    indices, lengths = Alphabet().encode_batch(texts)
+    indices, lengths = torch.from_numpy(indices), torch.from_numpy(lengths)
+    trained_path = model(indices, lengths)  # grad enabled: embeddings through conv1
+    with torch.no_grad():
+        gathered = model(indices, lengths)
+        reference = model.forward_reference(indices)
+        model.freeze_tail()
+        frozen = model(indices, lengths)
+    for other in (gathered, reference, frozen):
+        assert torch.allclose(trained_path, other, atol=1e-4)
+    trained_path.sum().backward()
+    assert model.chars is not None and model.chars.weight.grad is not None
+    assert model.chars.weight.grad[1:].abs().sum() > 0 and not model.chars.weight.grad[0].any()  # padding stays zero

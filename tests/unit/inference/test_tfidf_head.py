@@ -14,7 +14,6 @@ from inference.training.stacking import (
     StackOptions,
     document_idf,
     fit_head,
-    head_architecture,
     scaled_loss,
     stack_weights,
     tfidf_matrix,
@@ -84,7 +83,7 @@ def test_fitted_head_learns_what_the_words_say_and_survives_save_and_load(tmp_pa
                             options=StackOptions(stack_rows=300, max_iter=200), progress=False)
     assert report["folds"] == 1 and report["stack_rows"] == 300 and report["rows"] == 600
     joined = with_head(model, head)
-    card.architecture = head_architecture(joined)
+    card.architecture = joined.architecture()
     saved = save_artefact(joined, card, tmp_path / "stacked")
     test_texts, test_labels = _word_signal(200, seed=2)
     before = Scorer.load(directory, device="cpu", precision="fp32").probabilities(test_texts).argmax(1)
@@ -121,7 +120,7 @@ def test_a_head_needs_the_word_bags():
 def test_card_architecture_rebuilds_the_head(tmp_path):
     model = with_head(CharCNN(70, 3, word_buckets=2048, word_dim=4), TfidfHead(2048, 3))
     card = ModelCard(name="m", version="m-1", alphabet=Alphabet().characters, max_length=1014,
-                     classes=["bad", "average", "good"], architecture=head_architecture(model))
+                     classes=["bad", "average", "good"], architecture=model.architecture())
     loaded, _, _ = load_artefact(save_artefact(model, card, tmp_path / "m", half=True))
     assert loaded.tfidf is not None and loaded.word_buckets == 2048 and loaded.words is not None
 
