@@ -55,18 +55,21 @@ class ModelCard:
     precision: dict[str, Any] = field(default_factory=dict)
 
 
+def network_shape(card: ModelCard) -> dict[str, Any]:
+    """``card.architecture`` with the paper's values where an older card says nothing (``CharCNN``'s keywords)."""
+    from inference.model import FILTERS
+
+    architecture = card.architecture
+    return {"word_buckets": int(architecture.get("word_buckets", 0)), "word_dim": int(architecture.get("word_dim", 0)),
+            "tfidf_head": bool(architecture.get("tfidf_head", False)),
+            "filters": int(architecture.get("filters", FILTERS)), "char_dim": int(architecture.get("char_dim", 0))}
+
+
 def build_model(card: ModelCard) -> CharCNN:
     """An untrained network with the shape ``card`` describes."""
-    from inference.model import FILTERS, CharCNN
+    from inference.model import CharCNN
 
-    return CharCNN(
-        len(Alphabet(card.alphabet)), len(card.classes), card.max_length,
-        word_buckets=int(card.architecture.get("word_buckets", 0)),
-        word_dim=int(card.architecture.get("word_dim", 0)),
-        tfidf_head=bool(card.architecture.get("tfidf_head", False)),
-        filters=int(card.architecture.get("filters", FILTERS)),
-        char_dim=int(card.architecture.get("char_dim", 0)),
-    )
+    return CharCNN(len(Alphabet(card.alphabet)), len(card.classes), card.max_length, **network_shape(card))
 
 
 def save_artefact(model: CharCNN, card: ModelCard, directory: str | Path, half: bool = False) -> Path:

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.artefact import CONFIG_FILE, ModelCard, load_artefact, read_card, save_artefact
+from inference.artefact import CONFIG_FILE, ModelCard, load_artefact, network_shape, read_card, save_artefact
 from inference.precision import native_candidates
 from inference.training.base_corpus import base_max_rows, base_training
 from inference.training.data import star_to_class
@@ -284,9 +284,7 @@ def _train_finetune(active_dir: str | Path, mix: list[LabelledRow], output_dir: 
     from inference.training.train import train
 
     card = read_card(active_dir)
-    architecture = card.architecture or {}
-    buckets = int(architecture.get("word_buckets") or options.word_buckets)
-    dim = int(architecture.get("word_dim") or options.word_dim)
+    shape = network_shape(card)
     with tempfile.TemporaryDirectory(prefix="reviewpulse-retrain-") as tmp:
         data = Path(tmp) / "mix.csv"
         write_mix_csv(mix, data)
@@ -294,8 +292,9 @@ def _train_finetune(active_dir: str | Path, mix: list[LabelledRow], output_dir: 
         train_options = TrainOptions(
             data=str(data), balance=True, validation_split=0.1, max_length=card.max_length, epochs=epochs,
             lr=options.lr, schedule=max(epochs, 1), patience=epochs, seed=options.seed, model_name="candidate",
-            output=tmp, word_buckets=buckets, word_dim=dim, init_from=str(active_dir),
-            filters=int(architecture.get("filters") or TrainOptions.filters), char_dim=int(architecture.get("char_dim", 0)),
+            output=tmp, word_buckets=shape["word_buckets"] or options.word_buckets,
+            word_dim=shape["word_dim"] or options.word_dim, filters=shape["filters"], char_dim=shape["char_dim"],
+            init_from=str(active_dir),
             checkpoint_dir=str(Path(tmp) / "checkpoint"), calibrate=True,
             gate_precision=False,  # build_candidate gates the candidate on the in-domain hold-out
         )

@@ -87,6 +87,19 @@ def predict_logits(model: CharCNN, corpus: Corpus, rows: np.ndarray, batch_size:
     return logits[rows]
 
 
+def build_network(options: TrainOptions, corpus: Corpus) -> CharCNN:
+    """The untrained network ``options`` describe, for the corpus's alphabet and classes."""
+    return CharCNN(len(corpus.alphabet), len(corpus.reviews.classes), options.max_length,
+                   word_buckets=options.word_buckets, word_dim=options.word_dim, filters=options.filters,
+                   char_dim=options.char_dim).to(options.device)
+
+
+def hold_words(model: CharCNN, options: TrainOptions) -> None:
+    """``--freeze-words``: the word table takes no gradient, so Adam leaves it as it is."""
+    if options.freeze_words and model.words is not None:
+        model.words.weight.requires_grad_(False)
+
+
 def make_optimizer(model: CharCNN, options: TrainOptions) -> torch.optim.Optimizer:
     if options.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=options.lr, momentum=0.9)
@@ -139,9 +152,7 @@ def run(options: TrainOptions, state: dict[str, Any] | None, max_minutes: float,
     """
     seed_everything(options.seed)
     corpus = load_corpus(options)
-    model = CharCNN(len(corpus.alphabet), len(corpus.reviews.classes), options.max_length,
-                    word_buckets=options.word_buckets, word_dim=options.word_dim, filters=options.filters,
-                    char_dim=options.char_dim).to(options.device)
+    model = build_network(options, corpus)
     if options.init_from and state is None:
         warm_start(model, options.init_from)
     optimizer = make_optimizer(model, options)
@@ -160,8 +171,7 @@ def run(options: TrainOptions, state: dict[str, Any] | None, max_minutes: float,
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
-    if options.freeze_words and model.words is not None:  # no gradient, so Adam leaves the table alone
-        model.words.weight.requires_grad_(False)
+    hold_words(model, options)  # after pretraining, which trains the table
     directory = Path(options.output) / options.model_name
     directory.mkdir(parents=True, exist_ok=True)
     checkpoint_dir = Path(options.checkpoint_dir or directory.with_name(directory.name + ".checkpoint"))

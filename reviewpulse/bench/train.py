@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,14 @@ from inference.hardware import autocast_dtype, cpu_has_native_bf16
 from inference.model import FILTERS, CharCNN
 from inference.training.corpus import Corpus, load_corpus
 from inference.training.options import TrainOptions
-from inference.training.train import epoch_rows, length_bucketed_batches, make_optimizer, seed_everything
+from inference.training.train import (
+    build_network,
+    epoch_rows,
+    hold_words,
+    length_bucketed_batches,
+    make_optimizer,
+    seed_everything,
+)
 from reviewpulse.bench.report import Column, ratio, table
 
 #: The shipped model's recipe (docs/model.md): hashed word branch, class-balanced draws, Adam at 5e-4.
@@ -120,16 +127,16 @@ CONFIGURATIONS = (
 
 def _model_and_optimizer(recipe: TrainOptions, corpus: Corpus, configuration: Configuration, seed: int
                          ) -> tuple[CharCNN, torch.optim.Optimizer]:
+    """The network and optimizer ``reviewpulse train`` would build for the recipe in this configuration."""
+    options = replace(recipe, filters=configuration.filters, char_dim=configuration.char_dim,
+                      freeze_words=configuration.freeze_words)
     seed_everything(seed)
-    model = CharCNN(len(corpus.alphabet), len(corpus.reviews.classes), recipe.max_length,
-                    word_buckets=recipe.word_buckets, word_dim=recipe.word_dim,
-                    filters=configuration.filters, char_dim=configuration.char_dim)
+    model = build_network(options, corpus)
     model.train()
-    if configuration.freeze_words and model.words is not None:
-        model.words.weight.requires_grad_(False)
+    hold_words(model, options)
     if configuration.fused_adam:
-        return model, make_optimizer(model, recipe)
-    return model, torch.optim.Adam(model.parameters(), lr=recipe.lr)
+        return model, make_optimizer(model, options)
+    return model, torch.optim.Adam(model.parameters(), lr=options.lr)
 
 
 def run_train_bench(data: Path, rows: int = 3000, steps: int = 20, repeats: int = 3, seed: int = 7,
