@@ -78,6 +78,8 @@ def train_command(
         fail("--precision must be auto, fp32 or bf16")
     if resume is None and data is None:
         fail("give --data FILE to start a run, or --resume DIR to continue one")
+    if freeze_words and not (word_buckets and (pretrain_words or init_from)):
+        fail("--freeze-words keeps a trained word branch: give --word-buckets with --pretrain-words or --init-from")
     try:
         if resume is not None:
             directory = resume_run(resume, max_minutes)

@@ -196,3 +196,15 @@ def test_frozen_words_keep_the_pretrained_table_through_the_joint_epochs(tmp_pat
     assert torch.equal(frozen["words.weight"], table.words.weight)  # same seed, same pretraining, never updated
     assert not torch.equal(free["words.weight"], table.words.weight)
     assert not torch.equal(frozen["convs.0.weight"], table.convs[0].weight)  # the CNN still learned
+
+
+@pytest.mark.parametrize("branch", [[], ["--word-buckets", "512"]])
+def test_freezing_a_word_branch_that_was_never_trained_is_refused(tmp_path, tiny_csv, branch):
+    from typer.testing import CliRunner
+
+    from reviewpulse.cli import app
+
+    done = CliRunner().invoke(app, ["train", "--data", str(tiny_csv), "--freeze-words", "--output", str(tmp_path),
+                                    *branch])
+    assert done.exit_code == 2 and "--freeze-words keeps a trained word branch" in done.output
+    assert not (tmp_path / "charcnn").exists()
