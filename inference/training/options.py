@@ -56,6 +56,9 @@ class TrainOptions:
     #: Passes of word-branch-only training before the joint epochs (inference/training/word_pretrain.py).
     pretrain_words: int = 0
     word_lr: float = 0.003
+    #: Epochs the char-CNN trains alone (fewer if it stops improving) before ``pretrain_words`` joins the word
+    #: branch: beside a pretrained branch from the start, its units die (docs/model.md, issue 36).
+    cnn_first: int = 0
     #: Keep the word branch as it is (pretrained or warm-started) through the joint epochs: a second pass overfits it.
     freeze_words: bool = False
     #: Objective (inference/training/losses.py): ce, neighbour or emd; the weight of the ordinal part.

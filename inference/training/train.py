@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from inference.artefact import ModelCard, load_artefact, save_artefact
 from inference.hardware import autocast_dtype
-from inference.model import CharCNN
+from inference.model import HIDDEN, CharCNN
 from inference.training.calibration import calibration_report, fit_class_bias
 from inference.training.checkpoint import load_checkpoint, save_checkpoint
 from inference.training.corpus import Corpus, load_corpus
@@ -94,10 +95,43 @@ def build_network(options: TrainOptions, corpus: Corpus) -> CharCNN:
                    char_dim=options.char_dim).to(options.device)
 
 
-def hold_words(model: CharCNN, options: TrainOptions) -> None:
-    """``--freeze-words``: the word table takes no gradient, so Adam leaves it as it is."""
-    if options.freeze_words and model.words is not None:
-        model.words.weight.requires_grad_(False)
+def words_joined(options: TrainOptions, state: dict[str, Any]) -> bool:
+    """Whether the word branch takes part yet: from the start, unless ``--cnn-first`` keeps it out."""
+    return not options.cnn_first or "word_pretraining" in state
+
+
+def hold_words(model: CharCNN, options: TrainOptions, state: dict[str, Any]) -> None:
+    """The word table takes no gradient while the CNN trains alone, nor under ``--freeze-words``.
+
+    Adam leaves a parameter without a gradient as it is.
+    """
+    if model.words is not None:
+        model.words.weight.requires_grad_(words_joined(options, state) and not options.freeze_words)
+
+
+def silence_words(model: CharCNN) -> None:
+    """Zero the word table and its output columns: the model is the CNN alone, and stays so untrained.
+
+    Zero features give the output columns a zero gradient, and zero columns give the
+    (held) table none, so no word weight moves until :func:`join_words`.
+    """
+    assert model.words is not None
+    with torch.no_grad():
+        model.words.weight.zero_()
+        model.fc3.weight[:, HIDDEN:] = 0.0
+
+
+def join_words(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dict[str, Any],
+               rng: np.random.Generator) -> None:
+    """Pretrain the word branch alone and fold it into the output layer (``--pretrain-words``)."""
+    assert model.words is not None
+    if options.cnn_first:  # a fresh table: the silenced one is all zeros
+        nn.init.normal_(model.words.weight, std=0.1)
+        with torch.no_grad():
+            model.words.weight[0].zero_()
+    model.words.weight.requires_grad_(True)
+    state["word_pretraining"] = pretrain_word_branch(model, corpus, options.pretrain_words, options.word_lr,
+                                                     lambda labels: epoch_rows(labels, options.balance, rng))
 
 
 def make_optimizer(model: CharCNN, options: TrainOptions) -> torch.optim.Optimizer:
@@ -161,17 +195,17 @@ def run(options: TrainOptions, state: dict[str, Any] | None, max_minutes: float,
     if state is None:
         state = {"epoch": 1, "batch": 0, "step": 0, "best_f1": -1.0, "best_epoch": 0, "history": [],
                  "loss_sum": 0.0, "loss_count": 0, "epoch_rng": rng.bit_generator.state}
-        if options.pretrain_words:
-            state["word_pretraining"] = pretrain_word_branch(
-                model, corpus, options.pretrain_words, options.word_lr,
-                lambda labels: epoch_rows(labels, options.balance, rng))
+        if options.cnn_first:
+            silence_words(model)
+        elif options.pretrain_words:
+            join_words(model, corpus, options, state, rng)
             state["epoch_rng"] = rng.bit_generator.state
     else:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
-    hold_words(model, options)  # after pretraining, which trains the table
+    hold_words(model, options, state)  # after pretraining, which trains the table
     directory = Path(options.output) / options.model_name
     directory.mkdir(parents=True, exist_ok=True)
     checkpoint_dir = Path(options.checkpoint_dir or directory.with_name(directory.name + ".checkpoint"))
@@ -187,13 +221,21 @@ def run(options: TrainOptions, state: dict[str, Any] | None, max_minutes: float,
             "torch_rng": torch.get_rng_state(),
         })
 
-    if options.pretrain_words and state["step"] == 0 and state["batch"] == 0:
+    if options.pretrain_words and not options.cnn_first and state["step"] == 0:
         checkpoint()  # the pretrained branch survives a stop in the first joint epoch
     log.info("training on %d rows, validating on %d, classes %s, autocast %s",
              len(corpus.train_rows), len(corpus.validation_rows), corpus.reviews.classes, dtype or "off")
     while state["epoch"] <= options.epochs:
         epoch = state["epoch"]
         rng.bit_generator.state = state["epoch_rng"]
+        if not words_joined(options, state) and state["batch"] == 0 and (
+                epoch > options.cnn_first or state.get("cnn_converged")):
+            tqdm.write(f"epoch {epoch}: the word branch joins the CNN", file=sys.stderr)
+            join_words(model, corpus, options, state, rng)
+            hold_words(model, options, state)
+            state.update(best_epoch=epoch - 1, words_joined_at=epoch,  # patience counts from here
+                         epoch_rng=rng.bit_generator.state)
+            checkpoint()
         train_labels = corpus.labels[corpus.train_rows]
         rows = corpus.train_rows[epoch_rows(train_labels, options.balance, rng, options.epoch_rows)]
         batches = length_bucketed_batches(corpus.lengths, rows, options.batch_size, rng)
@@ -227,6 +269,9 @@ def run(options: TrainOptions, state: dict[str, Any] | None, max_minutes: float,
         checkpoint()
         last_checkpoint = time.monotonic()
         if epoch - state["best_epoch"] >= options.patience:
+            if not words_joined(options, state):
+                state["cnn_converged"] = True
+                continue
             tqdm.write(f"no improvement for {options.patience} epochs: stopping early", file=sys.stderr)
             break
     return directory
@@ -271,11 +316,13 @@ def _end_epoch(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dic
                                 "fitted_on": "validation split, classes balanced",
                                 **calibration_report(log_probs, labels, bias, list(corpus.reviews.classes))}
         save_artefact(model, card, directory, half=options.half)
-    last_epoch = state["epoch"] == options.epochs or state["epoch"] - state["best_epoch"] >= options.patience
+    last_epoch = words_joined(options, state) and (
+        state["epoch"] == options.epochs or state["epoch"] - state["best_epoch"] >= options.patience)
     if last_epoch and options.gate_precision:
         record_precision_gate(directory, [corpus.reviews.texts[i] for i in rows], labels)  # bf16 and int8 gates, into model.json
     (directory / "metrics.json").write_text(
-        json.dumps({"best_epoch": state["best_epoch"], "epochs": state["history"]}, indent=2) + "\n",
+        json.dumps({"best_epoch": state["best_epoch"], "words_joined_at": state.get("words_joined_at"),
+                    "epochs": state["history"]}, indent=2) + "\n",
         encoding="utf-8")
 
 

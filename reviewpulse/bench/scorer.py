@@ -72,12 +72,20 @@ def _configurations(scorer: Scorer, texts: list[str], subset: list[str]) -> list
 def run_scorer_bench(
     model_dir: str | Path, data: str | Path | None = None, text_column: str = "text", sample: int = 3000,
     subset: int = 300, repeats: int = 3, seed: int = 7, threads: int = 0, progress: bool = True,
+    against: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Measure every configuration ``repeats`` times (round-robin); returns a JSON-ready dict."""
+    """Measure every configuration ``repeats`` times (round-robin); returns a JSON-ready dict.
+
+    ``against``: another model directory, timed in the same rounds on the same texts
+    (``against_ratio`` = this model's default path over that one's).
+    """
     scorer = Scorer.load(model_dir, device="cpu", threads=threads, precision="fp32")
     texts = sample_texts(sample, seed, data, text_column)
     small = random.Random(seed + 1).sample(texts, min(subset, len(texts)))
     configurations = _configurations(scorer, texts, small)
+    other = Scorer.load(against, device="cpu", threads=threads, precision="auto") if against else None
+    if other is not None:  # at the precision it resolves to here, as it would serve
+        configurations.append((f"score(texts), default path, {other.version}", other.precision, texts, other.score))
     for _, _, _, run in configurations:
         run(small[:8])  # warm-up
     timings: list[list[float]] = [[] for _ in configurations]
@@ -98,6 +106,8 @@ def run_scorer_bench(
     # what Scorer.load(dir) resolves to here (SCORER_PRECISION=auto): the figure a library user gets
     auto = resolve_precision("auto", scorer.card, "cpu")
     default = next((row for row in rows[1:] if row["precision"] == auto), rows[1])
+    versus = {"against": other.version, "against_reviews_per_s": rows[-1]["reviews_per_s"],
+              "against_ratio": ratio(default["reviews_per_s"], rows[-1]["reviews_per_s"])} if other else {}
     return {
         "model_version": scorer.version,
         "threads": torch.get_num_threads(),
@@ -112,6 +122,7 @@ def run_scorer_bench(
         "default_precision": default["precision"],
         "reviews_per_s": default["reviews_per_s"],
         "speedup": default["ratio"],
+        **versus,
         **_agreement(scorer, small),
         "rows": rows,
     }
@@ -147,4 +158,6 @@ def format_table(result: dict[str, Any]) -> str:
         *[f"  {name} vs fp32: max |dp| {result[f'max_abs_prob_diff_{name}']:.1e}, "
           f"labels agree {result[f'{name}_label_agreement']:.2%}"
           for name in ("bf16", "int8") if f"{name}_label_agreement" in result],
+        *([f"  score(texts) = {result['against_ratio']}x {result['against']}'s on the same texts"]
+          if "against" in result else []),
     ])

@@ -133,7 +133,7 @@ def _model_and_optimizer(recipe: TrainOptions, corpus: Corpus, configuration: Co
     seed_everything(seed)
     model = build_network(options, corpus)
     model.train()
-    hold_words(model, options)
+    hold_words(model, options, state={})
     if configuration.fused_adam:
         return model, make_optimizer(model, options)
     return model, torch.optim.Adam(model.parameters(), lr=options.lr)

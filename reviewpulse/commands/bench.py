@@ -35,6 +35,7 @@ def scorer_command(
     repeats: Annotated[int, Opt(min=1, help="passes per configuration; the median is reported")] = 3,
     seed: int = 7,
     threads: Annotated[int, Opt(min=0, help="torch threads (0 = torch's default, all cores)")] = 0,
+    against: Annotated[Path | None, Opt(help="another model timed in the same rounds (a candidate vs today's)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Reviews/s of score(texts) on real-length texts, fp32 and bf16, vs the per-request path, same run."""
@@ -44,7 +45,7 @@ def scorer_command(
 
     try:
         result = run_scorer_bench(model or command_settings().model_dir, data, text_column, sample, subset, repeats,
-                                  seed, threads, progress=not as_json)
+                                  seed, threads, progress=not as_json, against=against)
     except BenchDataError as error:
         fail(str(error))
     emit(result, as_json, format_table)

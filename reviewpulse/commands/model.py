@@ -51,6 +51,8 @@ def train_command(
     init_from: Annotated[Path | None, Opt(help="model directory to warm-start from")] = None,
     pretrain_words: Annotated[int, Opt(min=0, help="passes training the word branch alone first (fast)")] = 0,
     word_lr: Annotated[float, Opt(help="learning rate of the word-branch passes")] = 0.003,
+    cnn_first: Annotated[int, Opt(min=0, help="epochs the char-CNN trains alone (fewer once it stops improving) "
+                                          "before --pretrain-words joins the word branch")] = 0,
     freeze_words: Annotated[bool, Opt(help="keep the word branch as pretrained (or warm-started) in the joint "
                                            "epochs; it overfits in a second pass")] = False,
     loss: Annotated[str, Opt(help="ce, or an ordinal objective: neighbour (label smoothing toward the adjacent "
@@ -80,6 +82,10 @@ def train_command(
         fail("give --data FILE to start a run, or --resume DIR to continue one")
     if freeze_words and not (word_buckets and (pretrain_words or init_from)):
         fail("--freeze-words keeps a trained word branch: give --word-buckets with --pretrain-words or --init-from")
+    if cnn_first and not (word_buckets and pretrain_words):
+        fail("--cnn-first trains the CNN before the word branch joins: give --word-buckets and --pretrain-words")
+    if cnn_first >= epochs:
+        fail(f"--cnn-first {cnn_first} leaves no joint epoch: give --epochs above it")
     try:
         if resume is not None:
             directory = resume_run(resume, max_minutes)
@@ -92,7 +98,7 @@ def train_command(
                 schedule=schedule, patience=patience, seed=seed, log_every=log_every, model_name=model_name,
                 output=str(output), exclude_sources=tuple(exclude_source or ()), half=half,
                 word_buckets=word_buckets, word_dim=word_dim, filters=filters, char_dim=char_dim, init_from=str(init_from or ""), device=device,
-                pretrain_words=pretrain_words, word_lr=word_lr, freeze_words=freeze_words, loss=loss, ordinal_weight=ordinal_weight,
+                pretrain_words=pretrain_words, word_lr=word_lr, cnn_first=cnn_first, freeze_words=freeze_words, loss=loss, ordinal_weight=ordinal_weight,
                 precision=precision, checkpoint_dir=str(checkpoint_dir or ""),
                 checkpoint_minutes=checkpoint_minutes, calibrate=calibrate,
             )
@@ -158,6 +164,9 @@ def lodo_command(
     validation_split: Annotated[float | None, Opt(min=0.0, max=0.9)] = None,
     sample_rows: Annotated[int, Opt(min=1, help="held-out rows scored per domain (seeded sample)")] = 3000,
     max_minutes: Annotated[float, Opt(min=0, help="training time per domain (0 = no limit)")] = 0,
+    together: Annotated[bool, Opt(help="one model trained without all the domains (stricter, one run's time)")] = False,
+    head: Annotated[bool, Opt(help="also score each held-out model with a TF-IDF head (reviewpulse head)")] = False,
+    reuse: Annotated[bool, Opt(help="score held-out models already in OUTPUT instead of training them again")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Leave-one-domain-out: per held-out source, the CNN against TF-IDF trained on the same rows."""
@@ -178,10 +187,35 @@ def lodo_command(
     options = replace(options, output=str(output), init_from=str(init_from or ""), checkpoint_dir="",
                       **{k: v for k, v in overrides.items() if v is not None})
     try:
-        result = leave_one_domain_out(options, domain, sample_rows, max_minutes)
+        result = leave_one_domain_out(options, domain, sample_rows, max_minutes, together, head, reuse)
     except (DataError, ValueError) as error:
         fail(str(error))
     typer.echo(json.dumps(result) if as_json else format_table(result))
+
+
+def head_command(
+    model: Annotated[Path, Opt(help="trained base model directory (its model.json names its corpus and split)")],
+    output: Annotated[Path, Opt(help="where the model with its head is written")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Stack a TF-IDF head on a base model: fitted on half its validation split, measured on the other half."""
+    from inference.artefact import ArtefactError
+    from inference.training.base_head import put_head_on_base
+    from inference.training.data import DataError
+
+    try:
+        result = put_head_on_base(model, output, progress=not as_json)
+    except (ArtefactError, DataError, ValueError) as error:
+        fail(str(error))
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for name in ("base", "with_head"):
+        figures = result[name]
+        typer.echo(f"{name:<10} macro-F1 {figures['macro_f1']:.4f}  accuracy {figures['accuracy']:.4f}  F1 per class "
+                   + " / ".join(f"{value:.3f}" for value in figures["f1"].values()))
+    typer.echo(f"on {result['rows']} rows ({result['measured_on']}); model {result['model']} written to "
+               f"{result['directory']}")
 
 
 def baseline_command(
@@ -203,6 +237,7 @@ def baseline_command(
 def register(app: typer.Typer) -> None:
     app.command("train")(train_command)
     app.command("lodo")(lodo_command)
+    app.command("head")(head_command)
     app.command("baseline")(baseline_command)
     app.command("evaluate")(evaluate_command)
     app.command("score")(score_command)

@@ -119,6 +119,30 @@ def test_leave_one_domain_out_holds_the_domain_out_of_training(tmp_path, tiny_cs
     assert 0.0 <= row["cnn"]["macro_f1"] <= 1.0 and 0.0 <= row["tfidf"]["macro_f1"] <= 1.0
 
 
+@pytest.mark.slow
+def test_domains_held_out_together_are_all_left_out_of_one_training_run(tmp_path):
+    from inference.training.domains import leave_one_domain_out
+
+    data = tmp_path / "three.csv"
+    with data.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([("text", "rating", "source"), *(
+            (text, stars, ("alpha", "beta", "gamma", "delta")[index % 4])
+            for index, (text, stars) in enumerate(labelled_rows(80)))])
+    options = TrainOptions(data=str(data), epochs=1, batch_size=25, max_length=256, output=str(tmp_path))
+    result = leave_one_domain_out(options, ["alpha", "gamma"], sample_rows=10, together=True)
+    assert [row["domain"] for row in result["domains"]] == ["alpha", "gamma"]
+    assert all(row["training_rows"] == 36 for row in result["domains"])  # beta's and delta's 40 less 10%
+    assert sorted(read_card(tmp_path / "lodo-alpha+gamma").training["exclude_sources"]) == ["alpha", "gamma"]
+    assert not (tmp_path / "lodo-alpha").exists()
+
+    trained = (tmp_path / "lodo-alpha+gamma" / "model.safetensors").stat().st_mtime_ns
+    again = leave_one_domain_out(options, ["alpha", "gamma"], sample_rows=10, together=True, head=True, reuse=True)
+    assert (tmp_path / "lodo-alpha+gamma" / "model.safetensors").stat().st_mtime_ns == trained  # scored, not retrained
+    assert again["domains"][0]["cnn"] == result["domains"][0]["cnn"]
+    assert set(again["mean_macro_f1"]) == {"cnn", "with_head", "tfidf"}
+    assert read_card(tmp_path / "lodo-alpha+gamma-head").architecture["tfidf_head"]
+
+
 def test_validation_comparison_rebuilds_the_models_own_split(tmp_path, tiny_csv):
     from inference.training.domains import validation_comparison
 
@@ -208,3 +232,42 @@ def test_freezing_a_word_branch_that_was_never_trained_is_refused(tmp_path, tiny
                                     *branch])
     assert done.exit_code == 2 and "--freeze-words keeps a trained word branch" in done.output
     assert not (tmp_path / "charcnn").exists()
+
+
+def test_cnn_first_keeps_the_word_branch_out_until_the_cnn_has_trained(tmp_path, tiny_csv):
+    """``--cnn-first 2``: two epochs of the CNN alone (no word weight moves), then the pretrained branch joins."""
+    options = TrainOptions(data=str(tiny_csv), validation_split=0.2, epochs=3, batch_size=10, max_length=256,
+                           word_buckets=512, word_dim=4, pretrain_words=1, cnn_first=2, patience=10,
+                           output=str(tmp_path), model_name="first", calibrate=False, gate_precision=False)
+    assert train(options, stop_after_steps=8) is None  # the last batch of epoch 2, before the join
+    alone = load_checkpoint(tmp_path / "first.checkpoint")
+    assert "word_pretraining" not in alone
+    assert not alone["model"]["words.weight"].any() and not alone["model"]["fc3.weight"][:, 1024:].any()
+    assert alone["model"]["fc3.weight"][:, :1024].any()
+
+    directory = resume(tmp_path / "first.checkpoint")
+    joined = load_checkpoint(tmp_path / "first.checkpoint")
+    assert len(joined["word_pretraining"]) == 1 and joined["model"]["words.weight"].any()
+    assert joined["model"]["fc3.weight"][:, 1024:].any()  # the pretrained head was folded in
+    metrics = json.loads((directory / "metrics.json").read_text())
+    assert metrics["words_joined_at"] == 3 and len(metrics["epochs"]) == 3
+
+
+def test_cnn_first_joins_the_words_early_once_the_cnn_stops_improving(tmp_path, tiny_csv):
+    options = TrainOptions(data=str(tiny_csv), validation_split=0.2, epochs=4, batch_size=10, max_length=256,
+                           word_buckets=512, word_dim=4, pretrain_words=1, cnn_first=3, patience=1, lr=0.0,
+                           output=str(tmp_path), model_name="early", calibrate=False, gate_precision=False)
+    metrics = json.loads((train(options) / "metrics.json").read_text())
+    assert metrics["words_joined_at"] == 3  # epoch 2 did not beat epoch 1: the CNN alone had converged
+
+
+def test_cnn_first_without_a_word_branch_to_join_is_refused(tmp_path, tiny_csv):
+    from typer.testing import CliRunner
+
+    from reviewpulse.cli import app
+
+    done = CliRunner().invoke(app, ["train", "--data", str(tiny_csv), "--cnn-first", "2", "--output", str(tmp_path)])
+    assert done.exit_code == 2 and "--cnn-first trains the CNN before the word branch joins" in done.output
+    done = CliRunner().invoke(app, ["train", "--data", str(tiny_csv), "--cnn-first", "2", "--epochs", "2",
+                                    "--word-buckets", "512", "--pretrain-words", "1", "--output", str(tmp_path)])
+    assert done.exit_code == 2 and "leaves no joint epoch" in done.output

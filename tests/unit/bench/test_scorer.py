@@ -28,3 +28,14 @@ def test_bench_measures_int8_where_the_model_has_it(tmp_path, texts_csv, monkeyp
     assert [row["precision"] for row in result["rows"]] == ["fp32", "fp32", "int8", "fp32", "bf16", "fp32", "int8"]
     assert result["default_precision"] == ("int8" if gate["int8"]["passed"] else "fp32")
     assert 0.5 <= result["int8_label_agreement"] <= 1.0 and "int8 vs fp32" in format_table(result)
+
+
+def test_bench_times_another_model_in_the_same_rounds(tmp_path, texts_csv):
+    """``--against``: today's model on the same texts, and the candidate's ratio to it."""
+    candidate = save_untrained(tmp_path / "c", max_length=256, classes=("bad", "good"), name="c", version="c-1")
+    today = save_untrained(tmp_path / "t", max_length=256, classes=("bad", "good"), name="t", version="t-1")
+    result = run_scorer_bench(candidate, texts_csv, "review", sample=20, subset=6, repeats=1, progress=False,
+                              against=today)
+    assert result["against"] == "t-1" and result["rows"][-1]["texts"] == 20
+    assert result["against_ratio"] == round(result["reviews_per_s"] / result["against_reviews_per_s"], 2)
+    assert "x t-1's on the same texts" in format_table(result)
