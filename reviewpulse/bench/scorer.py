@@ -106,8 +106,11 @@ def run_scorer_bench(
     # what Scorer.load(dir) resolves to here (SCORER_PRECISION=auto): the figure a library user gets
     auto = resolve_precision("auto", scorer.card, "cpu")
     default = next((row for row in rows[1:] if row["precision"] == auto), rows[1])
-    versus = {"against": other.version, "against_reviews_per_s": rows[-1]["reviews_per_s"],
-              "against_ratio": ratio(default["reviews_per_s"], rows[-1]["reviews_per_s"])} if other else {}
+    versus = {}
+    if other is not None:
+        theirs = round(statistics.median(timings[-1]), 1)
+        versus = {"against": other.version, "against_reviews_per_s": theirs,
+                  "against_ratio": ratio(float(default["reviews_per_s"]), theirs)}
     return {
         "model_version": scorer.version,
         "threads": torch.get_num_threads(),
