@@ -108,9 +108,8 @@ def run_scorer_bench(
     default = next((row for row in rows[1:] if row["precision"] == auto), rows[1])
     versus = {}
     if other is not None:
-        theirs = round(statistics.median(timings[-1]), 1)
-        versus = {"against": other.version, "against_reviews_per_s": theirs,
-                  "against_ratio": ratio(float(default["reviews_per_s"]), theirs)}
+        mine, theirs = (round(statistics.median(timings[rows.index(row)]), 1) for row in (default, rows[-1]))
+        versus = {"against": other.version, "against_reviews_per_s": theirs, "against_ratio": ratio(mine, theirs)}
     return {
         "model_version": scorer.version,
         "threads": torch.get_num_threads(),
