@@ -110,10 +110,10 @@ def hold_words(model: CharCNN, options: TrainOptions, state: dict[str, Any]) -> 
 
 
 def silence_words(model: CharCNN) -> None:
-    """Zero the word table and its output columns: the model is the CNN alone, and stays so untrained.
+    """Zero the word table and its output columns: the model is the CNN alone until :func:`join_words`.
 
     Zero features give the output columns a zero gradient, and zero columns give the
-    (held) table none, so no word weight moves until :func:`join_words`.
+    (held) table none, so no word weight moves meanwhile.
     """
     assert model.words is not None
     with torch.no_grad():

@@ -83,9 +83,11 @@ def run_scorer_bench(
     texts = sample_texts(sample, seed, data, text_column)
     small = random.Random(seed + 1).sample(texts, min(subset, len(texts)))
     configurations = _configurations(scorer, texts, small)
-    other = Scorer.load(against, device="cpu", threads=threads, precision="auto") if against else None
-    if other is not None:  # at the precision it resolves to here, as it would serve
-        configurations.append((f"score(texts), default path, {other.version}", other.precision, texts, other.score))
+    # both loaded as a worker loads them, alternated in the same rounds
+    served = [] if against is None else [Scorer.load(path, device="cpu", threads=threads, precision="auto")
+                                         for path in (model_dir, against)]
+    configurations += [(f"score(texts) as served, {each.version}", each.precision, texts, each.score)
+                       for each in served]
     for _, _, _, run in configurations:
         run(small[:8])  # warm-up
     timings: list[list[float]] = [[] for _ in configurations]
@@ -107,9 +109,10 @@ def run_scorer_bench(
     auto = resolve_precision("auto", scorer.card, "cpu")
     default = next((row for row in rows[1:] if row["precision"] == auto), rows[1])
     versus = {}
-    if other is not None:
-        mine, theirs = (round(statistics.median(timings[rows.index(row)]), 1) for row in (default, rows[-1]))
-        versus = {"against": other.version, "against_reviews_per_s": theirs, "against_ratio": ratio(mine, theirs)}
+    if served:
+        mine, theirs = (round(statistics.median(rates), 1) for rates in timings[-2:])
+        versus = {"against": served[1].version, "served_reviews_per_s": mine, "against_reviews_per_s": theirs,
+                  "against_ratio": ratio(mine, theirs)}
     return {
         "model_version": scorer.version,
         "threads": torch.get_num_threads(),

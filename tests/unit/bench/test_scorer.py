@@ -36,6 +36,7 @@ def test_bench_times_another_model_in_the_same_rounds(tmp_path, texts_csv):
     today = save_untrained(tmp_path / "t", max_length=256, classes=("bad", "good"), name="t", version="t-1")
     result = run_scorer_bench(candidate, texts_csv, "review", sample=20, subset=6, repeats=1, progress=False,
                               against=today)
-    assert result["against"] == "t-1" and result["rows"][-1]["texts"] == 20
-    assert result["against_ratio"] == round(result["reviews_per_s"] / result["against_reviews_per_s"], 2)
+    assert result["against"] == "t-1" and [row["texts"] for row in result["rows"][-2:]] == [20, 20]
+    assert [row["config"].rsplit(" ", 1)[1] for row in result["rows"][-2:]] == ["c-1", "t-1"]
+    assert result["against_ratio"] == round(result["served_reviews_per_s"] / result["against_reviews_per_s"], 2)
     assert "x t-1's on the same texts" in format_table(result)

@@ -29,9 +29,14 @@ def test_a_run_file_left_by_a_killed_run_names_no_broker(tmp_path: Path) -> None
 
 
 def dead_pid() -> int:
-    """A pid that no process has now (one past the largest in use, below the kernel's maximum)."""
+    """A pid no process has now, from the top of the kernel's range.
+
+    Not the one past the largest in use: that is the next pid the kernel hands out, and a
+    process the suite starts meanwhile took it (a flaky failure).
+    """
+    top = int(Path("/proc/sys/kernel/pid_max").read_text()) - 1
     in_use = {int(name) for name in os.listdir("/proc") if name.isdigit()}
-    return next(pid for pid in range(max(in_use) + 1, 4_194_304) if pid not in in_use)
+    return next(pid for pid in range(top, 1, -1) if pid not in in_use)
 
 
 @pytest.mark.parametrize("garbage", ["{", ""])
