@@ -28,8 +28,7 @@ def tfidf_weights(ids: torch.Tensor, offsets: torch.Tensor, idf: torch.Tensor) -
     and each of its ``c`` occurrences carries a ``c``-th of it, so ``embedding_bag``
     in ``sum`` mode over the unchanged ids gives the TF-IDF dot product. float64, so the
     fit (:func:`inference.training.stacking.tfidf_matrix`) reads the same values.
-    Counted with numpy, gathering only the idf values the batch needs: the head runs on
-    every scored batch, and copying the whole table each time was a third of its cost.
+    Counted with numpy on the CPU; only the idf values the batch needs are gathered.
     """
     flat = ids.cpu().numpy().astype(np.int64)
     if not len(flat):
