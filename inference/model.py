@@ -119,9 +119,7 @@ class CharCNN(nn.Module):
                 if module.bias is not None:  # every layer here has one
                     nn.init.zeros_(module.bias)
         if self.words is not None:
-            nn.init.normal_(self.words.weight, std=0.1)
-            with torch.no_grad():
-                self.words.weight[0].zero_()
+            self.init_words()
         if self.chars is not None:  # unit vectors' spread, so conv1's Kaiming init sees one-hot-sized inputs
             nn.init.normal_(self.chars.weight, std=char_dim ** -0.5)
             with torch.no_grad():
@@ -166,6 +164,13 @@ class CharCNN(nn.Module):
         if self.tfidf is not None and words is not None:
             return self.tfidf(logits, *words)
         return logits
+
+    def init_words(self) -> None:
+        """A fresh random word table; the padding bucket stays zero."""
+        assert self.words is not None
+        nn.init.normal_(self.words.weight, std=0.1)
+        with torch.no_grad():
+            self.words.weight[0].zero_()
 
     def architecture(self) -> dict[str, Any]:
         """The shape beyond alphabet, classes and length, as ``model.json`` records it (``inference.artefact``)."""

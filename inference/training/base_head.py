@@ -64,16 +64,15 @@ def put_head_on_base(model_dir: str | Path, output_dir: str | Path, progress: bo
         options=StackOptions(seed=options.seed, buckets=model.word_buckets or StackOptions.buckets, folds=1,
                              stack_balance=balance),
         progress=progress, stack_candidates=np.arange(len(train_rows), len(rows)))
+    joined = with_head(model, head)
     created = datetime.now(UTC)
     new_card = ModelCard(
         name=card.name, version=f"{card.name}-{created:%Y%m%d%H%M}", alphabet=card.alphabet,
         max_length=card.max_length, classes=list(card.classes), created_at=created.isoformat(timespec="seconds"),
         data_sha256=card.data_sha256, training={**card.training, "base_version": card.version, "tfidf_head": fit},
-        metrics=card.metrics, architecture={},
+        metrics=card.metrics, architecture=joined.architecture(),
     )
     half = card.weights_dtype == "float16"
-    joined = with_head(model, head)
-    new_card.architecture = joined.architecture()
     directory = save_artefact(joined, new_card, output_dir, half=half)
     texts = [reviews.texts[i] for i in measure]
     classes = list(reviews.classes)

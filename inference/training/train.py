@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from inference.artefact import ModelCard, load_artefact, save_artefact
@@ -126,9 +125,7 @@ def join_words(model: CharCNN, corpus: Corpus, options: TrainOptions, state: dic
     """Pretrain the word branch alone and fold it into the output layer (``--pretrain-words``)."""
     assert model.words is not None
     if options.cnn_first:  # a fresh table: the silenced one is all zeros
-        nn.init.normal_(model.words.weight, std=0.1)
-        with torch.no_grad():
-            model.words.weight[0].zero_()
+        model.init_words()
     model.words.weight.requires_grad_(True)
     state["word_pretraining"] = pretrain_word_branch(model, corpus, options.pretrain_words, options.word_lr,
                                                      lambda labels: epoch_rows(labels, options.balance, rng))

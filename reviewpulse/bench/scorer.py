@@ -76,8 +76,8 @@ def run_scorer_bench(
 ) -> dict[str, Any]:
     """Measure every configuration ``repeats`` times (round-robin); returns a JSON-ready dict.
 
-    ``against``: another model directory, timed in the same rounds on the same texts
-    (``against_ratio`` = this model's default path over that one's).
+    ``against``: another model directory; both models are loaded as a worker loads them and
+    timed in the same rounds on the same texts (``against_ratio`` = this one's rate over that one's).
     """
     scorer = Scorer.load(model_dir, device="cpu", threads=threads, precision="fp32")
     texts = sample_texts(sample, seed, data, text_column)
