@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from inference import hardware, precision
 from inference.artefact import ModelCard, read_card, save_artefact, save_untrained
@@ -151,6 +152,18 @@ def test_int8_keeps_the_shipped_models_labels():
     assert (reference.argmax(1) == quantized.argmax(1)).mean() >= 0.99
     assert np.abs(reference - quantized).max() < 0.2
     assert [s.label for s in int8.score(list(TYPED_REVIEWS))] == [s.label for s in fp32.score(list(TYPED_REVIEWS))]
+
+
+@needs_int8
+def test_int8_convs_read_either_memory_layout_the_same():
+    """The scorer's gather hands conv1's output over channels-last; a contiguous tensor gives the same values."""
+    int8 = Scorer.load(DEFAULT_MODEL_DIR, device="cpu", precision="int8")
+    indices, _ = int8.alphabet.encode_batch([*TYPED_REVIEWS, *synthetic_reviews(20, seed=4)], 400)
+    with torch.inference_mode():
+        gathered = int8.model._gathered_conv1(torch.from_numpy(indices))
+        assert not gathered.is_contiguous() and gathered.transpose(1, 2).is_contiguous()
+        assert int8.upper_convs is not None
+        assert torch.equal(int8.upper_convs(gathered), int8.upper_convs(gathered.contiguous()))
 
 
 def test_an_unusable_explicit_int8_is_a_clear_cli_error(model_dir, monkeypatch):
