@@ -9,7 +9,9 @@ other domains), and trains with one of two strategies:
   (inference/tfidf_head.py) fitted anew: a TF-IDF word model on the in-domain and
   replayed rows (in-domain ones weighing half the replay in total), stacked on the
   network's log-probabilities by a scaled layer fitted on in-domain rows only, out of
-  fold (inference/training/stacking.py). Minutes on a CPU.
+  fold (inference/training/stacking.py). Minutes on a CPU. An active model that already
+  ends in a head (the shipped one) keeps it and its word model learns a correction
+  from the same rows instead: seconds.
 * ``head``: the active model's CNN frozen, a new word n-gram branch and
   output layer trained on cached CNN features (inference/training/head.py). Minutes on a CPU.
 * ``finetune``: the whole network through ``inference.training.train.train`` with

@@ -5,7 +5,10 @@ labelled rows ``reviewpulse retrain`` would have fetched; the candidate is built
 code it runs (``inference.training.candidates.build_candidate``, replay from the parent's own corpus) from
 PARENT, and scored on EVAL_ROWS other reviews of the same source, before and after, next to
 TF-IDF + logistic regression trained on exactly the candidate's training rows (in-domain
-training split + replay). Run from the repository root:
+training split + replay). With ``--gates`` each candidate is also judged against PARENT as
+``reviewpulse retrain`` judges it (the fixed validation set of PARENT's base corpus and the
+candidate's own hold-out, the default rules), so "the gates pass" is a figure too. Run from
+the repository root:
 
     .venv/bin/python -m reviewpulse.bench.retrain_figures --source skytrax_airlines --sizes 500,1000,3000
 
@@ -23,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +59,27 @@ def macro_f1(predicted: np.ndarray, rows: list[LabelledRow]) -> float:
     return float(classification_report(labels, predicted, ["bad", "average", "good"])["macro_f1"])
 
 
+def gate_verdict(candidate: Any, parent: str, corpus: str, data_dir: Path) -> dict[str, Any]:
+    """``reviewpulse retrain``'s measurement and verdict for ``candidate`` against ``parent``, default rules.
+
+    The fixed validation set is built afresh in ``data_dir`` from the parent's base corpus,
+    as a new deployment's first retrain builds it.
+    """
+    from inference.training.gates import judge
+    from kernel.settings import Settings
+    from stream.learning.retraining import evaluate_pair, gate_rules
+
+    settings = Settings(data_dir=data_dir)
+    mine, theirs, _ = evaluate_pair(settings, candidate.path, parent, read_card(parent), candidate.holdout, corpus)
+    verdict = judge(mine, theirs, gate_rules(settings))
+    falls = [mine["fixed"]["per_source"][s]["macro_f1"] - theirs["fixed"]["per_source"][s]["macro_f1"]
+             for s in mine["fixed"]["per_source"]]
+    return {"gates_passed": verdict.passed, "gate_reasons": verdict.reasons,
+            "fixed_before": round(theirs["fixed"]["macro_f1"], 4), "fixed_after": round(mine["fixed"]["macro_f1"], 4),
+            "holdout_before": round(theirs["holdout"]["macro_f1"], 4),
+            "holdout_after": round(mine["holdout"]["macro_f1"], 4), "worst_domain_change": round(min(falls, default=0.0), 4)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--source", default="skytrax_airlines")
@@ -66,6 +91,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=0)
     parser.add_argument("--replay-rows", default="0",
                         help="corpus rows replayed: a number (0 = the strategy's default) or 'same' (as many as in-domain)")
+    parser.add_argument("--gates", action="store_true", help="judge each candidate against PARENT with the gates")
     parser.add_argument("--json", dest="as_json", action="store_true")
     args = parser.parse_args()
 
@@ -95,6 +121,7 @@ def main() -> None:
             started = time.monotonic()
             after = macro_f1(scorer.probabilities(texts).argmax(1), evaluation)
             scoring_s = time.monotonic() - started
+            verdict = gate_verdict(candidate, args.parent, args.corpus, Path(tmp)) if args.gates else {}
         train_rows, _, replayed = training_mix(clean_rows(labelled)[0], options, replay)
         mix = train_rows + replayed
         started = time.monotonic()
@@ -106,6 +133,7 @@ def main() -> None:
             "tfidf": round(macro_f1(np.asarray(tfidf.predict(texts)), evaluation), 4),
             "retrain_s": candidate.seconds, "tfidf_fit_s": round(tfidf_s, 1),
             "candidate_scoring_reviews_per_s": round(len(texts) / scoring_s, 1),
+            **verdict,
         })
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     summary = {"source": args.source, "parent": card.version, "eval_rows": len(evaluation), "replay": note,

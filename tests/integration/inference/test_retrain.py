@@ -93,3 +93,27 @@ def test_finetune_strategy_trains_the_whole_network_through_train(tmp_path: Path
     assert card.version == "small-ft" and card.architecture["word_buckets"] == FAST.word_buckets
     assert card.training["retrain"]["strategy"] == "finetune" and card.training["rows"] == candidate.training_rows
     assert Scorer.load(candidate.path, device="cpu").probabilities([rows[0].text]).shape == (1, 3)
+
+
+def test_a_parent_ending_in_a_head_is_corrected_and_the_figures_judge_it(tmp_path: Path, base_model: Path,
+                                                                         corpus: Path) -> None:
+    """The shipped model ends in a head: a retrain keeps it and learns a correction; the figures run the gates."""
+    from inference.artefact import load_artefact, save_artefact
+    from inference.training.stacking import StackOptions, fit_head, with_head
+    from reviewpulse.bench.retrain_figures import gate_verdict
+
+    model, card, alphabet = load_artefact(base_model)
+    known = labelled(300, seed=31, source="hotels")
+    head, _ = fit_head(model, card, alphabet, [r.text for r in known],
+                       np.asarray([star_to_class(r.rating) for r in known]),
+                       options=StackOptions(buckets=1 << 12, max_iter=200), progress=False)
+    joined = with_head(model, head)
+    card.architecture = joined.architecture()
+    parent = save_artefact(joined, card, tmp_path / "parent")
+    candidate = build_candidate(parent, labelled(300, seed=32), tmp_path / "candidate", "small-c1", FAST,
+                                labelled(200, seed=33, source="hotels"), "test replay")
+    assert candidate.report["corrected_parent_head"] and candidate.report["correction_norm"] > 0
+    verdict = gate_verdict(candidate, str(parent), str(corpus), tmp_path / "data")
+    assert (tmp_path / "data" / "models" / FIXED_SET_FILE).is_file()  # built from the parent's corpus, as retrain does
+    assert 0 < verdict["fixed_before"] <= 1 and 0 < verdict["holdout_after"] <= 1
+    assert verdict["gates_passed"] == (not verdict["gate_reasons"])

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from inference.artefact import ModelCard, load_artefact, save_artefact, save_untrained
@@ -14,6 +15,7 @@ from inference.training.stacking import (
     StackOptions,
     document_idf,
     fit_head,
+    offset_loss,
     scaled_loss,
     stack_weights,
     tfidf_matrix,
@@ -202,3 +204,45 @@ def test_the_scaled_layer_weighs_each_part_and_cannot_remap_classes(tmp_path):
     with pytest.raises(ValueError, match="stack_layer"):
         fit_head(model, card, alphabet, texts, labels, progress=False,
                  options=StackOptions(buckets=4096, max_iter=50, stack_layer="deep"))
+
+
+def test_offset_loss_gradient_is_the_loss_derivative():
+    rng = np.random.default_rng(8)
+    features = sparse.random(30, 12, density=0.3, random_state=2, format="csr")
+    offset, labels, weights = rng.normal(size=(30, 3)), rng.integers(0, 3, 30), rng.uniform(0.5, 2.0, 30)
+    params = rng.normal(size=12 * 3 + 3)
+    _, grad = offset_loss(params, features, offset, labels, weights, 0.5)
+    step = 1e-6
+    numeric = [(offset_loss(params + step * e, features, offset, labels, weights, 0.5)[0]
+                - offset_loss(params - step * e, features, offset, labels, weights, 0.5)[0]) / (2 * step)
+               for e in np.eye(len(params))]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-8)
+
+
+def test_a_parent_head_is_corrected_not_forgotten(tmp_path):
+    """A model ending in a head: the site's rows teach it a new word, and what it knew stays.
+
+    Refitted from the site's few rows instead (the former behaviour), the word model
+    forgets every word those rows lack: on the shipped model that lost 0.13 macro-F1 on
+    the fixed validation set and the gates refused every candidate.
+    """
+    directory = save_untrained(tmp_path / "base", architecture={"word_buckets": 4096, "word_dim": 8})
+    model, card, alphabet = load_artefact(directory)
+    texts, labels = _word_signal(600, seed=9)  # the parent learns awful / okay / superb
+    options = StackOptions(stack_rows=300, max_iter=300)
+    parent = with_head(model, fit_head(model, card, alphabet, texts, labels, options=options, progress=False)[0])
+    rng = np.random.default_rng(10)
+    site = [" ".join([*rng.choice(["the", "app", "update", "login"], 5), word]) for word in ["broken", "works"] * 60]
+    site_labels = np.array([0, 2] * 60)
+    corrected, report = fit_head(parent, card, alphabet, site, site_labels, options=options, progress=False)
+    assert report["corrected_parent_head"] and report["rows"] == 120
+    assert parent.tfidf is not None
+    torch.testing.assert_close(corrected.idf, parent.tfidf.idf)  # the parent's idf and stacking layer kept
+    torch.testing.assert_close(corrected.stack.weight, parent.tfidf.stack.weight)
+    candidate = Scorer(with_head(model, corrected), card, alphabet, precision="fp32")
+    probe = ["the app update broken", "the app update works", "the room was awful", "the room was superb",
+             "the room was okay"]
+    assert candidate.probabilities(probe).argmax(1).tolist() == [0, 2, 0, 2, 1]
+    scratch, _ = fit_head(model, card, alphabet, site, site_labels, options=options, progress=False)
+    forgot = Scorer(with_head(model, scratch), card, alphabet, precision="fp32").probabilities(probe[2:]).argmax(1)
+    assert forgot.tolist() != [0, 2, 1]  # refitted from the site alone, the parent's words are gone
