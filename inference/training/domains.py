@@ -10,6 +10,7 @@ comparison. ``reviewpulse lodo`` prints the table docs/model.md quotes.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from dataclasses import replace
@@ -42,6 +43,18 @@ def held_out_sample(options: TrainOptions, domain: str, rows: int, seed: int = 0
     return [reviews.texts[i] for i in picked], [reviews.labels[i] for i in picked]
 
 
+def lodo_name(domains: list[str]) -> str:
+    """The held-out model's name: ``lodo-`` and the sources joined by dots, a name the registry accepts.
+
+    Versions are the name plus a timestamp, and the registry takes 1-128 letters, digits,
+    '.', '_' or '-' (``stream.registry.store.VERSION_PATTERN``); a long list is named by its size and a hash.
+    """
+    name = "lodo-" + ".".join(domains)
+    if len(name) <= 100 and all(c.isalnum() or c in "._-" for c in name):
+        return name
+    return f"lodo-{len(domains)}-sources-{hashlib.sha256(' '.join(domains).encode()).hexdigest()[:12]}"
+
+
 def held_out_domains(options: TrainOptions, domains: list[str], sample_rows: int, max_minutes: float,
                      head: bool = False, reuse: bool = False) -> list[dict[str, Any]]:
     """Train once without every source in ``domains``; per domain, the CNN against TF-IDF on its rows.
@@ -49,8 +62,7 @@ def held_out_domains(options: TrainOptions, domains: list[str], sample_rows: int
     ``head``: the held-out model with a TF-IDF head too (:mod:`inference.training.base_head`).
     ``reuse``: a held-out model already in the output directory is scored, not trained again.
     """
-    options = replace(options, exclude_sources=(*options.exclude_sources, *domains),
-                      model_name="lodo-" + "+".join(domains))
+    options = replace(options, exclude_sources=(*options.exclude_sources, *domains), model_name=lodo_name(domains))
     directory = Path(options.output) / options.model_name
     started = time.monotonic()
     if not (reuse and (directory / "model.json").is_file()):
