@@ -297,13 +297,13 @@ def fit_head(
     ends in a head gets that head corrected instead (:func:`correct_head`).
     """
     options = options or StackOptions()
-    started = time.monotonic()
-    classes = len(card.classes)
-    buckets = model.word_buckets or options.buckets
     labels = np.asarray(labels, dtype=np.int64)
     row_weights = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=np.float64)
     if model.tfidf is not None:
         return correct_head(model.tfidf, texts, labels, row_weights, options)
+    started = time.monotonic()
+    classes = len(card.classes)
+    buckets = model.word_buckets or options.buckets
     weights = row_weights * balanced_weights(labels, classes) * len(labels) / classes
     ids, offsets = ngram_bags(texts, buckets)
     idf = document_idf(ids, offsets, buckets)

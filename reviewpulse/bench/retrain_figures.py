@@ -10,9 +10,10 @@ training split + replay). With ``--gates`` each candidate is also judged against
 candidate's own hold-out, the default rules), so "the gates pass" is a figure too. Run from
 the repository root:
 
-    .venv/bin/python -m reviewpulse.bench.retrain_figures --source skytrax_airlines --sizes 500,1000,3000
+    .venv/bin/python -m reviewpulse.bench.retrain_figures --corpus ../shared/data/reviews_train.csv \
+        --parent var/v1 --source skytrax_airlines --sizes 500,1000,3000 --gates
 
-``var/parent-v1`` is the shipped v1 model (trained on the first 127,427 rows of
+``var/v1`` is the shipped v1 model (trained on the first 127,427 rows of
 reviews_train.csv, which hold none of the v2 sources).
 """
 
@@ -42,6 +43,8 @@ from reviewpulse.bench.report import Column, table
 csv.field_size_limit(sys.maxsize)
 COLUMNS = (Column("n", "N", ","), Column("before", "CNN before", ".3f"), Column("after", "CNN after retrain", ".3f"),
            Column("tfidf", "TF-IDF (same rows)", ".3f"), Column("retrain_s", "retrain time (s)", ".0f"))
+GATE_COLUMNS = (Column("gates_passed", "gates passed"), Column("fixed_before", "fixed set before", ".3f"),
+                Column("fixed_after", "fixed set after", ".3f"), Column("worst_domain_change", "worst source", "+.3f"))
 
 
 def source_rows(corpus: Path, source: str, skip_rows: int) -> list[LabelledRow]:
@@ -83,7 +86,7 @@ def gate_verdict(candidate: Any, parent: str, corpus: str, data_dir: Path) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--source", default="skytrax_airlines")
-    parser.add_argument("--parent", default="var/parent-v1")
+    parser.add_argument("--parent", default="var/v1")
     parser.add_argument("--corpus", required=True, help="the base training CSV, replayed beside the new rows")
     parser.add_argument("--sizes", default="500,1000,3000")
     parser.add_argument("--eval-rows", type=int, default=3000)
@@ -142,7 +145,7 @@ def main() -> None:
     if args.as_json:
         print(json.dumps(summary, indent=2))
         return
-    print(table(COLUMNS, results, markdown=True))
+    print(table(COLUMNS + (GATE_COLUMNS if args.gates else ()), results, markdown=True))
 
 
 if __name__ == "__main__":
