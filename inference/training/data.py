@@ -106,7 +106,7 @@ def _row_problem(row: dict[str, Any], text_column: str) -> str | None:
 
 
 @contextmanager
-def _any_cell_size() -> Iterator[None]:
+def any_cell_size() -> Iterator[None]:
     """Long reviews are fine in a training file; the limit is process-wide, so put it back after."""
     previous = csv.field_size_limit(sys.maxsize)
     try:
@@ -129,7 +129,7 @@ def read_labelled_csv(
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     reviews = LabelledReviews(classes=class_names(group_labels, ignore_center))
-    with _any_cell_size(), path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+    with any_cell_size(), path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         if not header:

@@ -35,12 +35,11 @@ from inference.artefact import read_card
 from inference.scorer import Scorer
 from inference.training.base_corpus import base_max_rows
 from inference.training.candidates import LabelledRow, RetrainOptions, build_candidate, clean_rows, training_mix
-from inference.training.data import star_to_class
+from inference.training.data import any_cell_size, star_to_class
 from inference.training.evaluate import tfidf_baseline
 from inference.training.metrics import classification_report
 from reviewpulse.bench.report import Column, table
 
-csv.field_size_limit(sys.maxsize)
 COLUMNS = (Column("n", "N", ","), Column("before", "CNN before", ".3f"), Column("after", "CNN after retrain", ".3f"),
            Column("tfidf", "TF-IDF (same rows)", ".3f"), Column("retrain_s", "retrain time (s)", ".0f"))
 GATE_COLUMNS = (Column("gates_passed", "gates passed"), Column("fixed_before", "fixed set before", ".3f"),
@@ -50,7 +49,7 @@ GATE_COLUMNS = (Column("gates_passed", "gates passed"), Column("fixed_before", "
 def source_rows(corpus: Path, source: str, skip_rows: int) -> list[LabelledRow]:
     """SOURCE's rows after the first ``skip_rows`` (the parent's own corpus prefix), file order."""
     rows = []
-    with corpus.open(encoding="utf-8", newline="") as handle:
+    with any_cell_size(), corpus.open(encoding="utf-8", newline="") as handle:
         for number, row in enumerate(csv.DictReader(handle)):
             if number >= skip_rows and row["source"] == source:
                 rows.append(LabelledRow(row["text"], int(float(row["rating"])), source))

@@ -98,9 +98,15 @@ def test_finetune_strategy_trains_the_whole_network_through_train(tmp_path: Path
 def test_a_parent_ending_in_a_head_is_corrected_and_the_figures_judge_it(tmp_path: Path, base_model: Path,
                                                                          corpus: Path) -> None:
     """The shipped model ends in a head: a retrain keeps it and learns a correction; the figures run the gates."""
+    import csv
+
     from inference.artefact import load_artefact, save_artefact
     from inference.training.stacking import StackOptions, fit_head, with_head
+
+    limit = csv.field_size_limit()
     from reviewpulse.bench.retrain_figures import gate_verdict
+
+    assert csv.field_size_limit() == limit  # the process-wide CSV limit is the importer's business
 
     model, card, alphabet = load_artefact(base_model)
     known = labelled(300, seed=31, source="hotels")
