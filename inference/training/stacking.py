@@ -102,6 +102,18 @@ def _logistic(features: Any, labels: np.ndarray, weights: np.ndarray, c: float, 
         return LogisticRegression(C=c, max_iter=options.max_iter).fit(features, labels, sample_weight=weights)
 
 
+def weighted_log_loss(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray]:
+    """Weighted mean log-loss of softmax(``scores``) and its gradient with respect to ``scores``."""
+    rows = np.arange(len(labels))
+    shifted = scores - scores.max(1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+    total = weights.sum()
+    residual = np.exp(log_probs)
+    residual[rows, labels] -= 1.0
+    residual *= (weights / total)[:, None]
+    return float(-(weights * log_probs[rows, labels]).sum() / total), residual
+
+
 def offset_loss(params: np.ndarray, features: sparse.csr_matrix, offset: np.ndarray, labels: np.ndarray,
                 weights: np.ndarray, c: float) -> tuple[float, np.ndarray]:
     """Weighted mean log-loss of ``features @ W + b + offset`` plus ``||(W, b)||^2 / (2 C sum(weights))``, and its gradient.
@@ -110,19 +122,12 @@ def offset_loss(params: np.ndarray, features: sparse.csr_matrix, offset: np.ndar
     scikit-learn does not take, and the intercept penalised too: what is fitted is a
     correction, and zero is "no change". ``params``: ``W`` (features x classes) flattened, then ``b``.
     """
-    rows, classes = offset.shape
+    classes = offset.shape[1]
     coef = params[:-classes].reshape(features.shape[1], classes)
-    scores = features @ coef + params[-classes:] + offset
-    scores -= scores.max(1, keepdims=True)
-    log_probs = scores - np.log(np.exp(scores).sum(1, keepdims=True))
-    total = weights.sum()
-    penalty = 0.5 / (c * total)
-    value = -(weights * log_probs[np.arange(rows), labels]).sum() / total + penalty * float(params @ params)
-    residual = np.exp(log_probs)
-    residual[np.arange(rows), labels] -= 1.0
-    residual *= (weights / total)[:, None]
+    value, residual = weighted_log_loss(features @ coef + params[-classes:] + offset, labels, weights)
+    penalty = 0.5 / (c * weights.sum())
     gradient = np.concatenate(((features.T @ residual).ravel(), residual.sum(0))) + 2 * penalty * params
-    return float(value), gradient
+    return value + penalty * float(params @ params), gradient
 
 
 def correct_head(parent: TfidfHead, texts: Sequence[str], labels: np.ndarray, row_weights: np.ndarray,
@@ -220,19 +225,11 @@ def scaled_loss(params: np.ndarray, base: np.ndarray, word: np.ndarray, labels: 
     ``a`` and ``b`` carry an L2 penalty of ``1 / (2 C n)``, as scikit-learn's ``C`` with
     weights summing to the ``n`` rows; the biases none.
     """
-    rows = np.arange(len(labels))
-    scores = params[0] * base + params[1] * word + params[2:]
-    scores = scores - scores.max(1, keepdims=True)
-    log_probs = scores - np.log(np.exp(scores).sum(1, keepdims=True))
-    total = weights.sum()
+    value, residual = weighted_log_loss(params[0] * base + params[1] * word + params[2:], labels, weights)
     penalty = 0.5 / (c * len(labels))
-    value = -(weights * log_probs[rows, labels]).sum() / total + penalty * (params[:2] ** 2).sum()
-    residual = np.exp(log_probs)
-    residual[rows, labels] -= 1.0
-    residual *= weights[:, None] / total
     grad = np.concatenate(([(residual * base).sum() + 2 * penalty * params[0],
                             (residual * word).sum() + 2 * penalty * params[1]], residual.sum(0)))
-    return float(value), grad
+    return value + penalty * float((params[:2] ** 2).sum()), grad
 
 
 def _scaled_stack(base: np.ndarray, word: np.ndarray, labels: np.ndarray, weights: np.ndarray, classes: int,
