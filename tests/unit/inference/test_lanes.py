@@ -23,9 +23,9 @@ def threads_of_passes(scorer: Scorer, monkeypatch) -> list[str]:
     names: list[str] = []
     forward = scorer.model.forward
 
-    def spy(*args):
+    def spy(*args, **kwargs):
         names.append(threading.current_thread().name)
-        return forward(*args)
+        return forward(*args, **kwargs)
 
     monkeypatch.setattr(scorer.model, "forward", spy)
     return names
