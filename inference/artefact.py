@@ -46,8 +46,7 @@ class ModelCard:
     weights_dtype: str = "float32"
     format_version: int = FORMAT_VERSION
     #: Network shape beyond the paper's: ``word_buckets``/``word_dim`` of the word branch (0 = none),
-    #: ``tfidf_head`` (inference/tfidf_head.py) over the same buckets, or its own ``tfidf_buckets`` of
-    #: 1-``tfidf_ngrams``-grams (0 / 2 or absent = the branch's), ``filters`` (256 when absent) and
+    #: ``tfidf_head`` (inference/tfidf_head.py) over the same buckets, ``filters`` (256 when absent) and
     #: ``char_dim`` (learned character embeddings; 0 or absent = one-hot), ``CharCNN.architecture()``.
     architecture: dict[str, Any] = field(default_factory=dict)
     #: ``class_bias`` added to the logits before softmax (see inference/training/calibration.py), and how it was fitted.
@@ -63,9 +62,7 @@ def network_shape(card: ModelCard) -> dict[str, Any]:
     architecture = card.architecture
     return {"word_buckets": int(architecture.get("word_buckets", 0)), "word_dim": int(architecture.get("word_dim", 0)),
             "tfidf_head": bool(architecture.get("tfidf_head", False)),
-            "filters": int(architecture.get("filters", FILTERS)), "char_dim": int(architecture.get("char_dim", 0)),
-            "tfidf_buckets": int(architecture.get("tfidf_buckets", 0)),
-            "tfidf_ngrams": int(architecture.get("tfidf_ngrams", 2))}
+            "filters": int(architecture.get("filters", FILTERS)), "char_dim": int(architecture.get("char_dim", 0))}
 
 
 def build_model(card: ModelCard) -> CharCNN:

@@ -30,14 +30,13 @@ An optional word side branch (``word_buckets > 0``, see :mod:`inference.words`)
 averages hashed word n-gram embeddings and feeds them, next to the CNN's last
 hidden layer, into the output layer; an optional TF-IDF head
 (:mod:`inference.tfidf_head`) stacks a linear word model on the output. Both
-read the ``words`` bags, unless the head has bags of its own (``head_words``, built
-with the branch's by :meth:`CharCNN.bags`).
+paths take the same ``words`` argument.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, cast
 
 import torch
@@ -45,7 +44,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from inference.tfidf_head import TfidfHead
-from inference.words import ngram_bag_sets
 
 #: The paper's filters per convolution; ``CharCNN(filters=...)`` takes another width.
 FILTERS = 256
@@ -89,8 +87,6 @@ class CharCNN(nn.Module):
         tfidf_head: bool = False,
         filters: int = FILTERS,
         char_dim: int = 0,
-        tfidf_buckets: int = 0,
-        tfidf_ngrams: int = 2,
     ) -> None:
         super().__init__()
         self.alphabet_size = alphabet_size
@@ -99,8 +95,8 @@ class CharCNN(nn.Module):
         self.filters = filters
         #: Width of the learned character embeddings; 0 = the paper's one-hot input.
         self.char_dim = char_dim
-        #: Buckets of the word branch's 1-2-gram bags, which a TF-IDF head without ``tfidf_buckets`` shares; 0 = none.
-        self.word_buckets = word_buckets if word_dim or (tfidf_head and not tfidf_buckets) else 0
+        #: Buckets of the n-gram bags the model reads (word branch and TF-IDF head share them); 0 = none.
+        self.word_buckets = word_buckets if word_dim or tfidf_head else 0
         self.chars = nn.Embedding(alphabet_size + 1, char_dim, padding_idx=0) if char_dim else None
         channels = (char_dim or alphabet_size,) + (filters,) * 5
         self.convs = nn.ModuleList(
@@ -129,8 +125,7 @@ class CharCNN(nn.Module):
             with torch.no_grad():
                 self.chars.weight[0].zero_()
         # after the init loop above, which would redraw the head's stacking layer
-        head_buckets = tfidf_buckets or word_buckets
-        self.tfidf = TfidfHead(head_buckets, classes, tfidf_ngrams) if tfidf_head and head_buckets else None
+        self.tfidf = TfidfHead(word_buckets, classes) if tfidf_head and word_buckets else None
 
     # -- shared pieces -------------------------------------------------------
     def _conv_stack_from(self, first: torch.Tensor) -> torch.Tensor:
@@ -154,12 +149,10 @@ class CharCNN(nn.Module):
                 observe(layer, x)
         return x
 
-    def _classify(self, features: torch.Tensor, words: WordBags | None = None,
-                  head_words: WordBags | None = None) -> torch.Tensor:
-        return self._classify_hidden(self.fc1(features.flatten(1)), words, head_words)
+    def _classify(self, features: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
+        return self._classify_hidden(self.fc1(features.flatten(1)), words)
 
-    def _classify_hidden(self, hidden: torch.Tensor, words: WordBags | None = None,
-                         head_words: WordBags | None = None) -> torch.Tensor:
+    def _classify_hidden(self, hidden: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
         """Everything after fc1's affine map: ReLU, dropout, fc2, the word branch, fc3, the TF-IDF head."""
         x = self.dropout(F.relu(hidden))
         x = self.dropout(F.relu(self.fc2(x)))
@@ -168,29 +161,9 @@ class CharCNN(nn.Module):
         if self.words is not None and words is not None:
             x = torch.cat((x, self.words(*words)), dim=1)
         logits = self.fc3(x)
-        if self.tfidf is None:
-            return logits
-        if not self.head_reads_own_bags:
-            return self.tfidf(logits, *words) if words is not None else logits
-        if head_words is None:
-            raise ValueError("this model's TF-IDF head reads n-grams of its own: pass head_words (CharCNN.bags)")
-        return self.tfidf(logits, *head_words)
-
-    @property
-    def head_reads_own_bags(self) -> bool:
-        """Whether the TF-IDF head reads bags other than the word branch's (its own buckets or n-grams)."""
-        return self.tfidf is not None and (self.tfidf.buckets != self.word_buckets or self.tfidf.ngrams != 2)
-
-    def bags(self, texts: Sequence[str], device: torch.device | str = "cpu") -> tuple[WordBags | None, WordBags | None]:
-        """``(words, head_words)`` for ``texts``: the word branch's bags and the head's own (None where not read)."""
-
-        own = self.tfidf if self.tfidf is not None and self.head_reads_own_bags else None
-        shapes = ([(self.word_buckets, 2)] if self.word_buckets else []) + ([(own.buckets, own.ngrams)] if own else [])
-        if not shapes:
-            return None, None
-        bags = [(torch.from_numpy(ids).to(device), torch.from_numpy(offsets).to(device))
-                for ids, offsets in ngram_bag_sets(texts, shapes)]
-        return (bags[0] if self.word_buckets else None), (bags[-1] if own is not None else None)
+        if self.tfidf is not None and words is not None:
+            return self.tfidf(logits, *words)
+        return logits
 
     def init_words(self) -> None:
         """A fresh random word table; the padding bucket stays zero."""
@@ -201,10 +174,8 @@ class CharCNN(nn.Module):
 
     def architecture(self) -> dict[str, Any]:
         """The shape beyond alphabet, classes and length, as ``model.json`` records it (``inference.artefact``)."""
-        own = self.tfidf if self.tfidf is not None and self.head_reads_own_bags else None
         return {"word_buckets": self.word_buckets, "word_dim": self.words.embedding_dim if self.words else 0,
-                "tfidf_head": self.tfidf is not None, "filters": self.filters, "char_dim": self.char_dim,
-                "tfidf_buckets": own.buckets if own is not None else 0, "tfidf_ngrams": own.ngrams if own is not None else 2}
+                "tfidf_head": self.tfidf is not None, "filters": self.filters, "char_dim": self.char_dim}
 
     @property
     def conv1(self) -> nn.Conv1d:
@@ -223,11 +194,10 @@ class CharCNN(nn.Module):
         encoded = F.one_hot(indices, self.alphabet_size + 1)[..., 1:]
         return encoded.transpose(1, 2).to(self.conv1.weight.dtype)
 
-    def forward_reference(self, indices: torch.Tensor, words: WordBags | None = None,
-                          head_words: WordBags | None = None) -> torch.Tensor:
+    def forward_reference(self, indices: torch.Tensor, words: WordBags | None = None) -> torch.Tensor:
         """Logits computed the paper's way: full one-hot input, every column."""
         first = F.conv1d(self.one_hot(indices), self.one_hot_conv1_weight(), self.conv1.bias)
-        return self._classify(self._conv_stack_from(first), words, head_words)
+        return self._classify(self._conv_stack_from(first), words)
 
     # -- fast path -----------------------------------------------------------
     def _first_layer(self, indices: torch.Tensor) -> torch.Tensor:
@@ -299,7 +269,7 @@ class CharCNN(nn.Module):
 
     def forward(
         self, indices: torch.Tensor, lengths: torch.Tensor | None = None, words: WordBags | None = None,
-        upper: UpperConvs | None = None, head_words: WordBags | None = None,
+        upper: UpperConvs | None = None,
     ) -> torch.Tensor:
         """Logits for ``(B, max_length)`` indices; ``lengths`` (texts' columns) lets it skip padding.
 
@@ -312,17 +282,16 @@ class CharCNN(nn.Module):
             needed = math.ceil(int(lengths.max()) / COLUMNS_PER_FEATURE)
         needed = min(max(needed, 1), self.features)
         if self.fc1_tail.numel() and not self.training:
-            return self._frozen_forward(indices, needed, words, upper, head_words)
+            return self._frozen_forward(indices, needed, words, upper)
         if needed == self.features:
-            return self._classify(self._features(indices), words, head_words)
+            return self._classify(self._features(indices), words)
         columns = COLUMNS_PER_FEATURE * needed + FEATURE_CONTEXT
         head = self._features(indices[:, :columns])
         tail = self._zero_tail()[:, :, needed:].expand(indices.shape[0], -1, -1)
-        return self._classify(torch.cat((head, tail), dim=2), words, head_words)
+        return self._classify(torch.cat((head, tail), dim=2), words)
 
     def _frozen_forward(
-        self, indices: torch.Tensor, needed: int, words: WordBags | None, upper: UpperConvs | None = None,
-        head_words: WordBags | None = None,
+        self, indices: torch.Tensor, needed: int, words: WordBags | None, upper: UpperConvs | None = None
     ) -> torch.Tensor:
         """Eval-mode forward after :meth:`freeze_tail`: conv stack and fc1 over the first ``needed`` columns."""
         columns = min(COLUMNS_PER_FEATURE * needed + FEATURE_CONTEXT, self.max_length)
@@ -331,4 +300,4 @@ class CharCNN(nn.Module):
         head = self._features(indices[:, :columns], upper)[:, :, :needed]
         flat = head.transpose(1, 2).reshape(indices.shape[0], needed * self.filters)
         weight = self.fc1_by_column[:, :needed].reshape(HIDDEN, needed * self.filters)
-        return self._classify_hidden(F.linear(flat, weight) + self.fc1_tail[needed], words, head_words)
+        return self._classify_hidden(F.linear(flat, weight) + self.fc1_tail[needed], words)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from inference.artefact import ModelCard, load_artefact
 from inference.encoding import Alphabet
 from inference.lanes import Lanes, shared_lanes
-from inference.model import CharCNN, UpperConvs
+from inference.model import CharCNN, UpperConvs, WordBags
 from inference.precision import int8_scales, resolve_precision
 from inference.slices import (
     MAX_CELLS,
@@ -33,6 +33,7 @@ from inference.slices import (
     unique_texts,
 )
 from inference.verdicts import Sentiment, verdicts
+from inference.words import ngram_bags
 
 
 class Scorer:
@@ -153,10 +154,9 @@ class Scorer:
         indices = np.zeros((len(texts), input_columns(needed, self.model.features, max_length)), dtype=np.int64)
         for row, values in enumerate(encoded):
             indices[row, : len(values)] = values
-        words, head_words = self.model.bags(texts, self.device)
         logits = self.model(
-            torch.from_numpy(indices).to(self.device), torch.from_numpy(lengths), words, self.upper_convs,
-            head_words=head_words,
+            torch.from_numpy(indices).to(self.device), torch.from_numpy(lengths), self._word_bags(texts),
+            self.upper_convs,
         ).float()
         if self.class_bias is not None:
             logits = logits + self.class_bias
@@ -170,8 +170,7 @@ class Scorer:
         ``texts``: the same texts, for the word branch.
         """
         with torch.inference_mode():
-            logits = self.model.forward_reference(torch.from_numpy(indices).to(self.device),
-                                                  *self.model.bags(texts, self.device))
+            logits = self.model.forward_reference(torch.from_numpy(indices).to(self.device), self._word_bags(texts))
             if self.class_bias is not None:
                 logits = logits + self.class_bias
             return F.softmax(logits, dim=1).cpu().numpy()
@@ -180,6 +179,12 @@ class Scorer:
         if self.precision == "bf16":
             return torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+    def _word_bags(self, texts: Sequence[str]) -> WordBags | None:
+        if not self.model.word_buckets:
+            return None
+        ids, offsets = ngram_bags(texts, self.model.word_buckets)
+        return torch.from_numpy(ids).to(self.device), torch.from_numpy(offsets).to(self.device)
 
     def score(self, texts: Sequence[str], passes: int | None = None) -> list[Sentiment]:
         """Sentiment for each text, in order; empty texts score, long ones are truncated.

@@ -3,12 +3,10 @@
 On every unseen review site the project measured, TF-IDF + logistic regression on
 word 1-2-grams beat the char-CNN, and the two make different mistakes. So a model
 may end in this head: the logits of a linear model over TF-IDF-weighted hashed
-n-grams (:mod:`inference.words`; sublinear term frequency times idf, L2-normalised per
-text, as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` computes them) and the
-CNN's log-probabilities go through one small linear layer, fitted on rows neither part
-trained on (:mod:`inference.training.stacking`). The head reads either the word
-branch's bags (1-2-grams in its buckets) or bags of its own (``ngrams``, ``buckets``):
-word 1-3-grams in a larger table scored 0.011 higher on the validation split.
+n-grams (the same buckets as :mod:`inference.words`: sublinear term frequency times
+idf, L2-normalised per text, as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``
+computes them) and the CNN's log-probabilities go through one small linear layer,
+fitted on rows neither part trained on (:mod:`inference.training.stacking`).
 
 It is part of the ``nn.Module``, so both forward paths, the precision gate, save and
 load see it like any other layer. It always runs in fp32: three numbers per text.
@@ -51,10 +49,8 @@ class TfidfHead(nn.Module):
 
     idf: torch.Tensor  # a buffer
 
-    def __init__(self, buckets: int, classes: int, ngrams: int = 2) -> None:
+    def __init__(self, buckets: int, classes: int) -> None:
         super().__init__()
-        #: Longest word n-gram the head reads (``inference.words.ngram_bags``); the word branch reads 2.
-        self.ngrams = ngrams
         #: Inverse document frequency per bucket; 0 for bucket 0 (a text without words).
         self.register_buffer("idf", torch.zeros(buckets))
         #: The word model's coefficients, one row per bucket (an embedding table for ``embedding_bag``).
@@ -65,10 +61,6 @@ class TfidfHead(nn.Module):
             self.stack.weight.zero_()
             self.stack.weight[:, :classes] = torch.eye(classes)
             self.stack.bias.zero_()
-
-    @property
-    def buckets(self) -> int:
-        return int(self.idf.shape[0])
 
     def word_logits(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """The TF-IDF model's decision function, ``(texts, classes)``."""

@@ -33,11 +33,6 @@ def ngram_hashes(text: str, ngrams: int = 2) -> list[int]:
     (``crc32(b" good", crc32(b"not")) == crc32(b"not good")``), so no n-gram string is
     built: half the cost of joining and hashing each one, in the scorer's lanes.
     """
-    return _hashes_and_words(text, ngrams)[0]
-
-
-def _hashes_and_words(text: str, ngrams: int) -> tuple[list[int], int]:
-    """:func:`ngram_hashes` and the number of words they come from."""
     words = WORD.findall(text[:MAX_WORD_CHARACTERS].lower().encode("utf-8", "surrogatepass"))
     running = [zlib.crc32(word) for word in words]
     hashes = list(running)
@@ -45,7 +40,7 @@ def _hashes_and_words(text: str, ngrams: int) -> tuple[list[int], int]:
     for n in range(2, ngrams + 1):
         running = [zlib.crc32(following, head) for head, following in zip(running, spaced[n - 1 :], strict=False)]
         hashes.extend(running)
-    return hashes, len(words)
+    return hashes
 
 
 def bucket_ids(hashes: np.ndarray, buckets: int) -> np.ndarray:
@@ -63,36 +58,13 @@ def ngram_bags(texts: Sequence[str], buckets: int, ngrams: int = 2) -> tuple[np.
 
     A text without words gets the padding id 0, so every bag has at least one entry.
     """
-    return ngram_bag_sets(texts, [(buckets, ngrams)])[0]
-
-
-def ngram_bag_sets(texts: Sequence[str], shapes: Sequence[tuple[int, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`ngram_bags` for each ``(buckets, ngrams)`` of ``shapes``, the texts read and hashed once.
-
-    A text's hashes up to n-grams are a prefix of its hashes up to longer ones (words,
-    then pairs, then triples), so the longest are computed and each shape keeps its prefix:
-    a model whose word branch and TF-IDF head read different bags pays for one pass.
-    """
-    longest = max(ngrams for _, ngrams in shapes)
     hashes: list[int] = []
-    starts = np.zeros(len(texts), dtype=np.int64)
-    words = np.zeros(len(texts), dtype=np.int64)
+    offsets = np.zeros(len(texts), dtype=np.int64)
     for row, text in enumerate(texts):
-        starts[row] = len(hashes)
-        mine, words[row] = _hashes_and_words(text, longest)
-        hashes.extend(mine or [-1])
+        offsets[row] = len(hashes)
+        hashes.extend(ngram_hashes(text, ngrams) or [-1])
     values = np.asarray(hashes, dtype=np.int64)
-    sizes = np.diff(starts, append=len(values))
-    position = np.arange(len(values)) - np.repeat(starts, sizes)
-    sets = []
-    for buckets, ngrams in shapes:
-        kept = np.maximum(sum(np.maximum(words - k, 0) for k in range(ngrams)), 1)  # the padding entry of no words
-        keep = position < np.repeat(kept, sizes)
-        offsets = np.zeros(len(texts), dtype=np.int64)
-        np.cumsum(kept[:-1], out=offsets[1:])
-        chosen = values[keep]
-        sets.append((np.where(chosen < 0, 0, bucket_ids(chosen, buckets)), offsets))
-    return sets
+    return np.where(values < 0, 0, bucket_ids(values, buckets)), offsets
 
 
 def select_bags(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,10 +33,6 @@ from inference.training.stacking import StackOptions, fit_head, with_head
 #: corpus's mostly good reviews. At 0.5, on a balanced resample of the measuring half, the "average"
 #: class's F1 fell to 0.49 (0.57 calibrated without a head).
 BALANCE = 1.0
-#: The head's own bags: word 1-3-grams in 2**19 buckets. On the validation split they scored 0.011 (balanced)
-#: above the word branch's 1-2-grams in 2**18 (docs/model.md, "A wider head"); the table adds ~4 MB.
-NGRAMS = 3
-BUCKETS = 1 << 19
 
 
 def validation_halves(validation_rows: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,12 +43,8 @@ def validation_halves(validation_rows: np.ndarray, seed: int) -> tuple[np.ndarra
 
 
 def put_head_on_base(model_dir: str | Path, output_dir: str | Path, progress: bool = True,
-                     balance: float = BALANCE, ngrams: int | None = None,
-                     buckets: int | None = None) -> dict[str, Any]:
+                     balance: float = BALANCE) -> dict[str, Any]:
     """Write ``model_dir`` plus a TF-IDF head to ``output_dir``; the report measures both on unseen rows.
-
-    ``ngrams`` (default :data:`NGRAMS`) 2 puts the head on the word branch's bags; ``buckets`` (default
-    :data:`BUCKETS`) sizes the head's own.
 
     The new card keeps the base's training record and metrics, adds the head's fit and
     figures, and carries a fresh precision gate (int8 and bf16 against fp32).
@@ -69,7 +61,7 @@ def put_head_on_base(model_dir: str | Path, output_dir: str | Path, progress: bo
     labels = np.asarray(reviews.labels)
     head, fit = fit_head(
         model, card, alphabet, [reviews.texts[i] for i in rows], labels[rows],
-        options=StackOptions(seed=options.seed, buckets=buckets or BUCKETS, ngrams=ngrams or NGRAMS, folds=1,
+        options=StackOptions(seed=options.seed, buckets=model.word_buckets or StackOptions.buckets, folds=1,
                              stack_balance=balance),
         progress=progress, stack_candidates=np.arange(len(train_rows), len(rows)))
     joined = with_head(model, head)

@@ -67,10 +67,12 @@ def hidden_features(model: CharCNN, alphabet: Alphabet, texts: list[str], progre
                 rows = order[start : start + FEATURE_BATCH]
                 batch = [texts[i] for i in rows]
                 indices, batch_lengths = alphabet.encode_batch(batch, model.max_length)
-                words, head_words = model.bags(batch)
+                words = None
+                if model.word_buckets:
+                    ids, offsets = ngram_bags(batch, model.word_buckets)
+                    words = (torch.from_numpy(ids), torch.from_numpy(offsets))
                 captured.clear()
-                model(torch.from_numpy(np.asarray(indices, dtype=np.int64)), torch.from_numpy(batch_lengths), words,
-                      head_words=head_words)
+                model(torch.from_numpy(np.asarray(indices, dtype=np.int64)), torch.from_numpy(batch_lengths), words)
                 features[rows] = captured[-1].float().numpy()
     finally:
         hook.remove()

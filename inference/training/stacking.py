@@ -68,9 +68,6 @@ class StackOptions:
     seed: int = 0
     #: Buckets of a head put on a model without a word branch (else the branch's; the shipped model's size).
     buckets: int = 1 << 18
-    #: Longest word n-gram the head reads. Beyond 2 (the word branch's), the head hashes bags of its own into
-    #: ``buckets``, with or without a branch (``CharCNN.bags``).
-    ngrams: int = 2
 
 
 def document_idf(ids: np.ndarray, offsets: np.ndarray, buckets: int) -> np.ndarray:
@@ -152,7 +149,7 @@ def correct_head(parent: TfidfHead, texts: Sequence[str], labels: np.ndarray, ro
     started = time.monotonic()
     classes = parent.coef.shape[1]
     idf = parent.idf.detach().double().numpy()
-    matrix = tfidf_matrix(*ngram_bags(texts, len(idf), parent.ngrams), idf)
+    matrix = tfidf_matrix(*ngram_bags(texts, len(idf)), idf)
     coef = parent.coef.detach().double().numpy()
     intercept = parent.intercept.detach().double().numpy()
     mass = np.bincount(labels, weights=row_weights, minlength=classes)
@@ -303,9 +300,9 @@ def fit_head(
         return correct_head(model.tfidf, texts, labels, row_weights, options)
     started = time.monotonic()
     classes = len(card.classes)
-    buckets = options.buckets if options.ngrams != 2 else model.word_buckets or options.buckets
+    buckets = model.word_buckets or options.buckets
     weights = row_weights * balanced_weights(labels, classes) * len(labels) / classes
-    ids, offsets = ngram_bags(texts, buckets, options.ngrams)
+    ids, offsets = ngram_bags(texts, buckets)
     idf = document_idf(ids, offsets, buckets)
     matrix = tfidf_matrix(ids, offsets, idf)
     rng = np.random.default_rng(options.seed)
@@ -328,7 +325,7 @@ def fit_head(
     if progress:
         print(f"word model on all {len(labels)} rows", file=sys.stderr, flush=True)
     coef, intercept = _word_model(matrix, np.arange(len(labels)), labels, weights, target, classes, options)
-    head = TfidfHead(buckets, classes, options.ngrams)
+    head = TfidfHead(buckets, classes)
     with torch.no_grad():
         head.idf.copy_(torch.from_numpy(idf))
         head.coef.copy_(torch.from_numpy(coef.T))
@@ -336,7 +333,7 @@ def fit_head(
         head.stack.weight.copy_(torch.from_numpy(stack_coef))
         head.stack.bias.copy_(torch.from_numpy(stack_intercept))
     report = {"options": asdict(options), "rows": len(labels), "stack_rows": len(stack_rows),
-              "folds": len(parts), "buckets": buckets, "ngrams": options.ngrams, "seconds": round(time.monotonic() - started, 1),
+              "folds": len(parts), "buckets": buckets, "seconds": round(time.monotonic() - started, 1),
               "stack_weight": np.round(stack_coef, 4).tolist(), "stack_bias": np.round(stack_intercept, 4).tolist()}
     return head, report
 
@@ -344,12 +341,9 @@ def fit_head(
 def with_head(model: CharCNN, head: TfidfHead) -> CharCNN:
     """A copy of ``model`` (its head, if any, replaced) ending in ``head``; eval mode."""
     words = model.words
-    shares = head.ngrams == 2 and (words is None or head.buckets == model.word_buckets)
     joined = CharCNN(model.alphabet_size, model.fc3.out_features, model.max_length,
-                     word_buckets=head.buckets if shares else model.word_buckets if words is not None else 0,
-                     word_dim=words.embedding_dim if words is not None else 0, tfidf_head=True,
-                     filters=model.filters, char_dim=model.char_dim,
-                     tfidf_buckets=0 if shares else head.buckets, tfidf_ngrams=head.ngrams)
+                     word_buckets=head.idf.shape[0], word_dim=words.embedding_dim if words is not None else 0,
+                     tfidf_head=True, filters=model.filters, char_dim=model.char_dim)
     own = joined.state_dict()
     for name, value in model.state_dict().items():
         if not name.startswith("tfidf."):

@@ -196,9 +196,6 @@ def lodo_command(
 def head_command(
     model: Annotated[Path, Opt(help="trained base model directory (its model.json names its corpus and split)")],
     output: Annotated[Path, Opt(help="where the model with its head is written")],
-    ngrams: Annotated[int | None, Opt(min=1, max=5, help="longest word n-gram the head reads (default 3; "
-                                      "2 = the word branch's bags)")] = None,
-    buckets: Annotated[int | None, Opt(min=2, help="hashed buckets of the head's own bags (default 524,288)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Stack a TF-IDF head on a base model: fitted on half its validation split, measured on the other half."""
@@ -207,7 +204,7 @@ def head_command(
     from inference.training.data import DataError
 
     try:
-        result = put_head_on_base(model, output, progress=not as_json, ngrams=ngrams, buckets=buckets)
+        result = put_head_on_base(model, output, progress=not as_json)
     except (ArtefactError, DataError, ValueError) as error:
         fail(str(error))
     if as_json:

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from inference.artefact import read_card
-from inference.training.base_head import BUCKETS, NGRAMS, put_head_on_base, validation_halves
+from inference.training.base_head import put_head_on_base, validation_halves
 from inference.training.train import TrainOptions, train
 from reviewpulse.cli import app
 from tests.integration.inference.conftest import labelled_rows
@@ -31,16 +31,6 @@ def test_the_head_carries_what_the_network_never_learnt(tmp_path, weak_base):
     assert card.architecture["tfidf_head"] and card.training["base_version"] == read_card(weak_base).version
     assert card.metrics["tfidf_head"]["with_head"] == result["with_head"]
     assert card.precision["texts"] == 60 and "int8" in card.precision  # gated afresh on the measured half
-    # by default the head reads its own word 1-3-grams, in a table larger than the branch's
-    assert (card.architecture["tfidf_ngrams"], card.architecture["tfidf_buckets"]) == (NGRAMS, BUCKETS) == (3, 1 << 19)
-
-
-def test_ngrams_2_gives_a_head_on_the_shared_1_2_gram_bags_as_before(tmp_path, weak_base):
-    done = CliRunner().invoke(app, ["head", "--model", str(weak_base), "--output", str(tmp_path / "pairs"),
-                                    "--ngrams", "2", "--json"])
-    assert done.exit_code == 0, done.output
-    architecture = read_card(tmp_path / "pairs").architecture
-    assert architecture["tfidf_head"] and architecture["tfidf_buckets"] == 0 and architecture["tfidf_ngrams"] == 2
 
 
 def test_the_two_halves_split_the_validation_rows(tmp_path):

@@ -23,9 +23,9 @@ def threads_of_passes(scorer: Scorer, monkeypatch) -> list[str]:
     names: list[str] = []
     forward = scorer.model.forward
 
-    def spy(*args, **kwargs):
+    def spy(*args):
         names.append(threading.current_thread().name)
-        return forward(*args, **kwargs)
+        return forward(*args)
 
     monkeypatch.setattr(scorer.model, "forward", spy)
     return names

@@ -28,9 +28,9 @@ def record_passes(scorer, monkeypatch) -> list[tuple[int, int]]:
     shapes: list[tuple[int, int]] = []
     forward = scorer.model.forward
 
-    def spy(indices, lengths=None, words=None, upper=None, head_words=None):
+    def spy(indices, lengths=None, words=None, upper=None):
         shapes.append(tuple(indices.shape))
-        return forward(indices, lengths, words, upper, head_words)
+        return forward(indices, lengths, words, upper)
 
     monkeypatch.setattr(scorer.model, "forward", spy)
     return shapes

@@ -13,7 +13,6 @@ from inference.scorer import Scorer
 from inference.tfidf_head import TfidfHead, tfidf_weights
 from inference.training.stacking import (
     StackOptions,
-    base_network,
     document_idf,
     fit_head,
     offset_loss,
@@ -28,12 +27,10 @@ TEXTS = ["Not good, not good at all.", "", "great great great staff", "!!!", "go
 BUCKETS = 1 << 20  # no collisions among these few n-grams
 
 
-@pytest.mark.parametrize("ngrams", [2, 3])
-def test_tfidf_matrix_equals_scikit_learns_sublinear_tfidf(ngrams):
-    ids, offsets = ngram_bags(TEXTS, BUCKETS, ngrams)
+def test_tfidf_matrix_equals_scikit_learns_sublinear_tfidf():
+    ids, offsets = ngram_bags(TEXTS, BUCKETS)
     ours = tfidf_matrix(ids, offsets, document_idf(ids, offsets, BUCKETS))
-    vectorizer = TfidfVectorizer(analyzer=lambda text: [str(i) for i in ngram_ids(text, BUCKETS, ngrams)],
-                                 sublinear_tf=True)
+    vectorizer = TfidfVectorizer(analyzer=lambda text: [str(i) for i in ngram_ids(text, BUCKETS)], sublinear_tf=True)
     theirs = vectorizer.fit_transform(TEXTS)
     columns = np.array([int(name) for name in vectorizer.get_feature_names_out()])
     np.testing.assert_allclose(ours[:, columns].toarray(), theirs.toarray(), atol=1e-12)
@@ -99,40 +96,6 @@ def test_fitted_head_learns_what_the_words_say_and_survives_save_and_load(tmp_pa
     indices, _ = alphabet.encode_batch(test_texts[:20])
     np.testing.assert_allclose(scorer.reference_probabilities(indices, test_texts[:20]),
                                scorer.probabilities(test_texts[:20]), atol=1e-5)
-
-
-def test_a_head_of_its_own_trigram_bags_is_fitted_saved_and_scored_from_them(tmp_path):
-    """The head reads 1-3-grams in its own table while the word branch keeps its 1-2-gram bags."""
-    directory = save_untrained(tmp_path / "base", architecture={"word_buckets": 4096, "word_dim": 8})
-    model, card, alphabet = load_artefact(directory)
-    texts, labels = _word_signal(600, seed=11)
-    head, report = fit_head(model, card, alphabet, texts, labels,
-                            options=StackOptions(stack_rows=300, max_iter=200, ngrams=3, buckets=8192), progress=False)
-    assert report["buckets"] == 8192 and report["ngrams"] == 3 and head.ngrams == 3
-    joined = with_head(model, head)
-    assert joined.head_reads_own_bags and joined.word_buckets == 4096
-    card.architecture = joined.architecture()
-    assert card.architecture["tfidf_buckets"] == 8192 and card.architecture["tfidf_ngrams"] == 3
-    saved = save_artefact(joined, card, tmp_path / "stacked", half=True)
-    scorer = Scorer.load(saved, device="cpu", precision="fp32")
-    loaded, own = scorer.model, scorer.model.tfidf
-    assert own is not None and own.ngrams == 3 and own.buckets == 8192
-    test_texts, test_labels = _word_signal(200, seed=12)
-    probabilities = scorer.probabilities(test_texts)
-    assert (probabilities.argmax(1) == test_labels).mean() > 0.95
-    # the served probabilities are the stack of the CNN and the TF-IDF of the texts' own 1-3-gram bags
-    ids, offsets = ngram_bags(test_texts, 8192, 3)
-    word_logits = tfidf_matrix(ids, offsets, own.idf.double().numpy()) @ own.coef.detach().double().numpy()
-    with torch.no_grad(), base_network(loaded) as base:
-        indices, lengths = alphabet.encode_batch(test_texts)
-        branch = base.bags(test_texts)[0]
-        cnn = torch.log_softmax(base(torch.from_numpy(indices), torch.from_numpy(lengths), branch), 1)
-        expected = own.stack(torch.cat((cnn, torch.from_numpy(word_logits).float() + own.intercept), 1))
-    np.testing.assert_allclose(probabilities, torch.softmax(expected, 1).numpy(), atol=1e-4)
-    np.testing.assert_allclose(scorer.reference_probabilities(indices[:20], test_texts[:20]), probabilities[:20],
-                               atol=1e-5)
-    with pytest.raises(ValueError, match="n-grams of its own"):
-        loaded(torch.from_numpy(indices), torch.from_numpy(lengths), branch)
 
 
 def test_small_sets_use_out_of_fold_word_logits_and_row_weights(tmp_path):
@@ -256,8 +219,7 @@ def test_offset_loss_gradient_is_the_loss_derivative():
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-8)
 
 
-@pytest.mark.parametrize("ngrams", [2, 3])
-def test_a_parent_head_is_corrected_not_forgotten(tmp_path, ngrams):
+def test_a_parent_head_is_corrected_not_forgotten(tmp_path):
     """A model ending in a head: the site's rows teach it a new word, and what it knew stays.
 
     Refitted from the site's few rows instead (the former behaviour), the word model
@@ -267,7 +229,7 @@ def test_a_parent_head_is_corrected_not_forgotten(tmp_path, ngrams):
     directory = save_untrained(tmp_path / "base", architecture={"word_buckets": 4096, "word_dim": 8})
     model, card, alphabet = load_artefact(directory)
     texts, labels = _word_signal(600, seed=9)  # the parent learns awful / okay / superb
-    options = StackOptions(stack_rows=300, max_iter=300, ngrams=ngrams, buckets=8192)
+    options = StackOptions(stack_rows=300, max_iter=300)
     parent = with_head(model, fit_head(model, card, alphabet, texts, labels, options=options, progress=False)[0])
     rng = np.random.default_rng(10)
     site = [" ".join([*rng.choice(["the", "app", "update", "login"], 5), word]) for word in ["broken", "works"] * 60]
@@ -277,7 +239,6 @@ def test_a_parent_head_is_corrected_not_forgotten(tmp_path, ngrams):
     assert parent.tfidf is not None
     torch.testing.assert_close(corrected.idf, parent.tfidf.idf)  # the parent's idf and stacking layer kept
     torch.testing.assert_close(corrected.stack.weight, parent.tfidf.stack.weight)
-    assert (corrected.ngrams, corrected.buckets) == (parent.tfidf.ngrams, parent.tfidf.buckets)
     candidate = Scorer(with_head(model, corrected), card, alphabet, precision="fp32")
     probe = ["the app update broken", "the app update works", "the room was awful", "the room was superb",
              "the room was okay"]

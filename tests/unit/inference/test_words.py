@@ -9,7 +9,7 @@ from inference.artefact import load_artefact, save_untrained
 from inference.encoding import Alphabet
 from inference.model import CharCNN
 from inference.scorer import Scorer
-from inference.words import ngram_bag_sets, ngram_bags, ngram_ids, select_bags
+from inference.words import ngram_bags, ngram_ids, select_bags
 
 TEXTS = ["Not good, never again.", "", "!!!", "Great staff " * 300, "don't   GO"]
 
@@ -36,18 +36,6 @@ def test_chained_crc_equals_hashing_each_joined_ngram_string():
     ends = [*offsets[1:].tolist(), len(ids)]
     assert [ids[start:end].tolist() for start, end in zip(offsets, ends, strict=True)] == \
         [ngram_ids(text, 4096, 3) or [0] for text in texts]
-
-
-def test_bag_sets_hash_once_and_give_each_shape_its_own_bags():
-    """A branch's 1-2-grams and a head's 1-3-grams in other buckets, from one pass: each as if built alone."""
-    texts = [*TEXTS, "one", "one two", "Kelvin \u212a caf\u00e9 isn't bad at all", "x\ud800y z"]
-    shapes = [(4096, 2), (1 << 19, 3), (997, 1)]
-    for (buckets, ngrams), (ids, offsets) in zip(shapes, ngram_bag_sets(texts, shapes), strict=True):
-        alone_ids, alone_offsets = ngram_bags(texts, buckets, ngrams)
-        assert ids.tolist() == alone_ids.tolist() and offsets.tolist() == alone_offsets.tolist()
-        ends = [*offsets[1:].tolist(), len(ids)]
-        assert [ids[start:end].tolist() for start, end in zip(offsets, ends, strict=True)] == \
-            [ngram_ids(text, buckets, ngrams) or [0] for text in texts]
 
 
 def test_bags_pad_empty_texts_and_select_keeps_each_rows_ids():
